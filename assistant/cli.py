@@ -1,0 +1,47 @@
+"""The ``assistant`` command line. Each subcommand lives in ``assistant/commands/<name>.py``
+and exposes ``register(subparsers)``; this module only wires them and translates errors
+into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from assistant.errors import AssistantError
+
+#: subcommand modules, in the order ``--help`` lists them
+COMMANDS = ("index", "search", "ask", "models", "serve", "eval")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description=(
+            "Answer questions only from the reports in the corpus folder, citing the passages used. "
+            "Settings come from ASSISTANT_* environment variables or a .env file (see README)."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"assistant.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

