@@ -1,0 +1,113 @@
+"""``assistant eval``: run question sets through ``ask()`` and score retrieval, answers, citations
+and latency; write results.json, report.md and chart.png; exit 1 under the thresholds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from assistant import evaluation as ev
+from assistant.errors import InvalidInputError
+from assistant.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "eval",
+        help="score answers and citations on question sets (exit 1 below thresholds)",
+        description="Run question sets through the same ask() as the API and report retrieval, "
+        "key-fact, refusal, citation (ALCE, independent judge) and latency metrics.",
+    )
+    p.add_argument("files", nargs="*", type=Path, help=f"JSONL question sets (default {ev.DEFAULT_QUESTIONS.relative_to(ev.EVALS_DIR.parent)})")
+    p.add_argument("--generator", action="append", dest="generators", metavar="NAME",
+                   help="generator to evaluate; repeat for several (default: the configured one)")
+    p.add_argument("--out", type=Path, help="output folder (default evals/out/<timestamp>, also linked as evals/out/latest)")
+    p.add_argument("--noise", type=int, default=0, metavar="N", help="also run with N irrelevant passages mixed into the context")
+    p.add_argument("--limit", type=int, metavar="N", help="only N questions, taken round-robin across question types")
+    p.add_argument("--thresholds", type=Path, default=ev.DEFAULT_THRESHOLDS, help="TOML thresholds file")
+    p.add_argument("--labels", type=Path, action="append", metavar="FILE",
+                   help="hand-labelled judge sample(s) for the judge's error rate (default: the tuning and held-out samples)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # imports here: `assistant --help` must not load models or matplotlib
+    from assistant.embed import load_embedder
+    from assistant.evaluation.calibration import calibrate, load_labels
+    from assistant.evaluation.dataset import load_questions, subset, validate_against_corpus
+    from assistant.evaluation.judge import GroundingJudge
+    from assistant.evaluation.report import build_results, markdown, write_all
+    from assistant.evaluation.runner import run_questions
+    from assistant.evaluation.thresholds import check, load_thresholds
+    from assistant.ingest import load_corpus
+    from assistant.pipeline import build_assistant
+
+    if args.noise < 0 or (args.limit is not None and args.limit < 1):
+        raise InvalidInputError("--noise must be >= 0 and --limit >= 1")
+    settings = Settings()
+    thresholds = load_thresholds(args.thresholds)  # fail on a bad file before the long run
+    files = args.files or [ev.DEFAULT_QUESTIONS]
+    questions = load_questions(files)
+    passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
+    problems = validate_against_corpus(questions, passages)
+    if problems:
+        raise InvalidInputError("the question set does not fit the corpus:\n  " + "\n  ".join(problems))
+    if args.limit:
+        questions = subset(questions, args.limit)
+
+    judge = GroundingJudge(load_embedder(ev.JUDGE_EMBEDDING_MODEL, settings.embedding_batch_size))
+    calibrations = {f.name: calibrate(judge, load_labels(f, passages)) for f in args.labels or ev.DEFAULT_LABELS}
+    for name, c in calibrations.items():
+        print(f"{name}: {c.summary()}", file=sys.stderr)
+
+    assistant = build_assistant(settings)
+    started = datetime.now(timezone.utc)
+    runs = run_questions(
+        questions,
+        ask=assistant.ask,
+        search=assistant.search,
+        judge=judge,
+        generators=args.generators or [None],
+        noise_levels=(0, args.noise) if args.noise else (0,),
+        progress=not args.no_progress,
+    )
+    failures = [f for r in runs if r.noise == 0 for f in check(r.overall(), thresholds, r.generator)]
+    meta = {
+        "started": started.isoformat(timespec="seconds"),
+        "files": [str(f) for f in files],
+        "questions": len(questions),
+        "noise": args.noise,
+        "thresholds": str(args.thresholds),
+        "judge": {
+            "summary": "; ".join(f"{n}: {c.summary()}" for n, c in calibrations.items()),
+            "error_rates": {n: c.error_rate for n, c in calibrations.items()},
+            "embedding_model": ev.JUDGE_EMBEDDING_MODEL,
+            "min_containment": judge.min_containment,
+            "min_cosine": judge.min_cosine,
+        },
+        "settings": {"k": settings.k, "fusion": settings.fusion, "embedding_model": settings.embedding_model,
+                     "context_passages": settings.context_passages, "min_relevance": settings.min_relevance},
+    }
+    results = build_results(runs, meta, failures)
+    out = args.out or _default_out(started)
+    paths = write_all(results, out)
+    print(markdown(results))
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if failures:
+        print("below thresholds:\n  " + "\n  ".join(str(f) for f in failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _default_out(started: datetime) -> Path:
+    out = ev.DEFAULT_OUT / started.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    latest = ev.DEFAULT_OUT / "latest"
+    # a relative symlink keeps working when the checkout moves
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(out.name)
+    return out

@@ -1,0 +1,138 @@
+"""Question sets: loading a JSONL file into typed questions and checking them against the corpus.
+
+A question names its gold passage by a *phrase* the passage contains rather than by a passage
+id, so the set survives re-chunking; :func:`gold_passage_ids` resolves the phrases against
+whatever passages the current chunker produces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from assistant.errors import InvalidInputError
+from assistant.types import Passage
+
+QuestionType = Literal["direct", "reworded", "multi", "english", "unanswerable", "injection"]
+QUESTION_TYPES: tuple[str, ...] = ("direct", "reworded", "multi", "english", "unanswerable", "injection")
+
+_WS = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    """Whitespace-free, case-folded text: the form every phrase and fact is matched in.
+
+    Extraction leaves stray spaces inside Chinese text (``1900 余家``) and answers may add
+    their own, so matching ignores whitespace altogether.
+    """
+    return _WS.sub("", text).casefold()
+
+
+class Question(BaseModel):
+    """One evaluation question (one line of a question set)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    answerable: bool
+    #: phrases copied from the report; each names the gold passage that contains it
+    gold: list[str] = Field(default_factory=list)
+    #: facts a right answer states; each fact is a list of accepted variants
+    key_facts: list[list[str]] = Field(default_factory=list)
+    language: Literal["zh", "en"] = "zh"
+    type: QuestionType
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Question":
+        if self.answerable and (not self.gold or not self.key_facts):
+            raise ValueError("an answerable question needs gold phrases and key facts")
+        if not self.answerable and (self.gold or self.key_facts):
+            raise ValueError("an unanswerable question has no gold phrases and no key facts")
+        if any(not fact or any(not v.strip() for v in fact) for fact in self.key_facts):
+            raise ValueError("every key fact needs at least one non-empty variant")
+        if self.type == "unanswerable" and self.answerable:
+            raise ValueError("type 'unanswerable' must have answerable=false")
+        if self.type == "english" and self.language != "en":
+            raise ValueError("type 'english' must have language 'en'")
+        return self
+
+
+def load_questions(paths: Sequence[Path]) -> list[Question]:
+    """Read one or more JSONL question sets; ids must be unique across all of them.
+
+    Raises :class:`InvalidInputError` naming the file and line of the first bad record.
+    """
+    questions: list[Question] = []
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read question set {path}: {exc.strerror or exc}") from exc
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                questions.append(Question.model_validate(json.loads(line)))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                raise InvalidInputError(f"{path}:{lineno}: bad question: {exc}") from exc
+    dupes = [qid for qid, n in Counter(q.id for q in questions).items() if n > 1]
+    if dupes:
+        raise InvalidInputError(f"duplicate question ids: {', '.join(sorted(dupes))}")
+    if not questions:
+        raise InvalidInputError("the question sets hold no questions")
+    return questions
+
+
+def gold_passage_ids(phrase: str, passages: Iterable[Passage]) -> list[str]:
+    """Ids of the passages whose text contains ``phrase`` (whitespace- and case-insensitive)."""
+    needle = squash(phrase)
+    return [p.id for p in passages if needle in squash(p.text)]
+
+
+def validate_against_corpus(questions: Iterable[Question], passages: Sequence[Passage]) -> list[str]:
+    """Problems with a question set on this corpus: every gold phrase must name exactly one
+    passage, and every key fact must be stated (in some variant) by the gold passages.
+
+    Returns human-readable problems; an empty list means the set is sound.
+    """
+    problems: list[str] = []
+    by_id = {p.id: p for p in passages}
+    for q in questions:
+        gold_ids: set[str] = set()
+        for phrase in q.gold:
+            ids = gold_passage_ids(phrase, passages)
+            if len(ids) != 1:
+                problems.append(f"{q.id}: gold phrase {phrase!r} is in {len(ids)} passages {ids}")
+            gold_ids.update(ids)
+        gold_text = "".join(squash(by_id[i].text) for i in gold_ids)
+        for fact in q.key_facts:
+            if gold_ids and not any(squash(v) in gold_text for v in fact):
+                problems.append(f"{q.id}: no variant of key fact {fact} occurs in its gold passages")
+    return problems
+
+
+def count_by_type(questions: Iterable[Question]) -> dict[str, int]:
+    """Number of questions per type, in :data:`QUESTION_TYPES` order."""
+    counts = Counter(q.type for q in questions)
+    return {t: counts.get(t, 0) for t in QUESTION_TYPES}
+
+
+def subset(questions: Sequence[Question], n: int) -> list[Question]:
+    """``n`` questions taken round-robin across types (in file order within a type), so a
+    small subset still exercises every kind of question."""
+    by_type: dict[str, list[Question]] = {}
+    for q in questions:
+        by_type.setdefault(q.type, []).append(q)
+    out: list[Question] = []
+    while len(out) < min(n, len(questions)):
+        for group in by_type.values():
+            if group and len(out) < n:
+                out.append(group.pop(0))
+    return out
