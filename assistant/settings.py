@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     fusion_dense_weight: float = Field(0.7, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion")
     rrf_k: int = Field(60, ge=1)
     min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
+    min_relevance_crosslingual: float = Field(
+        0.70, description="the same floor for English questions (cross-lingual cosines to Chinese passages run lower)"
+    )
 
     # --- generation
     generator: Literal["auto", "local", "openai", "extractive"] = Field(
@@ -59,6 +62,15 @@ class Settings(BaseSettings):
     max_tokens: int = Field(384, ge=16, le=8192)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     context_passages: int = Field(3, ge=1, le=20, description="retrieved passages shown to an LLM")
+
+    # --- citation checking (assistant/cite.py)
+    cite_min_overlap: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of a Chinese sentence's character bigrams the cited passage must contain"
+    )
+    cite_min_crosslingual: float = Field(
+        0.82, ge=-1.0, le=1.0, description="embedder cosine an English sentence needs to a Chinese passage it cites"
+    )
+    noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 
     openai_base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server, e.g. http://host:8080/v1")
     openai_api_key: SecretStr | None = None

@@ -1,0 +1,161 @@
+"""Citation checking and repair after generation: citations are checked, never trusted.
+
+For every sentence of the draft:
+
+* the figures (numbers, dates, percentages) and named items (《…》 titles, “…” terms) it states
+  must occur in the cited passage (after whitespace and full/half-width normalisation), and
+* the rest must overlap the passage: character bigrams for Chinese; an English sentence over a
+  Chinese passage is checked by the Chinese it quotes, else by the embedder's cross-lingual
+  cosine when one is given (without one, only its figures and named items can be checked and it
+  must state at least one).
+
+A marker that fails is moved to the retrieved passage that best supports the sentence;
+out-of-range markers are treated the same way; a sentence without markers gets one when a
+passage supports it. A sentence that no passage supports is DROPPED from the answer and recorded
+in ``dropped``: a visibly-marked unsupported claim would still be read as an answer, and the
+product's promise is that everything shown comes from the report. Markers are then renumbered
+1..n in order of first use, so they point only at the citations returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assistant.language import Language, cjk_count, detect_language
+from assistant.sentences import bigrams, content_chars, named_items, normalize, numbers, split_sentences
+from assistant.types import Passage
+
+#: cosine of an English sentence to each passage, same order (the embedder's, when available)
+Similarity = Callable[[str, list[Passage]], list[float]]
+
+#: what the assistant says when the reports do not answer the question
+REFUSALS: dict[str, str] = {
+    "zh": "报告中没有提到这一点。",
+    "en": "The reports do not say.",
+}
+
+_MARKER = re.compile(r"\s*(?:\[\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*\]|【\s*(\d+)\s*】)")
+_TRAILING = re.compile(r"[\s。.！!？?；;，,：:]+$")
+_CJK_ONLY = re.compile(r"[^\u3400-\u9fff]")
+#: fragments shorter than this (content characters) state nothing and are skipped silently
+_MIN_CLAIM_CHARS = 4
+
+
+@dataclass
+class CheckedAnswer:
+    """The repaired answer: ``text`` cites ``[k]`` for ``cited[k-1]`` (a 0-based passage index)."""
+
+    text: str
+    cited: list[int] = field(default_factory=list)
+    sentences: dict[int, list[str]] = field(default_factory=dict)  # passage index -> its sentences
+    dropped: list[str] = field(default_factory=list)
+    repaired: int = 0  # markers moved, added or removed
+
+    @property
+    def empty(self) -> bool:
+        return not self.cited
+
+
+def parse_markers(sentence: str) -> tuple[str, list[int]]:
+    """The sentence without its ``[n]`` markers, and the marker numbers in order."""
+    found: list[int] = []
+    for m in _MARKER.finditer(sentence):
+        group = m.group(1) or m.group(2)
+        found.extend(int(x) for x in re.split(r"[,，、]", group) if x.strip())
+    return _MARKER.sub("", sentence).strip(), list(dict.fromkeys(found))
+
+
+class CitationChecker:
+    """Checks claims against passages; thresholds come from the settings."""
+
+    def __init__(self, *, min_overlap: float = 0.5, min_crosslingual: float = 0.82,
+                 similarity: Similarity | None = None) -> None:
+        self.min_overlap = min_overlap
+        self.min_crosslingual = min_crosslingual
+        self.similarity = similarity
+
+    # ---- one claim against one passage --------------------------------------------------------
+
+    def facts_match(self, claim: str, passage: Passage) -> bool:
+        """Every figure and named item of ``claim`` occurs in ``passage``."""
+        text = normalize(passage.section + passage.text)
+        if not numbers(claim) <= numbers(text):
+            return False
+        english = detect_language(claim) == "en"
+        for item in named_items(claim):
+            # an English sentence may quote English words; only Chinese names are checkable
+            if english and not cjk_count(item):
+                continue
+            if item not in text:
+                return False
+        return True
+
+    def overlap(self, claim: str, passage: Passage) -> float:
+        """Share of the claim's character bigrams found in the passage (Chinese part only for
+        an English claim)."""
+        if detect_language(claim) == "en":
+            claim = _CJK_ONLY.sub("", claim)
+        grams = bigrams(claim)
+        if not grams:
+            return 0.0
+        return len(grams & bigrams(passage.text)) / len(grams)
+
+    def scores(self, claim: str, passages: list[Passage]) -> list[float]:
+        """Support of ``claim`` by each passage: a score >= 0 when supported, -1 when not."""
+        english = detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS
+        cos: list[float] | None = None
+        if english and self.similarity is not None:
+            cos = self.similarity(claim, passages)
+        out = []
+        for i, p in enumerate(passages):
+            if not self.facts_match(claim, p):
+                out.append(-1.0)
+            elif not english:
+                ov = self.overlap(claim, p)
+                out.append(ov if ov >= self.min_overlap else -1.0)
+            elif cos is not None:
+                out.append(cos[i] if cos[i] >= self.min_crosslingual else -1.0)
+            else:
+                # no cross-lingual model: a checked figure or name is the only evidence we have
+                stated = numbers(claim) or {x for x in named_items(claim) if cjk_count(x)}
+                out.append(0.5 if stated else -1.0)
+        return out
+
+    # ---- the whole draft ----------------------------------------------------------------------
+
+    def check(self, draft: str, passages: list[Passage], language: Language) -> CheckedAnswer:
+        """Check, repair, drop and renumber the citations of ``draft`` over ``passages``
+        (marker ``[i]`` in the draft refers to ``passages[i-1]``)."""
+        result = CheckedAnswer(text="")
+        kept: list[tuple[str, str, list[int]]] = []  # (body, end punctuation, passage indices)
+        for sentence in split_sentences(draft):
+            claim, markers = parse_markers(sentence)
+            if content_chars(claim) < _MIN_CLAIM_CHARS:
+                continue
+            support = self.scores(claim, passages)
+            good = [m - 1 for m in markers if 1 <= m <= len(passages) and support[m - 1] >= 0]
+            if not good:
+                best = max(range(len(passages)), key=lambda i: support[i], default=None)
+                if best is None or support[best] < 0:
+                    result.dropped.append(sentence)
+                    continue
+                good = [best]
+            if good != [m - 1 for m in markers]:
+                result.repaired += 1
+            body = _TRAILING.sub("", claim)
+            tail = claim[len(body):]
+            end = next((c for c in tail if c in "。.！!？?"), "." if language == "en" else "。")
+            kept.append((body, end, good))
+        order: dict[int, int] = {}
+        parts = []
+        for body, end, idxs in kept:
+            for i in idxs:
+                order.setdefault(i, len(order) + 1)
+                result.sentences.setdefault(i, []).append(body)
+            marks = "".join(f"[{order[i]}]" for i in idxs)
+            parts.append(f"{body} {marks}{end}" if language == "en" else f"{body}{marks}{end}")
+        result.cited = list(order)
+        result.text = (" " if language == "en" else "").join(parts)
+        return result

@@ -1,0 +1,58 @@
+"""``assistant ask "QUESTION"``: answer from the reports, streaming the draft, then the checked
+answer and its sources (or ``--json``: the contract the API reuses)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from assistant.types import Answer, AnswerEvent, SourcesEvent, TokenEvent
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("ask", help="answer a question from the reports, with checked citations")
+    parser.add_argument("question", help="the question (Chinese or English)")
+    parser.add_argument(
+        "--generator", choices=["auto", "local", "openai", "extractive"], default=None,
+        help="who writes the answer (default: ASSISTANT_GENERATOR, 'auto' = local if its model is present)",
+    )
+    parser.add_argument("-k", type=int, default=None, help="passages to retrieve (default: ASSISTANT_K)")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON (the API's contract)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.pipeline import build_assistant
+
+    assistant = build_assistant(progress=not args.json)
+    events = assistant.stream(args.question, generator=args.generator, k=args.k)
+    if args.json:
+        answer = next(e.answer for e in events if isinstance(e, AnswerEvent))
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    for event in events:
+        if isinstance(event, SourcesEvent) and event.query != args.question.strip():
+            print(f"(searching for: {event.query})", file=sys.stderr)
+        elif isinstance(event, TokenEvent):
+            # the unchecked draft, shown dimmed as it streams; the checked answer follows
+            sys.stderr.write(event.text)
+            sys.stderr.flush()
+        elif isinstance(event, AnswerEvent):
+            if event.answer.draft:
+                sys.stderr.write("\n\n")
+            print_answer(event.answer)
+    return 0
+
+
+def print_answer(answer: Answer) -> None:
+    """The checked answer, then one line per cited passage."""
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            text = c.text if len(c.text) <= 160 else c.text[:160] + "…"
+            print(f"[{c.marker}] {c.section} ({c.source}, {c.passage_id})\n    {text}")
+    t = answer.timings
+    print(f"\n— {answer.generator}; {t.get('total_ms', 0):.0f} ms"
+          + (f"; {len(answer.dropped)} unsupported sentence(s) dropped" if answer.dropped else ""))

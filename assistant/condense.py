@@ -1,0 +1,72 @@
+"""The deterministic rewrite of a follow-up question, used when no language model is in use.
+
+"那农业方面呢？" after "报告对工业方面提出了哪些举措？" should retrieve as
+"报告对农业方面提出了哪些举措？". The rule: a short question that opens with a connective
+("那", "还有", "what about") or ends with an elliptic particle ("呢") is a follow-up; its core
+topic replaces the previous question's topic word (the one sharing a character with the core,
+e.g. 工业/农业, or for English the last topic word); with no such word, the core is prefixed to
+the previous question. Any other question is already standalone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.language import detect_language
+from assistant.sentences import content_chars, keywords
+
+_LEAD = re.compile(r"^\s*(?:那么|那|还有|另外|此外|而|and\s+what\s+about|what\s+about|how\s+about|and)\s*[,，]?\s*", re.I)
+_TAIL = re.compile(r"(?:方面|领域|这块|的情况|情况)?\s*(?:呢|吗|怎么样|如何|又如何)?\s*[?？。.!！]*\s*$")
+#: follow-ups are short; a longer question is read as standalone even if it opens with "那"
+_MAX_FOLLOWUP_CHARS = 16
+_MAX_FOLLOWUP_WORDS = 6
+
+
+def last_user_question(history: list[dict[str, str]]) -> str | None:
+    """The most recent user message of ``history``."""
+    for message in reversed(history):
+        if message.get("role") == "user" and str(message.get("content", "")).strip():
+            return str(message["content"]).strip()
+    return None
+
+
+def history_text(history: list[dict[str, str]], max_messages: int = 6) -> str:
+    """The last few messages as ``role: content`` lines for the condense prompt."""
+    lines = [f"{m.get('role', 'user')}: {str(m.get('content', '')).strip()}" for m in history[-max_messages:]]
+    return "\n".join(lines)
+
+
+def is_followup(question: str) -> bool:
+    """Whether ``question`` looks elliptic: short, and opening with a connective or ending in 呢."""
+    if detect_language(question) == "en":
+        if len(question.split()) > _MAX_FOLLOWUP_WORDS:
+            return False
+    elif content_chars(question) > _MAX_FOLLOWUP_CHARS:
+        return False
+    return bool(_LEAD.match(question)) or bool(re.search(r"呢\s*[?？]?\s*$", question))
+
+
+def core_topic(question: str) -> str:
+    """``'那农业方面呢？'`` -> ``'农业'``: the follow-up without connective and particles."""
+    return _TAIL.sub("", _LEAD.sub("", question)).strip()
+
+
+def condense_rule(question: str, history: list[dict[str, str]]) -> str:
+    """A standalone question for retrieval (``question`` itself when it is not a follow-up)."""
+    previous = last_user_question(history)
+    if previous is None or previous == question or not is_followup(question):
+        return question
+    core = core_topic(question)
+    if not core:
+        return previous
+    topics = [w for w in keywords(previous) if not w.isdigit()]
+    if detect_language(previous) == "en":
+        target = topics[-1] if topics else None
+        if target:
+            return re.sub(rf"\b{re.escape(target)}\b", core, previous, count=1, flags=re.I)
+        return f"{core}: {previous}"
+    # the longest topic word sharing a character with the core is the one being swapped
+    sharing = sorted((w for w in topics if set(w) & set(core)), key=len, reverse=True)
+    if sharing:
+        return previous.replace(sharing[0], core, 1)
+    return f"关于{core}，{previous}"

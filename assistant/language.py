@@ -1,0 +1,39 @@
+"""Which language a question is in: Chinese (``zh``) or English (``en``).
+
+The corpus is Chinese, so the assistant only distinguishes the two languages it answers in.
+A question counts as Chinese when its CJK characters outweigh its Latin words; a Chinese word
+averages about two characters, hence the factor, unless the question opens with an English
+frame (two or more Latin words, the first one leading). Mixed questions such as
+"What does the report say about 新质生产力?" are English (the framing decides the answer language).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Language = Literal["zh", "en"]
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+#: CJK characters per Latin word that tip a mixed question to Chinese
+_CHARS_PER_WORD = 2.0
+
+
+def cjk_count(text: str) -> int:
+    """Number of CJK ideographs in ``text``."""
+    return len(_CJK.findall(text))
+
+
+def detect_language(text: str) -> Language:
+    """``'zh'`` or ``'en'`` for ``text``; text with neither script counts as Chinese (the corpus language)."""
+    cjk = cjk_count(text)
+    words = len(_LATIN_WORD.findall(text))
+    if words == 0:
+        return "zh"
+    # an English sentence frame ("What is 新质生产力?") decides even when Chinese terms dominate
+    first = _LATIN_WORD.match(text.lstrip())
+    if first and words >= 2:
+        return "en"
+    return "zh" if cjk / _CHARS_PER_WORD > words else "en"
