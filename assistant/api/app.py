@@ -1,0 +1,83 @@
+"""The FastAPI application factory: API routes, error translation, limits, and the chat at ``/ui``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from assistant import __version__
+from assistant.api.auth import require_api_key
+from assistant.api.errors import install_error_handlers
+from assistant.api.limits import BodySizeLimitMiddleware
+from assistant.api.routes import ask, chat, meta, search
+from assistant.api.schemas import build_schemas
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Answers questions **only from the reports** in the corpus, citing the passages used.
+
+* `POST /v1/ask` — a checked, cited answer (JSON, or server-sent events with `"stream": true`)
+* `POST /v1/search` — retrieval only
+* `POST /v1/chat/completions` — OpenAI-compatible; citations in the extra field `citations`
+* the chat page is at [`/ui`](/ui)
+
+When `ASSISTANT_API_KEYS` is set, every `/v1` route needs `Authorization: Bearer KEY`.
+Errors are `{"error": {"type", "message"}}` with a fitting status code."""
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    """Build the app. The assistant (index, models) is built in the lifespan unless one is given."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if assistant is not None:
+            app.state.assistant = assistant
+        else:
+            from assistant.pipeline import build_assistant
+
+            try:
+                # load the default generator now so the first request does not pay for it; loading
+                # blocks, so it runs in a worker thread
+                app.state.assistant = await run_in_threadpool(lambda: build_assistant(settings, load_generator=True))
+            except AssistantError as exc:
+                log.error("cannot start the assistant: %s", exc)
+                raise
+        yield
+
+    app = FastAPI(title="Report assistant", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    schemas = build_schemas(settings)
+    keyed = [Depends(require_api_key)]
+    for router in (search.router(schemas), ask.router(schemas), chat.router(schemas), meta.router()):
+        app.include_router(router, dependencies=keyed)
+    app.include_router(meta.health_router())
+    _mount_ui(app, settings)
+    return app
+
+
+def _mount_ui(app: FastAPI, settings: Settings) -> None:
+    # imported here: gradio is heavy, and only the server needs it
+    import gradio as gr
+
+    from ui.chat import CSS_PATH, build_chat, theme
+
+    # the page is built now, but the assistant only exists once the lifespan ran (gradio's own
+    # start-up runs inside ours), so the chat receives a way to reach it rather than the object
+    blocks = build_chat(lambda: app.state.assistant, settings)
+    gr.mount_gradio_app(
+        app, blocks, path="/ui", css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False
+    )

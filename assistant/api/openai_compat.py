@@ -1,0 +1,82 @@
+"""Mapping between OpenAI chat-completion JSON and the assistant's questions and answers.
+
+Streaming choice: OpenAI clients concatenate every ``delta.content`` into the final message, and
+a draft's sentences may later be dropped or re-cited by the citation check. So chat completions
+stream the *checked* answer, in sentence pieces, once checking is done; draft tokens as they are
+generated are available from ``POST /v1/ask`` with ``"stream": true``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.api.schemas import ChatMessage
+from assistant.errors import InvalidInputError, UnknownNameError
+from assistant.types import Answer
+
+#: the model name meaning "whatever generator the server uses by default"
+DEFAULT_MODEL = "report-assistant"
+# a sentence with the [n] markers and line break that follow it; the last alternative takes a tail
+_PIECE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+(?:\s*\[[\d,，\s]*\])*\n*|\n+)|.+", re.S)
+
+
+def generator_for_model(model: str, generators: list[str]) -> str | None:
+    """``report-assistant`` -> ``None`` (the server default); a generator name -> itself."""
+    if model == DEFAULT_MODEL:
+        return None
+    if model in generators:
+        return model
+    raise UnknownNameError("model", model, (DEFAULT_MODEL, *generators))
+
+
+def split_messages(messages: list[ChatMessage], max_chars: int) -> tuple[str, list[dict[str, str]]]:
+    """The last user message is the question; earlier user/assistant turns are the history.
+
+    System messages are ignored on purpose: the answer's rules (only from the reports, cited)
+    are the server's prompt and cannot be replaced by a caller.
+    """
+    last = messages[-1]
+    question = last.text()
+    if last.role != "user" or not question.strip():
+        raise InvalidInputError("the last message must be a non-empty 'user' message (the question)")
+    if len(question) > max_chars:
+        raise InvalidInputError(f"the question is {len(question)} characters; the limit is {max_chars}")
+    history = [{"role": m.role, "content": m.text()} for m in messages[:-1] if m.role in ("user", "assistant")]
+    return question, history
+
+
+def pieces(text: str) -> list[str]:
+    """Sentence-sized pieces whose concatenation is exactly ``text``."""
+    return _PIECE.findall(text)
+
+
+def extras(answer: Answer) -> dict[str, Any]:
+    """The non-OpenAI fields carrying the citations (``completion.model_extra`` in the client)."""
+    data = answer.to_json()
+    return {"citations": data["citations"], "refused": data["refused"], "generator": data["generator"]}
+
+
+@dataclass
+class Completion:
+    """Identity shared by every chunk of one completion."""
+
+    model: str
+    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def message(self, answer: Answer) -> dict[str, Any]:
+        """A whole ``chat.completion`` object."""
+        choice = {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
+        return {**self._head("chat.completion"), "choices": [choice], **extras(answer)}
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
+        """One ``chat.completion.chunk``."""
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        return {**self._head("chat.completion.chunk"), "choices": [choice], **extra}
+
+    def _head(self, kind: str) -> dict[str, Any]:
+        return {"id": self.id, "object": kind, "created": self.created, "model": self.model}

@@ -1,0 +1,1 @@
+"""The API's routers, each a thin wrapper over the one ``Assistant``."""

@@ -1,0 +1,80 @@
+"""``POST /v1/ask``: a checked, cited answer as JSON, or as server-sent events."""
+
+# no ``from __future__ import annotations``: see routes/search.py
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from assistant.api import streaming
+from assistant.api.deps import get_assistant
+from assistant.api.schemas import AnswerOut, AskFields, Schemas
+from assistant.types import Event, SourcesEvent, TokenEvent
+
+SSE_DOC = (
+    "With `\"stream\": true`: `event: sources` (`{\"query\", \"results\"}`), then `event: token` "
+    "(`{\"text\"}`, draft pieces before checking), then `event: answer` (the checked answer, same JSON "
+    "as without streaming); `event: error` (`{\"error\": {\"type\", \"message\"}}`) if answering fails."
+)
+SSE_EXAMPLE = (
+    'event: sources\ndata: {"query": "...", "results": [...]}\n\n'
+    'event: token\ndata: {"text": "2024年"}\n\n'
+    'event: answer\ndata: {"question": "...", "answer": "...[1]", "refused": false, ...}\n\n'
+)
+
+
+def _data(payload: Any) -> str:
+    # one JSON object per event keeps newlines inside answer text out of the SSE framing
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def encode(event: Event) -> ServerSentEvent:
+    """The SSE form of one pipeline event."""
+    if isinstance(event, SourcesEvent):
+        results = [h.to_dict() for h in event.hits]
+        return ServerSentEvent(_data({"query": event.query, "results": results}), event="sources")
+    if isinstance(event, TokenEvent):
+        return ServerSentEvent(_data({"text": event.text}), event="token")
+    return ServerSentEvent(_data(event.answer.to_json()), event="answer")
+
+
+async def _events(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[ServerSentEvent]:
+    try:
+        async for event in streaming.chain(first, rest):
+            yield encode(event)
+    except Exception as exc:  # the stream has started: report in-band, the status is already 200
+        yield ServerSentEvent(_data(streaming.failure_body(exc)), event="error")
+
+
+def _options(body: AskFields) -> dict[str, Any]:
+    history = [turn.model_dump() for turn in body.history] or None
+    return {"generator": body.generator, "k": body.k, "history": history}
+
+
+def router(schemas: Schemas) -> APIRouter:
+    """The ask route, validating bodies with this app's bounded ``AskRequest``."""
+    api = APIRouter(tags=["answers"])
+    AskRequest = schemas.ask
+
+    @api.post(
+        "/v1/ask",
+        response_model=AnswerOut,
+        summary="Answer a question from the reports, with checked citations",
+        description=SSE_DOC,
+        responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}},
+    )
+    async def ask(body: AskRequest, request: Request) -> Any:  # type: ignore[valid-type]
+        assistant = get_assistant(request)
+        options = _options(body)
+        if not body.stream:  # type: ignore[attr-defined]
+            answer = await run_in_threadpool(lambda: assistant.ask(body.question, **options))  # type: ignore[attr-defined]
+            return JSONResponse(answer.to_json())
+        first, rest = await streaming.start(assistant.stream(body.question, **options))  # type: ignore[attr-defined]
+        return EventSourceResponse(_events(first, rest), ping=15)
+
+    return api
+

@@ -1,0 +1,71 @@
+"""``POST /v1/chat/completions``: OpenAI-compatible, so the official clients work unchanged."""
+
+# no ``from __future__ import annotations``: see routes/search.py
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from assistant.api import openai_compat, streaming
+from assistant.api.deps import get_assistant, get_settings
+from assistant.api.introspect import generator_names
+from assistant.api.openai_compat import Completion
+from assistant.api.schemas import Schemas
+from assistant.types import AnswerEvent, Event
+
+DESCRIPTION = (
+    "The last user message is the question, earlier user/assistant messages the history (a follow-up "
+    "is rewritten with it before retrieval). `model`: `report-assistant` (server default) or a "
+    "generator name (see `GET /v1/models`). Sampling options (`max_tokens`, `temperature`, ...) are "
+    "accepted and ignored. The response carries extra fields `citations`, `refused` and `generator`; "
+    "when streaming, the content is the *checked* answer streamed in pieces once checking is done, and "
+    "the extra fields arrive in the last chunk (`finish_reason: \"stop\"`) before `data: [DONE]`."
+)
+
+
+def _data(payload: dict[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(json.dumps(payload, ensure_ascii=False))
+
+
+async def _chunks(completion: Completion, first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[ServerSentEvent]:
+    # the role first: clients see the reply begin while the answer is generated and checked
+    yield _data(completion.chunk({"role": "assistant", "content": ""}))
+    try:
+        async for event in streaming.chain(first, rest):
+            if not isinstance(event, AnswerEvent):
+                continue  # draft tokens are not sent: clients would keep text the check removes
+            for piece in openai_compat.pieces(event.answer.answer):
+                yield _data(completion.chunk({"content": piece}))
+            yield _data(completion.chunk({}, "stop", **openai_compat.extras(event.answer)))
+    except Exception as exc:
+        # the openai client raises APIError for a data line carrying "error"
+        yield _data(streaming.failure_body(exc))
+    yield ServerSentEvent("[DONE]")
+
+
+def router(schemas: Schemas) -> APIRouter:
+    """The chat-completions route, validating bodies with this app's ``ChatCompletionRequest``."""
+    api = APIRouter(tags=["openai-compatible"])
+    ChatRequest = schemas.chat
+
+    @api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION)
+    async def chat_completions(body: ChatRequest, request: Request) -> Any:  # type: ignore[valid-type]
+        question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)  # type: ignore[attr-defined]
+        assistant = get_assistant(request)
+        options = {
+            "generator": openai_compat.generator_for_model(body.model, generator_names(assistant)),  # type: ignore[attr-defined]
+            "k": body.k,  # type: ignore[attr-defined]
+            "history": history or None,
+        }
+        completion = Completion(model=body.model)  # type: ignore[attr-defined]
+        if not body.stream:  # type: ignore[attr-defined]
+            answer = await run_in_threadpool(lambda: assistant.ask(question, **options))
+            return JSONResponse(completion.message(answer))
+        first, rest = await streaming.start(assistant.stream(question, **options))
+        return EventSourceResponse(_chunks(completion, first, rest), ping=15)
+
+    return api

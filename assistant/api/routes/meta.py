@@ -1,0 +1,54 @@
+"""``GET /v1/models``, ``GET /v1/passages/{id}`` and ``GET /healthz``."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.exceptions import HTTPException
+
+from assistant import __version__
+from assistant.api import introspect
+from assistant.api.deps import get_assistant
+from assistant.api.openai_compat import DEFAULT_MODEL
+from assistant.api.schemas import Health, PassageOut
+
+
+def router() -> APIRouter:
+    """The ``/v1`` metadata routes (behind the API key, when keys are set)."""
+    api = APIRouter(tags=["metadata"])
+
+    @api.get("/v1/models", summary="Generators, as an OpenAI model list")
+    def list_models(request: Request) -> dict[str, Any]:
+        """`report-assistant` is the server's default generator; the others name one generator."""
+        assistant = get_assistant(request)
+        names = [DEFAULT_MODEL, *introspect.generator_names(assistant)]
+        data = [{"id": n, "object": "model", "created": 0, "owned_by": "report-assistant"} for n in names]
+        return {"object": "list", "data": data}
+
+    @api.get("/v1/passages/{passage_id}", response_model=PassageOut, summary="One report passage by id")
+    def get_passage(passage_id: str, request: Request) -> dict[str, str]:
+        """Ids contain `#`: URL-encode them (`#` -> `%23`), or the `#` part never reaches the server."""
+        passage = introspect.find_passage(get_assistant(request), passage_id)
+        if passage is None:
+            raise HTTPException(404, f"no passage with id {passage_id!r}")
+        return passage.to_dict()
+
+    return api
+
+
+def health_router() -> APIRouter:
+    """``/healthz``: open without a key, so load balancers and scripts can probe it."""
+    api = APIRouter(tags=["metadata"])
+
+    @api.get("/healthz", response_model=Health, summary="Liveness and what the server runs")
+    def healthz(request: Request) -> dict[str, Any]:
+        assistant = get_assistant(request)
+        return {
+            "status": "ok",
+            "index_size": introspect.index_size(assistant),
+            "embedding_model": introspect.embedding_model(assistant),
+            "generator": introspect.default_generator(assistant),
+            "generators": introspect.generator_names(assistant),
+            "version": __version__,
+        }
+
+    return api
