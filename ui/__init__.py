@@ -1,0 +1,1 @@
+"""The browser chat (Gradio), mounted by the API at ``/ui``."""

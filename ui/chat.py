@@ -1,0 +1,122 @@
+"""The chat page: ``build_chat(assistant, settings) -> gr.Blocks``, mounted at ``/ui`` by the API.
+
+Each browser session keeps its own conversation in ``gr.State`` (held on the server per
+session, never shared); the page streams the draft, then replaces it with the checked answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import gradio as gr
+
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+from assistant.types import AnswerEvent, SourcesEvent, TokenEvent
+from ui import render
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant
+
+CSS_PATH = Path(__file__).with_name("style.css")
+DEFAULT = "default"
+EXAMPLES = [
+    "制造业单项冠军企业有多少家？",
+    "截至2025年10月，培育了多少家专精特新“小巨人”企业？",
+    "What share of total R&D spending in China comes from enterprises?",
+    "How big was China's data industry in 2024?",
+    "2025年我国GDP增长率是多少？",
+]
+AssistantSource = Union["Assistant", Callable[[], "Assistant"]]
+Message = dict[str, str]
+Outputs = tuple[list[Message], str, list[Message], list[Message]]
+
+
+def theme() -> gr.themes.Base:
+    """The page theme, with system fonts: the default theme would fetch web fonts at every visit."""
+    fonts = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
+    return gr.themes.Soft(font=fonts, font_mono=["ui-monospace", "monospace"])
+
+
+def _resolver(assistant: AssistantSource) -> Callable[[], Assistant]:
+    # the API passes a callable (the assistant is built later, in its lifespan); scripts and
+    # tests may pass the assistant itself
+    if hasattr(assistant, "stream"):
+        return lambda: assistant  # type: ignore[return-value]
+    return assistant  # type: ignore[return-value]
+
+
+def answer_stream(
+    assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message]
+) -> Iterator[Outputs]:
+    """Drive one question through the pipeline, yielding (chat, textbox, turns, shown) updates."""
+    shown = [*shown, {"role": "user", "content": question}, {"role": "assistant", "content": render.searching()}]
+    yield shown, "", turns, shown
+    drafted = ""
+    try:
+        for event in assistant.stream(question, generator=generator, history=turns or None):
+            if isinstance(event, TokenEvent):
+                drafted += event.text
+                shown[-1] = {"role": "assistant", "content": render.draft(drafted)}
+            elif isinstance(event, AnswerEvent):
+                shown[-1] = {"role": "assistant", "content": render.answer(event.answer)}
+                turns = [*turns, {"role": "user", "content": question},
+                         {"role": "assistant", "content": event.answer.answer}]
+            elif not isinstance(event, SourcesEvent):
+                continue
+            yield shown, "", turns, shown
+    except AssistantError as exc:
+        # a readable line in the chat; the turn is not added to the history
+        shown[-1] = {"role": "assistant", "content": render.error(str(exc))}
+        yield shown, question, turns, shown
+
+
+def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
+    """The chat page over ``assistant`` (or over a callable returning it, at request time)."""
+    get_assistant = _resolver(assistant)
+    with gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False) as blocks:
+        gr.Markdown(
+            "## 报告问答 · Report assistant\n"
+            "只依据报告作答，并标注出处；报告未提及时会明确说明。"
+            " · Answers only from the reports and cites its passages; says so when the report doesn't say.",
+            elem_classes="ra-header",
+        )
+        turns = gr.State([])  # the conversation sent to the pipeline (text only)
+        shown = gr.State([])  # the rendered messages, kept server-side so requests stay small
+        chatbot = gr.Chatbot(label="对话 · Conversation", show_label=False, height=560, elem_id="ra-chat",
+                             buttons=["copy"], feedback_options=None, group_consecutive_messages=False)
+        with gr.Row(equal_height=True):
+            question = gr.Textbox(placeholder="输入问题… · Ask a question…", show_label=False, scale=6,
+                                  max_length=settings.max_question_chars, elem_id="ra-question", lines=1)
+            ask = gr.Button("提问 · Ask", variant="primary", scale=1, elem_id="ra-ask")
+        with gr.Row():
+            generator = gr.Dropdown(choices=[(f"默认 · {DEFAULT}", DEFAULT)], value=DEFAULT, scale=2,
+                                    label="生成方式 · Generator", elem_id="ra-generator")
+            clear = gr.Button("新对话 · New chat", scale=1, elem_id="ra-clear")
+        gr.Examples(EXAMPLES, inputs=[question], label="示例问题 · Example questions")
+
+        def respond(text: str, choice: str, past: list[Message], rows: list[Message]) -> Iterator[Outputs]:
+            text = (text or "").strip()
+            if not text:
+                yield rows, "", past, rows
+                return
+            chosen = None if choice == DEFAULT else choice
+            yield from answer_stream(get_assistant(), text, chosen, past, rows)
+
+        def generator_choices() -> Any:
+            from assistant.api.introspect import default_generator, generator_names
+
+            current = get_assistant()
+            label = f"默认 · {DEFAULT} ({default_generator(current) or '?'})"
+            return gr.Dropdown(choices=[(label, DEFAULT), *((n, n) for n in generator_names(current))])
+
+        io = dict(inputs=[question, generator, turns, shown], outputs=[chatbot, question, turns, shown])
+        question.submit(respond, **io)  # type: ignore[arg-type]
+        ask.click(respond, **io)  # type: ignore[arg-type]
+        clear.click(lambda: ([], "", [], []), outputs=[chatbot, question, turns, shown])
+        # the chatbot's own trash button empties the display; the conversation must go with it
+        chatbot.clear(lambda: ([], []), outputs=[turns, shown])
+        blocks.load(generator_choices, outputs=[generator])
+    return blocks

@@ -1,0 +1,53 @@
+"""Which sentences of a cited passage to highlight: those that best support the answer's claims.
+
+``Citation.sentences`` says which answer sentences a citation supports; here each of them is
+matched to the passage sentence sharing the most figures and character bigrams with it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.sentences import bigrams, numbers, split_sentences
+
+# split after sentence punctuation without consuming anything, so the pieces rejoin exactly
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+_MARKER = re.compile(r"\[\s*\d+(?:\s*[,，]\s*\d+)*\s*\]")
+#: below this share of a claim's bigrams found in a sentence, the sentence is not highlighted
+MIN_OVERLAP = 0.3
+
+
+def split_passage(text: str) -> list[str]:
+    """The passage's sentences; ``"".join(split_passage(t)) == t``."""
+    return [s for s in _SENTENCE_END.split(text) if s]
+
+
+def _score(claim: str, sentence: str) -> float:
+    claim_bigrams = bigrams(claim)
+    if not claim_bigrams:
+        return 0.0
+    overlap = len(claim_bigrams & bigrams(sentence)) / len(claim_bigrams)
+    # a shared figure is the strongest sign of support (it is also what the citation check demands)
+    shared = numbers(claim) & numbers(sentence)
+    return overlap + (0.5 if shared else 0.0)
+
+
+def supporting(passage: list[str], claims: list[str]) -> set[int]:
+    """Indexes of ``passage`` sentences that best support each claim (at most one per claim)."""
+    picked: set[int] = set()
+    for claim in claims:
+        claim = _MARKER.sub("", claim)
+        scores = [_score(claim, s) for s in passage]
+        if scores and max(scores) >= MIN_OVERLAP:
+            picked.add(scores.index(max(scores)))
+    return picked
+
+
+def claims_for(marker: int, answer: str, sentences: list[str]) -> list[str]:
+    """The answer sentences a citation supports: ``sentences`` if the pipeline gave them, else
+    the answer's sentences carrying the marker ``[marker]``."""
+    if sentences:
+        return sentences
+    pattern = re.compile(rf"\[[^\]]*\b{marker}\b[^\]]*\]")
+    # the pipeline's splitter keeps a marker written after the full stop with its sentence
+    return [s for s in split_sentences(answer) if pattern.search(s)]

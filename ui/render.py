@@ -1,0 +1,84 @@
+"""HTML for the chat's assistant messages: drafts, checked answers with citation cards,
+refusals and errors. All report and model text is escaped here; the chat shows it as HTML."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from assistant.types import Answer, Citation
+from ui.highlight import claims_for, split_passage, supporting
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[,，]\s*\d+)*)\]")
+
+DRAFTING = "正在生成草稿（尚未核对出处）· Drafting (citations not yet checked)…"
+SEARCHING = "正在检索报告… · Searching the reports…"
+REFUSED = "报告中没有相关内容 · The report doesn't say"
+SOURCES = "出处 · Sources"
+GENERATOR = "生成方式 · Generator"
+ERROR = "出错了 · Something went wrong"
+
+
+def _one_line(html: str) -> str:
+    # the chat renders markdown around HTML: a newline or blank line would end the HTML block
+    return html.replace("\n", "")
+
+
+def _text(text: str) -> str:
+    """Escaped text with ``[n]`` markers as small superscript badges and line breaks kept."""
+    safe = escape(text).replace("\n", "<br>")
+    return _MARKER.sub(r'<sup class="ra-marker">[\1]</sup>', safe)
+
+
+def searching() -> str:
+    return f'<div class="ra-status">{SEARCHING}</div>'
+
+
+def draft(text: str) -> str:
+    """The unchecked draft while tokens arrive; replaced by :func:`answer` at the end."""
+    return _one_line(
+        f'<div class="ra-draft"><div class="ra-status">{DRAFTING}</div><div class="ra-text">{_text(text)}</div></div>'
+    )
+
+
+def passage_html(text: str, claims: list[str]) -> str:
+    """The passage with the sentences supporting ``claims`` wrapped in ``<mark>``."""
+    sentences = split_passage(text)
+    marked = supporting(sentences, claims)
+    return "".join(
+        f"<mark>{_text(s)}</mark>" if i in marked else _text(s) for i, s in enumerate(sentences)
+    )
+
+
+def card(citation: Citation, answer_text: str) -> str:
+    claims = claims_for(citation.marker, answer_text, citation.sentences)
+    return (
+        f'<div class="ra-card"><div class="ra-card-head"><span class="ra-card-marker">[{citation.marker}]</span>'
+        f'<span class="ra-section">{escape(citation.section)}</span></div>'
+        f'<div class="ra-source">{escape(citation.source)} · {escape(citation.passage_id)}</div>'
+        f'<div class="ra-passage">{passage_html(citation.text, claims)}</div></div>'
+    )
+
+
+def _meta(answer: Answer) -> str:
+    total = answer.timings.get("total_ms")
+    took = f" · {total / 1000:.1f} s" if total is not None else ""
+    return f'<div class="ra-meta">{GENERATOR}: <b class="ra-generator">{escape(answer.generator)}</b>{took}</div>'
+
+
+def answer(result: Answer) -> str:
+    """A checked answer: its text, who generated it, and one card per citation (or a refusal)."""
+    if result.refused:
+        return _one_line(
+            f'<div class="ra-answer ra-refused"><div class="ra-refusal-badge">{REFUSED}</div>'
+            f'<div class="ra-text">{_text(result.answer)}</div>{_meta(result)}</div>'
+        )
+    cards = "".join(card(c, result.answer) for c in result.citations)
+    return _one_line(
+        f'<div class="ra-answer"><div class="ra-text">{_text(result.answer)}</div>{_meta(result)}'
+        f'<div class="ra-sources-title">{SOURCES}</div><div class="ra-cards">{cards}</div></div>'
+    )
+
+
+def error(message: str) -> str:
+    return _one_line(f'<div class="ra-error"><b>{ERROR}</b><div>{escape(message)}</div></div>')
