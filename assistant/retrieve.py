@@ -1,0 +1,240 @@
+"""Hybrid retrieval: dense (FAISS cosine) plus BM25 over jieba tokens, fused.
+
+Fusion methods (``settings.fusion``):
+
+- ``dense``: cosine only;
+- ``bm25``: BM25 only;
+- ``rrf``: reciprocal-rank fusion, ``1/(rrf_k + rank)`` summed over both lists;
+- ``weighted``: min-max normalised scores over the candidate pool, mixed with
+  ``settings.fusion_dense_weight`` for Chinese questions. English questions share almost no
+  tokens with a Chinese report, so their BM25 list is noise; they use dense alone.
+  See ``benchmarks/bench_retrieval.py`` for the figures behind the default.
+
+Every :class:`~assistant.types.Hit` carries ``scores['dense']``, the query's cosine to that
+passage, whatever the fusion: the answer pipeline refuses when the best one is below
+``settings.min_relevance``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.embed import Embedder
+from assistant.errors import IndexMismatchError, InvalidInputError
+from assistant.index import Index, check_compatible
+from assistant.language import detect_language
+from assistant.settings import Settings
+from assistant.types import Hit, Passage
+
+if TYPE_CHECKING:
+    from assistant.langchain_retriever import LangChainRetriever
+
+# ---- tokens -----------------------------------------------------------------------------------
+
+# Function words that match everywhere and carry no topic: they only add noise to BM25.
+_STOPWORDS = frozenset(
+    """的 了 和 与 及 以及 等 是 在 对 将 为 把 被 从 向 于 由 其 之 并 或 而 也 都 就 还 又 更 有 没有
+    这 那 这个 那个 这些 那些 哪些 什么 怎么 怎样 如何 多少 几 吗 呢 吧 啊 哪 哪个 方面 关于 通过 进行
+    报告 提到 提出 说 中 上 下 个 一 要 会 能 可以 目前 主要 有关 情况 工作 方面
+    a an the of and or to in on for by with about as at from into is are was were be been being
+    what which who whom how many much does do did report say says said mention mentioned there
+    it its this that these those than then has have had will would can could should their they""".split()
+)
+_TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: jieba's search-mode segmentation, lower-cased, without stopwords/punctuation.
+
+    Search mode also emits the short words inside long compounds (``新质生产力`` ->
+    ``生产``, ``生产力``, ...), so a reworded question still meets the report's wording.
+    """
+    import jieba
+
+    _quiet_jieba()
+    tokens = []
+    for tok in jieba.cut_for_search(text.lower()):
+        tok = tok.strip()
+        if tok and tok not in _STOPWORDS and _TOKEN_OK.search(tok):
+            tokens.append(tok)
+    return tokens
+
+
+_jieba_quiet = False
+
+
+def _quiet_jieba() -> None:
+    global _jieba_quiet
+    if not _jieba_quiet:
+        import jieba
+
+        # jieba logs "Building prefix dict..." at INFO on first use; it is not the user's business
+        jieba.setLogLevel(logging.WARNING)
+        _jieba_quiet = True
+
+
+def bm25_text(passage: Passage) -> str:
+    """What BM25 indexes: the section path too, so heading words (``未来产业``) match the item."""
+    return f"{passage.section}\n{passage.text}"
+
+
+class BM25Index:
+    """BM25 (bm25s, Lucene variant) over the index's passages."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        import bm25s
+
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([tokenize(bm25_text(p)) for p in passages], show_progress=False)
+        # query tokens outside the vocabulary are dropped up front (some bm25s versions reject them)
+        self._vocab: set[str] | None = set(getattr(self._bm25, "vocab_dict", None) or ()) or None
+        self._lock = threading.Lock()
+        self.size = len(passages)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when no query token is in the corpus)."""
+        tokens = tokenize(query)
+        if self._vocab is not None:
+            tokens = [t for t in tokens if t in self._vocab]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+
+# ---- fusion -----------------------------------------------------------------------------------
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo <= 1e-12:
+        # all equal (e.g. BM25 found nothing): no signal, so no contribution
+        return np.zeros_like(values)
+    return (values - lo) / (hi - lo)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based rank of each value, highest first."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def dense_weight_for(query: str, settings: Settings) -> float:
+    """Weight of the dense score in weighted fusion; English questions use dense alone."""
+    return 1.0 if detect_language(query) == "en" else settings.fusion_dense_weight
+
+
+def fuse(query: str, dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -> np.ndarray:
+    """Fused score per candidate (higher is better) from its cosine and BM25 score."""
+    if method == "dense":
+        return dense.astype(np.float64)
+    if method == "bm25":
+        # ties (e.g. all zero) fall back to the dense order instead of list order
+        return bm25.astype(np.float64) + 1e-6 * dense
+    if method == "rrf":
+        rrf = 1.0 / (settings.rrf_k + _ranks(dense))
+        # a passage BM25 gave nothing gets no BM25 vote
+        rrf = rrf + np.where(bm25 > 0, 1.0 / (settings.rrf_k + _ranks(bm25)), 0.0)
+        return rrf + 1e-9 * dense
+    if method == "weighted":
+        w = dense_weight_for(query, settings)
+        return w * _minmax(dense.astype(np.float64)) + (1.0 - w) * _minmax(bm25.astype(np.float64)) + 1e-9 * dense
+    raise InvalidInputError(f"unknown fusion {method!r}; choose one of: dense, bm25, rrf, weighted")
+
+
+# ---- retriever --------------------------------------------------------------------------------
+
+
+class Retriever:
+    """Finds the passages of an :class:`~assistant.index.Index` that answer a question."""
+
+    #: candidates taken from each list before fusion (the whole index when it is smaller)
+    pool_size = 100
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
+        # the same refusal load_index gives, for an index and embedder that were loaded separately
+        check_compatible(index.manifest, settings, embedder.model_id)
+        if embedder.dim != index.manifest.dim:
+            raise IndexMismatchError(
+                f"embedder {embedder.model_id} gives {embedder.dim}-dim vectors, the index holds {index.manifest.dim}-dim ones"
+            )
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.bm25 = BM25Index(index.passages)
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self.index.passages
+
+    def search(self, query: str, k: int | None = None, fusion: str | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``query`` (default ``settings.k``), best first.
+
+        ``fusion`` overrides ``settings.fusion`` for this call (benchmarks compare methods).
+        ``Hit.scores`` holds ``dense`` (cosine), ``bm25`` (raw score), their ranks in each
+        list and ``fused``. Raises InvalidInputError for an empty query or a bad ``k``.
+        """
+        query = self._check_query(query)
+        k = self._check_k(k)
+        method = fusion or self.settings.fusion
+        qvec = self.embedder.embed_queries([query])[0]
+        bm25_all = self.bm25.scores(query)
+        candidates = self._candidates(qvec, bm25_all)
+        dense = self.index.vectors[candidates] @ qvec
+        bm25 = bm25_all[candidates]
+        fused = fuse(query, dense, bm25, self.settings, method)
+        dense_rank, bm25_rank = _ranks(dense), _ranks(bm25)
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [
+            Hit(
+                passage=self.index.passages[candidates[i]],
+                score=float(fused[i]),
+                rank=rank,
+                scores={
+                    "dense": float(dense[i]),
+                    "bm25": float(bm25[i]),
+                    "dense_rank": float(dense_rank[i]),
+                    "bm25_rank": float(bm25_rank[i]),
+                    "fused": float(fused[i]),
+                },
+            )
+            for rank, i in enumerate(order, start=1)
+        ]
+
+    def _candidates(self, qvec: np.ndarray, bm25_all: np.ndarray) -> np.ndarray:
+        n = len(self.index)
+        if n <= self.pool_size:
+            return np.arange(n)
+        dense_rows = [row for row, _ in self.index.search(qvec, self.pool_size)]
+        bm25_rows = np.argsort(-bm25_all, kind="stable")[: self.pool_size]
+        return np.unique(np.concatenate([np.asarray(dense_rows, dtype=np.int64), bm25_rows]))
+
+    def _check_query(self, query: str) -> str:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("the question is empty; ask something about the reports")
+        query = query.strip()
+        if len(query) > self.settings.max_question_chars:
+            raise InvalidInputError(
+                f"the question is {len(query)} characters long; the limit is {self.settings.max_question_chars}"
+            )
+        return query
+
+    def _check_k(self, k: int | None) -> int:
+        k = self.settings.k if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
+            raise InvalidInputError(f"k must be a whole number from 1 to {self.settings.max_k}, got {k!r}")
+        return k
+
+    def as_langchain_retriever(self, k: int | None = None) -> "LangChainRetriever":
+        """This retriever behind LangChain's ``BaseRetriever`` interface (``invoke(query)``)."""
+        # langchain_core takes ~1 s to import: only callers of the adapter pay for it
+        from assistant.langchain_retriever import LangChainRetriever
+
+        return LangChainRetriever(retriever=self, k=self._check_k(k))

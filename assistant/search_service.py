@@ -1,0 +1,90 @@
+"""One call from settings to a ready :class:`~assistant.retrieve.Retriever`.
+
+The CLI's ``search`` and the answer pipeline both need the same steps: load the embedder, make
+sure the index exists and matches the corpus (building or refreshing it incrementally if not),
+load it, and wrap it in a retriever. They live here once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from assistant.embed import Embedder, load_embedder
+from assistant.errors import IndexMissingError
+from assistant.index import BuildReport, Index, build_index, check_compatible, corpus_fingerprint, load_index, read_manifest, stale_reason
+from assistant.ingest import load_corpus
+from assistant.retrieve import Retriever
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+
+
+def _log_notify(message: str) -> None:
+    log.warning(message)
+
+
+def build_from_corpus(
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool = False,
+    progress: bool = True,
+    notify: Notify = _log_notify,
+) -> BuildReport:
+    """Read the corpus and (re)build the index, re-embedding only changed passages."""
+    # fingerprint first: if a report changes while we read it, the next search sees it as stale
+    fingerprint = corpus_fingerprint(settings.corpus_dir)
+    passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
+    return build_index(settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify)
+
+
+def ensure_index(
+    settings: Settings,
+    embedder: Embedder,
+    build_if_missing: bool = True,
+    refresh_if_stale: bool = True,
+    progress: bool = True,
+    notify: Notify = _log_notify,
+) -> Index:
+    """Load the index, first building it when missing or refreshing it when the corpus changed.
+
+    Refreshing re-embeds only passages whose hash changed. An index made with another model or
+    chunking is refused (IndexMismatchError, saying how to rebuild), not silently replaced.
+    """
+    try:
+        manifest = read_manifest(settings)
+    except IndexMissingError:
+        if not build_if_missing:
+            raise
+        notify(f"no index in {settings.index_dir} yet; building it now (once)")
+        build_from_corpus(settings, embedder, progress=progress, notify=notify)
+        return load_index(settings, embedder.model_id)
+    check_compatible(manifest, settings, embedder.model_id)
+    if refresh_if_stale:
+        reason = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir))
+        if reason:
+            notify(f"the corpus changed since the index was built ({reason}); refreshing the index")
+            report = build_from_corpus(settings, embedder, progress=progress, notify=notify)
+            notify(f"index refreshed: {report.embedded} passage(s) embedded, {report.reused} reused")
+    return load_index(settings, embedder.model_id)
+
+
+def open_retriever(
+    settings: Settings,
+    build_if_missing: bool = True,
+    progress: bool = True,
+    *,
+    embedder: Embedder | None = None,
+    refresh_if_stale: bool = True,
+    notify: Notify = _log_notify,
+) -> Retriever:
+    """Settings -> embedder -> (built/refreshed) index -> :class:`Retriever`, in one call.
+
+    ``embedder`` reuses an already loaded model; ``notify`` receives the one-line messages about
+    building or refreshing (default: this module's logger; the CLI prints them on stderr).
+    """
+    embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    index = ensure_index(settings, embedder, build_if_missing, refresh_if_stale, progress, notify)
+    return Retriever(index, embedder, settings)
