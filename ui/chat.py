@@ -6,6 +6,7 @@ session, never shared); the page streams the draft, then replaces it with the ch
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -20,6 +21,7 @@ from ui import render
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
 
+log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("style.css")
 DEFAULT = "default"
 EXAMPLES = [
@@ -68,8 +70,12 @@ def answer_stream(
                 continue
             yield shown, "", turns, shown
     except AssistantError as exc:
-        # a readable line in the chat; the turn is not added to the history
+        # a readable line in the chat; the question stays in the box and out of the history
         shown[-1] = {"role": "assistant", "content": render.error(str(exc))}
+        yield shown, question, turns, shown
+    except Exception:
+        log.exception("the chat failed to answer %r", question)
+        shown[-1] = {"role": "assistant", "content": render.error(render.INTERNAL)}
         yield shown, question, turns, shown
 
 

@@ -17,6 +17,7 @@ REFUSED = "报告中没有相关内容 · The report doesn't say"
 SOURCES = "出处 · Sources"
 GENERATOR = "生成方式 · Generator"
 ERROR = "出错了 · Something went wrong"
+INTERNAL = "服务器内部错误，详情见服务器日志。 · Internal error; the server log has the details."
 
 
 def _one_line(html: str) -> str:

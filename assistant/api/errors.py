@@ -64,8 +64,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette still logs the traceback; the caller gets the API's error shape, not plain text
+    return JSONResponse(error_body("internal", "internal error; the server log has the details"), status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers; called once by :func:`assistant.api.create_app`."""
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(AssistantError, _on_assistant_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
