@@ -296,13 +296,15 @@ def build_index(
         reusable = {} if rebuild else _reusable_vectors(settings, embedder, notify)
         vectors, embedded = _embed_missing(embedder, passages, reusable, settings.embedding_batch_size, progress)
         tmp = index_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}"
+        final = index_dir / f"{_BUILD_PREFIX}{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         try:
             _write_build(tmp, settings, embedder, passages, vectors, fingerprint, embedded, started)
-            final = index_dir / f"{_BUILD_PREFIX}{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             os.replace(tmp, final)
             _publish(index_dir, final.name)
         except BaseException:
+            # nothing was published: drop the new files, the live index is untouched
             _remove_tree(tmp)
+            _remove_tree(final)
             raise
         _remove_old_builds(index_dir, keep=final.name)
     return BuildReport(final, len(passages), embedded, len(passages) - embedded, time.perf_counter() - started)

