@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 raise
         yield
 
-    app = FastAPI(title="Report assistant", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = _fastapi(title="Report assistant", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -67,6 +67,17 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(meta.health_router())
     _mount_ui(app, settings)
     return app
+
+
+def _fastapi(**kwargs: Any) -> FastAPI:
+    """A FastAPI app whose ``/docs`` serves Swagger UI from the package, not from a CDN."""
+    try:
+        from fastapi_offline import FastAPIOffline
+    except ImportError:
+        # the plain page loads its scripts from cdn.jsdelivr.net: blank on a machine without internet
+        log.warning("fastapi-offline is not installed; /docs needs internet access to load Swagger UI")
+        return FastAPI(**kwargs)
+    return FastAPIOffline(**kwargs)
 
 
 def _mount_ui(app: FastAPI, settings: Settings) -> None:
