@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from assistant.api import create_app
 from assistant.settings import Settings
@@ -34,22 +35,20 @@ def page_url(built_index_settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         yield chromium
         chromium.close()
 
 
-def _ask(page: object, question: str) -> None:
-    page.locator("#ra-question textarea").fill(question)  # type: ignore[attr-defined]
-    page.locator("#ra-ask").click()  # type: ignore[attr-defined]
+def _ask(page: Page, question: str) -> None:
+    page.locator("#ra-question textarea").fill(question)
+    page.locator("#ra-ask").click()
 
 
-def test_chat_streams_a_cited_answer_and_shows_its_card(browser: object, page_url: str) -> None:
-    page = browser.new_page(viewport={"width": 1100, "height": 1100})  # type: ignore[attr-defined]
+def test_chat_streams_a_cited_answer_and_shows_its_card(browser: Browser, page_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 1100})
     page.goto(page_url)
     _ask(page, "制造业单项冠军企业有多少家？")
     card = page.locator(".ra-card").first
@@ -73,12 +72,12 @@ def test_chat_streams_a_cited_answer_and_shows_its_card(browser: object, page_ur
     page.close()
 
 
-def test_each_browser_session_has_its_own_conversation(browser: object, page_url: str) -> None:
-    first = browser.new_page()  # type: ignore[attr-defined]
+def test_each_browser_session_has_its_own_conversation(browser: Browser, page_url: str) -> None:
+    first = browser.new_page()
     first.goto(page_url)
     _ask(first, "How big was China's data industry in 2024?")
     first.locator(".ra-answer").first.wait_for(timeout=60_000)
-    second = browser.new_page()  # type: ignore[attr-defined]
+    second = browser.new_page()
     second.goto(page_url)
     _ask(second, "制造业单项冠军企业有多少家？")
     second.locator(".ra-card").first.wait_for(timeout=60_000)
@@ -90,8 +89,8 @@ def test_each_browser_session_has_its_own_conversation(browser: object, page_url
     second.close()
 
 
-def test_a_failing_generator_shows_a_readable_error(browser: object, page_url: str) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+def test_a_failing_generator_shows_a_readable_error(browser: Browser, page_url: str) -> None:
+    page = browser.new_page()
     page.goto(page_url)
     page.locator("#ra-generator input").click()
     page.get_by_role("option", name="openai", exact=True).click()
@@ -101,4 +100,13 @@ def test_a_failing_generator_shows_a_readable_error(browser: object, page_url: s
     assert "Something went wrong" in error.inner_text()
     # the question stays in the box, to be sent again
     assert page.locator("#ra-question textarea").input_value() == "制造业单项冠军企业有多少家？"
+    page.close()
+
+
+def test_docs_page_renders_without_internet(browser: Browser, page_url: str) -> None:
+    # Swagger UI must come from the server itself: this machine has no route to a CDN
+    page = browser.new_page()
+    page.goto(page_url.replace("/ui/", "/docs"))
+    page.locator(".opblock-summary-path", has_text="/v1/chat/completions").wait_for(timeout=30_000)
+    assert page.locator(".opblock-summary-path", has_text="/v1/ask").count() == 1
     page.close()
