@@ -299,6 +299,15 @@ def test_api_keys_guard_every_v1_route_but_not_healthz(keyed_url: str) -> None:
     assert "broken" in ids
 
 
+def test_with_api_keys_the_chat_asks_for_a_key_as_password(keyed_url: str) -> None:
+    with httpx.Client(base_url=keyed_url, timeout=60) as c:
+        assert c.get("/ui/config").status_code == 401  # the page shows gradio's login form
+        assert c.post("/ui/login", data={"username": "me", "password": "wrong"}).status_code == 400
+        assert c.post("/ui/login", data={"username": "me", "password": KEY}).json() == {"success": True}
+        config = c.get("/ui/config").json()  # the login cookie now opens the page
+        assert config["components"]
+
+
 def test_oversized_bodies_get_413_with_or_without_content_length(client: httpx.Client, settings: Settings) -> None:
     big = json.dumps({"question": "问" * settings.max_body_bytes}).encode()
     error = error_of(client.post("/v1/ask", content=big, headers={"content-type": "application/json"}), 413)

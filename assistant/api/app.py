@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from assistant import __version__
-from assistant.api.auth import require_api_key
+from assistant.api.auth import chat_login, require_api_key
 from assistant.api.errors import install_error_handlers
 from assistant.api.limits import BodySizeLimitMiddleware
 from assistant.api.routes import ask, chat, meta, search
@@ -89,6 +89,10 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     # the page is built now, but the assistant only exists once the lifespan ran (gradio's own
     # start-up runs inside ours), so the chat receives a way to reach it rather than the object
     blocks = build_chat(lambda: app.state.assistant, settings)
+    # with API keys set, the page (and gradio's own API behind it) asks for a key as the password:
+    # otherwise the chat would be an open door around the keyed /v1 routes
+    login = chat_login(settings.api_keys) if settings.api_keys else None
     gr.mount_gradio_app(
-        app, blocks, path="/ui", css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False
+        app, blocks, path="/ui", css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
+        auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",
     )
