@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("style.css")
 DEFAULT = "default"
+CONCURRENT_ANSWERS = 8
 EXAMPLES = [
     "制造业单项冠军企业有多少家？",
     "截至2025年10月，培育了多少家专精特新“小巨人”企业？",
@@ -125,4 +126,7 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
         # the chatbot's own trash button empties the display; the conversation must go with it
         chatbot.clear(lambda: ([], []), outputs=[turns, shown])
         blocks.load(generator_choices, outputs=[generator])
+    # gradio runs one event at a time per listener by default, which would make every visitor wait
+    # for every other one; the assistant itself serialises what cannot run in parallel (a local model)
+    blocks.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
     return blocks
