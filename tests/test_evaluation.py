@@ -137,6 +137,8 @@ def test_thresholds_per_generator(tmp_path: Path) -> None:
     metrics = {"recall_at_5": 0.6, "false_refusal_rate": 0.2, "negative_rejection": None}
     assert {(x.metric, x.bound) for x in check(metrics, t, "local")} == {("recall_at_5", "min"), ("false_refusal_rate", "max")}
     assert [x.metric for x in check(metrics, t, "extractive")] == ["false_refusal_rate"]
+    # a run named after the model falls back to its backend's table
+    assert [x.metric for x in check(metrics, t, "extractive:v2")] == ["false_refusal_rate"]
 
 
 def test_thresholds_reject_unknown_metric_and_table(tmp_path: Path) -> None:

@@ -151,9 +151,11 @@ def run_questions(
                     bar.set_postfix_str(f"{gen or 'default'} noise={noise} {q.id}")
                     run.records.append(_one(q, ask, judge, gen, noise, retrieval[q.id]))
                     bar.update()
-                if run.records and run.generator == "default":
-                    used = {r.get("generator_used") for r in run.records} - {None}
-                    run.generator = next(iter(used)) if len(used) == 1 else "default"
+                # name the run after the generator that answered ("local:qwen2.5-0.5b"), so runs
+                # of two local models stay apart in the report
+                used = {r.get("generator_used") for r in run.records} - {None}
+                if len(used) == 1:
+                    run.generator = used.pop()
                 runs.append(run)
     return runs
 
@@ -173,7 +175,13 @@ def _one(q: Question, ask: Callable[..., Answer], judge: GroundingJudge, gen: st
         # one failing question must not sink the run; it is counted under "errors"
         rec.update(error=f"{type(exc).__name__}: {exc}", wall_ms=(time.perf_counter() - started) * 1000)
         return rec
-    rec.update(answer=answer.answer, timings=dict(answer.timings), citations=[c.passage_id for c in answer.citations])
+    rec.update(
+        answer=answer.answer,
+        timings=dict(answer.timings),
+        citations=[c.passage_id for c in answer.citations],
+        # what the generator saw (noise passages included), for diagnosing a failure
+        context=[p.get("passage_id") for p in answer.passages],
+    )
     rec.update(score_answer(q, answer, judge))
     return rec
 

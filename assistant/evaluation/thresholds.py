@@ -59,8 +59,13 @@ def load_thresholds(path: Path) -> dict[str, Any]:
 
 
 def limits_for(thresholds: Mapping[str, Any], generator: str) -> dict[str, dict[str, float]]:
-    """The effective min/max tables for one generator (its own entries override the defaults)."""
-    own = thresholds.get("generators", {}).get(generator, {})
+    """The effective min/max tables for one generator (its own entries override the defaults).
+
+    A run named ``local:qwen2.5-0.5b`` uses ``[generators."local:qwen2.5-0.5b"]`` when present,
+    else ``[generators.local]``.
+    """
+    tables = thresholds.get("generators", {})
+    own = tables.get(generator) or tables.get(generator.split(":", 1)[0], {})
     return {b: {**thresholds.get(b, {}), **own.get(b, {})} for b in _BOUNDS}
 
 
