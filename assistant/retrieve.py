@@ -157,6 +157,8 @@ class Retriever:
 
     #: candidates taken from each list before fusion (the whole index when it is smaller)
     pool_size = 100
+    #: query vectors kept (first in, first out)
+    query_cache_size = 256
 
     def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
         # the same refusal load_index gives, for an index and embedder that were loaded separately
@@ -169,6 +171,8 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.bm25 = BM25Index(index.passages)
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
 
     @property
     def passages(self) -> list[Passage]:
@@ -184,7 +188,7 @@ class Retriever:
         query = self._check_query(query)
         k = self._check_k(k)
         method = fusion or self.settings.fusion
-        qvec = self.embedder.embed_queries([query])[0]
+        qvec = self._query_vector(query)
         bm25_all = self.bm25.scores(query)
         candidates = self._candidates(qvec, bm25_all)
         dense = self.index.vectors[candidates] @ qvec
@@ -207,6 +211,19 @@ class Retriever:
             )
             for rank, i in enumerate(order, start=1)
         ]
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        # a chat re-asks, an eval compares fusions on one question: embed each query once
+        with self._cache_lock:
+            cached = self._query_cache.get(query)
+        if cached is not None:
+            return cached
+        vector = self.embedder.embed_queries([query])[0]
+        with self._cache_lock:
+            if len(self._query_cache) >= self.query_cache_size:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[query] = vector
+        return vector
 
     def _candidates(self, qvec: np.ndarray, bm25_all: np.ndarray) -> np.ndarray:
         n = len(self.index)

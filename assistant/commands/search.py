@@ -22,6 +22,11 @@ built, the changed passages are re-indexed first. Both are announced on stderr.
 
 --json prints {"query": ..., "results": [{"passage_id", "section", "source", "text", "score"}, ...]}
 with each passage's full text.
+
+examples:
+  assistant search "截至2025年10月，培育了多少家专精特新“小巨人”企业？"
+  assistant search "How many single-champion manufacturers are there?" -k 3
+  assistant search "沙盒监管" --json
 """
 
 

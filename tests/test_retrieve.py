@@ -1,0 +1,168 @@
+"""Retrieval on the real report with the real default model, plus the MiniLM path and LangChain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from assistant.embed import Embedder
+from assistant.errors import InvalidInputError
+from assistant.evaluation.dataset import Question
+from assistant.evaluation.metrics import recall_at_k, reciprocal_rank
+from assistant.index import build_index, load_index
+from assistant.retrieve import Retriever, tokenize
+from assistant.settings import Settings
+from assistant.types import Passage
+from tests.support import make_settings
+
+FUSIONS = ("dense", "bm25", "rrf", "weighted")
+
+
+def _evaluate(retriever: Retriever, questions: list[Question], fusion: str) -> dict[str, float]:
+    r5, mrr = [], []
+    for q in questions:
+        texts = [h.passage.text for h in retriever.search(q.question, 10, fusion=fusion)]
+        r5.append(recall_at_k(texts, q.gold, 5))
+        mrr.append(reciprocal_rank(texts, q.gold))
+    return {"recall@5": float(np.mean(r5)), "mrr": float(np.mean(mrr))}
+
+
+# ---- quality on the question set ----------------------------------------------------------------
+
+
+def test_question_set_is_big_and_varied_enough(answerable_questions: list[Question]) -> None:
+    assert len(answerable_questions) >= 30
+    types = {q.type for q in answerable_questions}
+    assert {"reworded", "english"} <= types
+    assert sum(q.language == "en" for q in answerable_questions) >= 5
+
+
+def test_recall_at_5_with_the_default_settings(retriever: Retriever, answerable_questions: list[Question]) -> None:
+    assert retriever.settings.fusion == Settings.model_fields["fusion"].default
+    misses = []
+    recalls = []
+    for q in answerable_questions:
+        texts = [h.passage.text for h in retriever.search(q.question, 5)]
+        recalls.append(recall_at_k(texts, q.gold, 5))
+        if recalls[-1] < 1:
+            misses.append(q.id)
+    assert float(np.mean(recalls)) >= 0.95, f"missed: {misses}"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_recall_at_5_per_language(retriever: Retriever, answerable_questions: list[Question], language: str) -> None:
+    subset = [q for q in answerable_questions if q.language == language]
+    assert _evaluate(retriever, subset, retriever.settings.fusion)["recall@5"] >= 0.95
+
+
+def test_default_fusion_is_no_worse_than_dense_alone(retriever: Retriever, answerable_questions: list[Question]) -> None:
+    """The reason the default is what it is (see benchmarks/bench_retrieval.py for all figures)."""
+    default = _evaluate(retriever, answerable_questions, retriever.settings.fusion)
+    dense = _evaluate(retriever, answerable_questions, "dense")
+    assert default["mrr"] >= dense["mrr"]
+    assert default["recall@5"] >= dense["recall@5"]
+
+
+# ---- the hits themselves ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_hits_are_ranked_and_carry_the_true_cosine(retriever: Retriever, default_embedder: Embedder, fusion: str) -> None:
+    query = "专精特新“小巨人”企业培育了多少家？"
+    hits = retriever.search(query, 7, fusion=fusion)
+    assert [h.rank for h in hits] == list(range(1, 8))
+    assert len({h.passage.id for h in hits}) == 7
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    q = default_embedder.embed_queries([query])[0]
+    rows = {p.id: i for i, p in enumerate(retriever.passages)}
+    for h in hits:
+        cosine = float(retriever.index.vectors[rows[h.passage.id]] @ q)
+        assert h.scores["dense"] == pytest.approx(cosine, abs=1e-5)
+    assert "1.76" in hits[0].passage.text
+
+
+def test_k_defaults_to_settings(retriever: Retriever) -> None:
+    assert len(retriever.search("新质生产力")) == retriever.settings.k
+
+
+def test_english_questions_use_dense_alone_in_weighted_fusion(retriever: Retriever) -> None:
+    """English questions share (almost) no tokens with the Chinese report; BM25 must not reorder them."""
+    query = "How many national key laboratories do enterprises lead?"
+    weighted = [h.passage.id for h in retriever.search(query, 10, fusion="weighted")]
+    dense = [h.passage.id for h in retriever.search(query, 10, fusion="dense")]
+    assert weighted == dense
+
+
+def test_bm25_finds_an_exact_phrase(retriever: Retriever) -> None:
+    hits = retriever.search("沙盒监管", 3, fusion="bm25")
+    assert "沙盒监管" in hits[0].passage.text
+    assert hits[0].scores["bm25"] > 0
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_empty_query_is_invalid(retriever: Retriever, query: str) -> None:
+    with pytest.raises(InvalidInputError, match="empty"):
+        retriever.search(query, 5)
+
+
+@pytest.mark.parametrize("k", [0, -1, 10_000])
+def test_bad_k_is_invalid(retriever: Retriever, k: int) -> None:
+    with pytest.raises(InvalidInputError, match="k must be"):
+        retriever.search("新质生产力", k)
+
+
+def test_overlong_query_is_invalid(retriever: Retriever) -> None:
+    with pytest.raises(InvalidInputError, match="limit"):
+        retriever.search("新" * (retriever.settings.max_question_chars + 1), 5)
+
+
+def test_tokenize_drops_stopwords_and_punctuation() -> None:
+    tokens = tokenize("截至2025年10月，培育了多少家专精特新“小巨人”企业？ What is the AI policy?")
+    assert {"2025", "培育", "企业", "ai", "policy"} <= set(tokens)
+    assert not {"，", "？", "“", "了", "多少", "what", "the", "is"} & set(tokens)
+
+
+# ---- LangChain ----------------------------------------------------------------------------------
+
+
+def test_langchain_retriever_returns_documents(retriever: Retriever) -> None:
+    lc = retriever.as_langchain_retriever(k=3)
+    assert isinstance(lc, BaseRetriever)
+    docs = lc.invoke("制造业单项冠军企业有多少家？")
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    top = docs[0]
+    assert "1557" in top.page_content
+    assert {"passage_id", "section", "source", "score", "rank", "scores"} <= set(top.metadata)
+    assert top.metadata["rank"] == 1 and "dense" in top.metadata["scores"]
+    assert top.id == top.metadata["passage_id"]
+
+
+def test_langchain_retriever_refuses_an_empty_query(retriever: Retriever) -> None:
+    with pytest.raises(InvalidInputError):
+        retriever.as_langchain_retriever().invoke("  ")
+
+
+# ---- the sentence-transformers path -------------------------------------------------------------
+
+#: English passages (paraphrases of report items) and questions for the English-only MiniLM
+_ENGLISH = [
+    ("en#1", "Enterprises built more than 1,900 enterprise technology centres and 1,557 single-champion manufacturers.", "How many technology centres were built by enterprises?"),
+    ("en#2", "Intellectual property protection and regulatory sandboxes encourage new materials and special equipment.", "What does the report say about regulatory sandboxes?"),
+    ("en#3", "The country launched pilot cities for the digital transformation of small and medium-sized enterprises.", "Which pilots support digital transformation of SMEs?"),
+    ("en#4", "Talent training programmes link universities with industry to educate engineers.", "How are engineers being trained?"),
+    ("en#5", "Green and low-carbon development cut energy use per unit of GDP.", "What happened to energy consumption per unit of GDP?"),
+]
+
+
+def test_sentence_transformers_minilm_end_to_end(tmp_path, minilm_embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(index_dir=tmp_path / "index", embedding_model=minilm_embedder.model_id, fusion="dense")
+    passages = [Passage(id=pid, source="en.md", section="", text=text, kind="paragraph") for pid, text, _ in _ENGLISH]
+    build_index(settings, minilm_embedder, passages, progress=False, fingerprint={})
+    retriever = Retriever(load_index(settings), minilm_embedder, settings)
+    for pid, _, question in _ENGLISH:
+        hits = retriever.search(question, 2)
+        assert hits[0].passage.id == pid, question
+        assert 0 < hits[0].scores["dense"] <= 1.0001
