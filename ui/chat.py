@@ -9,17 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 import gradio as gr
 
 from assistant.errors import AssistantError
+from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from assistant.types import AnswerEvent, SourcesEvent, TokenEvent
 from ui import render
-
-if TYPE_CHECKING:
-    from assistant.pipeline import Assistant
 
 log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("style.css")
@@ -32,7 +30,7 @@ EXAMPLES = [
     "How big was China's data industry in 2024?",
     "2025年我国GDP增长率是多少？",
 ]
-AssistantSource = Union["Assistant", Callable[[], "Assistant"]]
+AssistantSource = Union[Assistant, Callable[[], Assistant]]
 Message = dict[str, str]
 Outputs = tuple[list[Message], str, list[Message], list[Message]]
 
@@ -46,9 +44,9 @@ def theme() -> gr.themes.Base:
 def _resolver(assistant: AssistantSource) -> Callable[[], Assistant]:
     # the API passes a callable (the assistant is built later, in its lifespan); scripts and
     # tests may pass the assistant itself
-    if hasattr(assistant, "stream"):
-        return lambda: assistant  # type: ignore[return-value]
-    return assistant  # type: ignore[return-value]
+    if isinstance(assistant, Assistant):
+        return lambda: assistant
+    return assistant
 
 
 def answer_stream(
@@ -119,9 +117,9 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
             label = f"默认 · {DEFAULT} ({default_generator(current) or '?'})"
             return gr.Dropdown(choices=[(label, DEFAULT), *((n, n) for n in generator_names(current))])
 
-        io = dict(inputs=[question, generator, turns, shown], outputs=[chatbot, question, turns, shown])
-        question.submit(respond, **io)  # type: ignore[arg-type]
-        ask.click(respond, **io)  # type: ignore[arg-type]
+        inputs, outputs = [question, generator, turns, shown], [chatbot, question, turns, shown]
+        question.submit(respond, inputs=inputs, outputs=outputs)
+        ask.click(respond, inputs=inputs, outputs=outputs)
         clear.click(lambda: ([], "", [], []), outputs=[chatbot, question, turns, shown])
         # the chatbot's own trash button empties the display; the conversation must go with it
         chatbot.clear(lambda: ([], []), outputs=[turns, shown])

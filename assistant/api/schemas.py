@@ -7,8 +7,9 @@ OpenAPI page then state the configured bound. Response models exist for the Open
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
@@ -106,6 +107,20 @@ def build_schemas(settings: Settings) -> Schemas:
         ask=create_model("AskRequest", __base__=AskFields, question=(text, ...), k=(k, None)),
         chat=create_model("ChatCompletionRequest", __base__=ChatFields, k=(k, None)),
     )
+
+
+Route = TypeVar("Route", bound=Callable[..., Any])
+
+
+def bind(route: Route, **params: type[BaseModel]) -> Route:
+    """Point a route's parameters at this app's bounded models.
+
+    Routes are written against the static base classes (``body: AskFields``), which type
+    checkers understand; FastAPI validates with the annotation it finds at registration, so
+    swapping in the per-app subclass here gives the configured bounds.
+    """
+    route.__annotations__.update(params)
+    return route
 
 
 # ---- responses (documentation of what the routes return) ------------------------------------

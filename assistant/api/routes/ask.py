@@ -1,6 +1,7 @@
 """``POST /v1/ask``: a checked, cited answer as JSON, or as server-sent events."""
 
-# no ``from __future__ import annotations``: see routes/search.py
+from __future__ import annotations
+
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api import streaming
 from assistant.api.deps import get_assistant
-from assistant.api.schemas import AnswerOut, AskFields, Schemas
+from assistant.api.schemas import AnswerOut, AskFields, Schemas, bind
 from assistant.types import Event, SourcesEvent, TokenEvent
 
 SSE_DOC = (
@@ -58,23 +59,21 @@ def _options(body: AskFields) -> dict[str, Any]:
 def router(schemas: Schemas) -> APIRouter:
     """The ask route, validating bodies with this app's bounded ``AskRequest``."""
     api = APIRouter(tags=["answers"])
-    AskRequest = schemas.ask
 
-    @api.post(
+    async def ask(body: AskFields, request: Request) -> Any:
+        assistant = get_assistant(request)
+        options = _options(body)
+        if not body.stream:
+            answer = await run_in_threadpool(lambda: assistant.ask(body.question, **options))
+            return JSONResponse(answer.to_json())
+        first, rest = await streaming.start(assistant.stream(body.question, **options))
+        return EventSourceResponse(_events(first, rest), ping=15)
+
+    api.post(
         "/v1/ask",
         response_model=AnswerOut,
         summary="Answer a question from the reports, with checked citations",
         description=SSE_DOC,
         responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}},
-    )
-    async def ask(body: AskRequest, request: Request) -> Any:  # type: ignore[valid-type]
-        assistant = get_assistant(request)
-        options = _options(body)
-        if not body.stream:  # type: ignore[attr-defined]
-            answer = await run_in_threadpool(lambda: assistant.ask(body.question, **options))  # type: ignore[attr-defined]
-            return JSONResponse(answer.to_json())
-        first, rest = await streaming.start(assistant.stream(body.question, **options))  # type: ignore[attr-defined]
-        return EventSourceResponse(_events(first, rest), ping=15)
-
+    )(bind(ask, body=schemas.ask))
     return api
-

@@ -1,6 +1,7 @@
 """``POST /v1/chat/completions``: OpenAI-compatible, so the official clients work unchanged."""
 
-# no ``from __future__ import annotations``: see routes/search.py
+from __future__ import annotations
+
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,7 @@ from assistant.api import openai_compat, streaming
 from assistant.api.deps import get_assistant, get_settings
 from assistant.api.introspect import generator_names
 from assistant.api.openai_compat import Completion
-from assistant.api.schemas import Schemas
+from assistant.api.schemas import ChatFields, Schemas, bind
 from assistant.types import AnswerEvent, Event
 
 DESCRIPTION = (
@@ -50,22 +51,20 @@ async def _chunks(completion: Completion, first: Event, rest: AsyncIterator[Even
 def router(schemas: Schemas) -> APIRouter:
     """The chat-completions route, validating bodies with this app's ``ChatCompletionRequest``."""
     api = APIRouter(tags=["openai-compatible"])
-    ChatRequest = schemas.chat
 
-    @api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION)
-    async def chat_completions(body: ChatRequest, request: Request) -> Any:  # type: ignore[valid-type]
-        question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)  # type: ignore[attr-defined]
+    async def chat_completions(body: ChatFields, request: Request) -> Any:
+        question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)
         assistant = get_assistant(request)
-        options = {
-            "generator": openai_compat.generator_for_model(body.model, generator_names(assistant)),  # type: ignore[attr-defined]
-            "k": body.k,  # type: ignore[attr-defined]
-            "history": history or None,
-        }
-        completion = Completion(model=body.model)  # type: ignore[attr-defined]
-        if not body.stream:  # type: ignore[attr-defined]
+        generator = openai_compat.generator_for_model(body.model, generator_names(assistant))
+        options = {"generator": generator, "k": body.k, "history": history or None}
+        completion = Completion(model=body.model)
+        if not body.stream:
             answer = await run_in_threadpool(lambda: assistant.ask(question, **options))
             return JSONResponse(completion.message(answer))
         first, rest = await streaming.start(assistant.stream(question, **options))
         return EventSourceResponse(_chunks(completion, first, rest), ping=15)
 
+    api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION)(
+        bind(chat_completions, body=schemas.chat)
+    )
     return api

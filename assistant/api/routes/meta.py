@@ -1,5 +1,7 @@
 """``GET /v1/models``, ``GET /v1/passages/{id}`` and ``GET /healthz``."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from fastapi import APIRouter, Request
