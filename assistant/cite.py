@@ -39,6 +39,8 @@ REFUSALS: dict[str, str] = {
 _MARKER = re.compile(r"\s*(?:\[\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*\]|【\s*(\d+)\s*】)")
 _TRAILING = re.compile(r"[\s。.！!？?；;，,：:]+$")
 _CJK_ONLY = re.compile(r"[^\u3400-\u9fff]")
+#: a model's own "the passages don't say" sentence: not a claim to check, and not a dropped one
+_REFUSAL_LIKE = re.compile(r"没有提到|未提到|没有提及|未提及|没有说明|未说明|无法回答|do(?:es)? not (?:say|mention)|(?:doesn't|don't) (?:say|mention)|not mentioned", re.I)
 #: fragments shorter than this (content characters) state nothing and are skipped silently
 _MIN_CLAIM_CHARS = 4
 
@@ -132,7 +134,7 @@ class CitationChecker:
         kept: list[tuple[str, str, list[int]]] = []  # (body, end punctuation, passage indices)
         for sentence in split_sentences(draft):
             claim, markers = parse_markers(sentence)
-            if content_chars(claim) < _MIN_CLAIM_CHARS:
+            if content_chars(claim) < _MIN_CLAIM_CHARS or (_REFUSAL_LIKE.search(claim) and not numbers(claim)):
                 continue
             support = self.scores(claim, passages)
             good = [m - 1 for m in markers if 1 <= m <= len(passages) and support[m - 1] >= 0]

@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # the embedder package is only needed by whoever passes one i
 
 log = logging.getLogger(__name__)
 
-#: how the prompt names the answer language
-LANGUAGE_NAMES: dict[str, str] = {"zh": "简体中文 (Simplified Chinese)", "en": "English"}
+#: the answer prompt per question language (prompts/<name>.toml)
+ANSWER_PROMPTS: dict[str, str] = {"zh": "answer_zh", "en": "answer_en"}
 #: a condensed question longer than this is a model rambling, not a rewrite
 _MAX_CONDENSED_CHARS = 300
 
@@ -63,14 +63,16 @@ class Assistant:
         generators: Mapping[str, GeneratorFactory] | None = None,
         *,
         embedder: Embedder | None = None,
-        answer_prompt: Prompt | None = None,
+        answer_prompts: Mapping[str, Prompt] | None = None,
         condense_prompt: Prompt | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.embedder = embedder
         self.factories: dict[str, GeneratorFactory] = dict(GENERATORS if generators is None else generators)
-        self.answer_prompt = answer_prompt or load_prompt("answer", settings.prompts_dir)
+        self.answer_prompts: dict[str, Prompt] = dict(answer_prompts or {
+            lang: load_prompt(name, settings.prompts_dir) for lang, name in ANSWER_PROMPTS.items()
+        })
         self.condense_prompt = condense_prompt or load_prompt("condense", settings.prompts_dir)
         self.checker = CitationChecker(
             min_overlap=settings.cite_min_overlap,
@@ -78,6 +80,7 @@ class Assistant:
             similarity=self._similarity if embedder is not None else None,
         )
         self._generators: dict[str, Generator] = {}
+        self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
         self._lock = threading.Lock()
 
     # ---- generators -----------------------------------------------------------------------
@@ -173,7 +176,7 @@ class Assistant:
         yield SourcesEvent(hits=hits, query=query)
 
         # the extractive backend reads no prompt, so only LLM answers name one
-        prompt_info = self.answer_prompt.info() if gen.uses_llm else {}
+        prompt_info = self.answer_prompts[language].info() if gen.uses_llm else {}
         base = dict(question=question, generator=gen.name, language=language, prompt=prompt_info)
         top = max((h.scores.get("dense", h.score) for h in hits), default=float("-inf"))
         floor = self.settings.min_relevance if language == "zh" else self.settings.min_relevance_crosslingual
@@ -243,12 +246,8 @@ class Assistant:
         return condense_rule(question, history)
 
     def _request(self, question: str, passages: list[Passage], language: Language) -> GenerationRequest:
-        blocks = "\n".join(
-            f"<passage id={i}>\n{p.section}\n{p.text}\n</passage>" for i, p in enumerate(passages, start=1)
-        )
-        messages = self.answer_prompt.render(
-            question=question, passages=blocks, language_name=LANGUAGE_NAMES[language], refusal=REFUSALS[language]
-        )
+        blocks = "\n".join(f"<passage id={i}>\n{_with_section(p)}\n</passage>" for i, p in enumerate(passages, start=1))
+        messages = self.answer_prompts[language].render(question=question, passages=blocks, refusal=REFUSALS[language])
         return GenerationRequest(
             messages=messages,
             question=question,
@@ -268,9 +267,16 @@ class Assistant:
         return rng.sample(pool, min(n, len(pool)))
 
     def _similarity(self, claim: str, passages: list[Passage]) -> list[float]:
+        """Cosine of an (English) claim to each passage, reusing the index's passage vectors."""
         assert self.embedder is not None
         q = self.embedder.embed_queries([claim])[0]
-        vecs = self.embedder.embed_passages([f"{p.section}\n{p.text}" for p in passages])
+        vectors = getattr(getattr(self.retriever, "index", None), "vectors", None)
+        if self._rows is None:
+            self._rows = {p.id: i for i, p in enumerate(self.retriever.passages)} if vectors is not None else {}
+        if vectors is not None and all(p.id in self._rows for p in passages):
+            vecs = np.asarray(vectors)[[self._rows[p.id] for p in passages]]
+        else:
+            vecs = self.embedder.embed_passages([p.text for p in passages])
         return [float(x) for x in np.asarray(vecs @ q)]
 
     @staticmethod
@@ -287,6 +293,13 @@ class Assistant:
             dropped=dropped or [],
             draft=draft,
         )
+
+
+def _with_section(p: Passage) -> str:
+    """The passage text, headed by its section unless the text already starts with it
+    (report items carry their headings; repeating them costs prompt tokens on a slow CPU)."""
+    last = p.section.split("›")[-1].strip()
+    return p.text if not last or last[:8] in p.text[:200] else f"{p.section}\n{p.text}"
 
 
 def _ms(since: float) -> float:

@@ -1,0 +1,78 @@
+"""The OpenAI-compatible generator: any server speaking the OpenAI chat API (OpenAI itself,
+llama.cpp's server, vLLM, Ollama...), through the official ``openai`` client.
+
+Errors become the assistant's own, with the endpoint in the message: a time-out is a
+:class:`GeneratorTimeoutError`, an unreachable server or an HTTP error a :class:`GeneratorError`.
+The client does not retry (``max_retries=0``): a user is waiting, and the time-out is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from assistant.errors import GeneratorError, GeneratorTimeoutError, ModelLoadError
+from assistant.generate import GenerationRequest, Generator
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+
+#: servers without authentication still need some key for the client to send
+_NO_KEY = "not-needed"
+
+
+class OpenAIGenerator(Generator):
+    """Streams chat completions from ``base_url`` (ending in ``/v1``)."""
+
+    def __init__(self, base_url: str, model: str, *, api_key: SecretStr | None = None, timeout: float = 60.0) -> None:
+        try:
+            import openai
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise ModelLoadError("the openai generator needs the 'openai' package: pip install openai") from exc
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.timeout = timeout
+        self.name = f"openai:{model}"
+        key = api_key.get_secret_value() if api_key is not None else _NO_KEY
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=key or _NO_KEY, timeout=timeout, max_retries=0)
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "OpenAIGenerator":
+        """Raises :class:`ModelLoadError` when no base URL is configured."""
+        if not settings.openai_base_url:
+            raise ModelLoadError(
+                "the openai generator needs the server's address: set ASSISTANT_OPENAI_BASE_URL "
+                "(e.g. http://127.0.0.1:8080/v1), plus ASSISTANT_OPENAI_API_KEY and ASSISTANT_OPENAI_MODEL if needed"
+            )
+        return cls(settings.openai_base_url, settings.openai_model, api_key=settings.openai_api_key,
+                   timeout=settings.openai_timeout)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        import httpx
+        import openai
+
+        where = f"{self.base_url} (model {self.model!r})"
+        try:
+            chunks: Any = self._client.chat.completions.create(
+                model=self.model, messages=request.messages,  # type: ignore[arg-type]
+                max_tokens=request.max_tokens, temperature=request.temperature,
+                stop=request.stop or None, stream=True,
+            )
+            for chunk in chunks:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            raise GeneratorTimeoutError(f"{where} did not answer within {self.timeout:g} s") from exc
+        except openai.APIStatusError as exc:
+            raise GeneratorError(f"{where} answered HTTP {exc.status_code}: {_short(exc.message)}") from exc
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
+            raise GeneratorError(f"cannot reach {where}: {_short(str(exc.__cause__ or exc))}") from exc
+        except openai.OpenAIError as exc:
+            raise GeneratorError(f"{where} failed: {_short(str(exc))}") from exc
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
