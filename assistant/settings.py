@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
     max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
     fusion: Literal["dense", "bm25", "rrf", "weighted"] = Field("weighted", description="how dense and BM25 are combined")
-    fusion_dense_weight: float = Field(0.7, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion")
+    fusion_dense_weight: float = Field(
+        0.8, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion (0.8: best in benchmarks/bench_retrieval.py)"
+    )
     rrf_k: int = Field(60, ge=1)
     min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
     min_relevance_crosslingual: float = Field(
