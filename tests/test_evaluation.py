@@ -154,3 +154,13 @@ def test_thresholds_reject_unknown_metric_and_table(tmp_path: Path) -> None:
 def test_shipped_thresholds_parse() -> None:
     t = load_thresholds(ev.DEFAULT_THRESHOLDS)
     assert t["min"] and "extractive" in t["generators"]
+
+
+def test_failure_reasons() -> None:
+    from assistant.evaluation.report import failure_reason
+
+    assert failure_reason(_rec(facts_all=True, citation_recall=1.0)) == ""
+    assert failure_reason(_rec(refused=True, timings={"retrieve_ms": 1.0})) == "refused an answerable question at retrieval (low relevance)"
+    assert failure_reason(_rec(facts_all=False, facts_found=[True, False], citation_recall=0.5)) == \
+        "key fact(s) [2] missing; citation recall 0.50"
+    assert failure_reason(_rec(answerable=False, refused=False)) == "answered an unanswerable question"

@@ -25,6 +25,8 @@ METRICS: dict[str, str] = {
     "cites_gold_rate": "answers citing the gold passage",
 }
 #: the per-type chart shows these (each applies to some question types only)
+#: failing questions listed per generator in report.md (all of them are in results.json)
+MAX_FAILURES_SHOWN = 12
 CHART_METRICS = ("key_fact_accuracy", "recall_at_5", "citation_recall", "negative_rejection")
 
 
@@ -88,9 +90,39 @@ def markdown(results: Mapping[str, Any]) -> str:
         cols = [(g, lvl) for g, lv in results["noise_deltas"].items() for lvl in lv]
         out += _table(["metric", *(f"{g} {lvl}" for g, lvl in cols)],
                       [[label, *(_fmt(results["noise_deltas"][g][lvl].get(m)) for g, lvl in cols)] for m, label in METRICS.items()])
+    for r in clean:
+        failed = [(rec, why) for rec in r["records"] if (why := failure_reason(rec))]
+        out += ["", f"## Failures: {r['generator']} ({len(failed)} of {len(r['records'])}; first {MAX_FAILURES_SHOWN})", ""]
+        out += _table(["id", "type", "why", "answer"],
+                      [[rec["id"], rec["type"], why, _excerpt(rec.get("answer", ""))] for rec, why in failed[:MAX_FAILURES_SHOWN]])
     out += ["", "## Thresholds", ""]
     out += [f"- {f}" for f in results["threshold_failures"]] or ["All thresholds met."]
     return "\n".join(out) + "\n"
+
+
+def failure_reason(rec: Mapping[str, Any]) -> str:
+    """Why a record counts as a failure ('' when it does not): error, wrong refusal, missing
+    facts, or sentences the judge finds unsupported."""
+    if "error" in rec:
+        return f"error: {rec['error']}"
+    reasons = []
+    if rec["answerable"] and rec["refused"]:
+        # the pipeline refuses before generating when retrieval looks irrelevant
+        stage = "after generation" if "generate_ms" in rec.get("timings", {}) else "at retrieval (low relevance)"
+        reasons.append(f"refused an answerable question {stage}")
+    elif rec["answerable"] and not rec.get("facts_all", True):
+        missing = [i + 1 for i, ok in enumerate(rec.get("facts_found", [])) if not ok]
+        reasons.append(f"key fact(s) {missing} missing")
+    if not rec["answerable"] and not rec["refused"]:
+        reasons.append("answered an unanswerable question")
+    if rec.get("citation_recall") is not None and rec["citation_recall"] < 1:
+        reasons.append(f"citation recall {rec['citation_recall']:.2f}")
+    return "; ".join(reasons)
+
+
+def _excerpt(text: str, n: int = 70) -> str:
+    flat = " ".join(text.split()).replace("|", "/")
+    return flat if len(flat) <= n else flat[:n] + "…"
 
 
 def _latency(entry: Mapping[str, float | None] | None) -> str:
