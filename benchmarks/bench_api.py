@@ -112,7 +112,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 
 def min_clients(results: list[dict[str, Any]]) -> int:
-    return min(r["clients"] for r in results)
+    return min(int(r["clients"]) for r in results)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,4 +127,4 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
     # gradio runs one event at a time per listener by default, which would make every visitor wait
     # for every other one; the assistant itself serialises what cannot run in parallel (a local model)
     blocks.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
-    return blocks
+    return blocks  # type: ignore[no-any-return]  # gr.Blocks' context manager is untyped

@@ -56,7 +56,7 @@ def router(schemas: Schemas) -> APIRouter:
         question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)
         assistant = get_assistant(request)
         generator = openai_compat.generator_for_model(body.model, generator_names(assistant))
-        options = {"generator": generator, "k": body.k, "history": history or None}
+        options: dict[str, Any] = {"generator": generator, "k": body.k, "history": history or None}
         completion = Completion(model=body.model)
         if not body.stream:
             answer = await run_in_threadpool(lambda: assistant.ask(question, **options))
