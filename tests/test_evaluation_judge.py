@@ -33,6 +33,8 @@ def test_sentences_keep_their_markers_before_or_after_punctuation() -> None:
         ("Data reached 5.86 trillion .", [3]),
         ("Done .", [1, 2]),
     ]
+    quoted = "The report states: “制造业单项冠军企业1557家。” [1]. It adds more [2]."
+    assert [m for _, m in split_sentences(quoted)] == [[1], [2]]
 
 
 def test_numbers_match_by_value_across_units() -> None:

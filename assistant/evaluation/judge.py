@@ -38,7 +38,8 @@ _ZH_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万亿|亿|万|千)?")
 _EN_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|billion|million|thousand)?", re.IGNORECASE)
 _SCALE = {"千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 # a sentence ends at Chinese terminal punctuation, or at . ! ? followed by space/end (not 5.86)
-_SENT_END = re.compile(r"[。！？!?；;]|[.](?=\s|$|\[)")
+# (closing quotes stay with the sentence they close: “…1557家。” [1] is one sentence)
+_SENT_END = re.compile(r"(?:[。！？!?；;]|[.](?=[\s”’」』\"]|$|\[))[”’」』\"）)]*")
 
 
 class QueryEmbedder(Protocol):
