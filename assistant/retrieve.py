@@ -5,10 +5,13 @@ Fusion methods (``settings.fusion``):
 - ``dense``: cosine only;
 - ``bm25``: BM25 only;
 - ``rrf``: reciprocal-rank fusion, ``1/(rrf_k + rank)`` summed over both lists;
-- ``weighted``: min-max normalised scores over the candidate pool, mixed with
-  ``settings.fusion_dense_weight`` for Chinese questions. English questions share almost no
-  tokens with a Chinese report, so their BM25 list is noise; they use dense alone.
-  See ``benchmarks/bench_retrieval.py`` for the figures behind the default.
+- ``weighted``: min-max normalised scores over the candidate pool, mixed as
+  ``w * dense + (1 - w) * bm25`` with ``w = settings.fusion_dense_weight``.
+
+``benchmarks/bench_retrieval.py`` measures them; on ``evals/questions.jsonl`` weighted fusion
+with w = 0.8 is best overall (Chinese and English). English questions were expected to need
+dense alone, but the Latin tokens they share with the report (``5G``, ``AI``, figures) make
+BM25 help them slightly too, so one weight serves both languages.
 
 Every :class:`~assistant.types.Hit` carries ``scores['dense']``, the query's cosine to that
 passage, whatever the fusion: the answer pipeline refuses when the best one is below
@@ -27,7 +30,6 @@ import numpy as np
 from assistant.embed import Embedder
 from assistant.errors import IndexMismatchError, InvalidInputError
 from assistant.index import Index, check_compatible
-from assistant.language import detect_language
 from assistant.settings import Settings
 from assistant.types import Hit, Passage
 
@@ -126,12 +128,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def dense_weight_for(query: str, settings: Settings) -> float:
-    """Weight of the dense score in weighted fusion; English questions use dense alone."""
-    return 1.0 if detect_language(query) == "en" else settings.fusion_dense_weight
-
-
-def fuse(query: str, dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -> np.ndarray:
+def fuse(dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -> np.ndarray:
     """Fused score per candidate (higher is better) from its cosine and BM25 score."""
     if method == "dense":
         return dense.astype(np.float64)
@@ -144,7 +141,7 @@ def fuse(query: str, dense: np.ndarray, bm25: np.ndarray, settings: Settings, me
         rrf = rrf + np.where(bm25 > 0, 1.0 / (settings.rrf_k + _ranks(bm25)), 0.0)
         return rrf + 1e-9 * dense
     if method == "weighted":
-        w = dense_weight_for(query, settings)
+        w = settings.fusion_dense_weight
         return w * _minmax(dense.astype(np.float64)) + (1.0 - w) * _minmax(bm25.astype(np.float64)) + 1e-9 * dense
     raise InvalidInputError(f"unknown fusion {method!r}; choose one of: dense, bm25, rrf, weighted")
 
@@ -157,7 +154,7 @@ class Retriever:
 
     #: candidates taken from each list before fusion (the whole index when it is smaller)
     pool_size = 100
-    #: query vectors kept (first in, first out)
+    #: query vectors kept (first in, first out); 0 turns the cache off (latency benchmarks)
     query_cache_size = 256
 
     def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
@@ -193,7 +190,7 @@ class Retriever:
         candidates = self._candidates(qvec, bm25_all)
         dense = self.index.vectors[candidates] @ qvec
         bm25 = bm25_all[candidates]
-        fused = fuse(query, dense, bm25, self.settings, method)
+        fused = fuse(dense, bm25, self.settings, method)
         dense_rank, bm25_rank = _ranks(dense), _ranks(bm25)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
@@ -214,6 +211,8 @@ class Retriever:
 
     def _query_vector(self, query: str) -> np.ndarray:
         # a chat re-asks, an eval compares fusions on one question: embed each query once
+        if self.query_cache_size <= 0:
+            return self.embedder.embed_queries([query])[0]
         with self._cache_lock:
             cached = self._query_cache.get(query)
         if cached is not None:

@@ -88,12 +88,24 @@ def test_k_defaults_to_settings(retriever: Retriever) -> None:
     assert len(retriever.search("新质生产力")) == retriever.settings.k
 
 
-def test_english_questions_use_dense_alone_in_weighted_fusion(retriever: Retriever) -> None:
-    """English questions share (almost) no tokens with the Chinese report; BM25 must not reorder them."""
-    query = "How many national key laboratories do enterprises lead?"
-    weighted = [h.passage.id for h in retriever.search(query, 10, fusion="weighted")]
-    dense = [h.passage.id for h in retriever.search(query, 10, fusion="dense")]
-    assert weighted == dense
+@pytest.mark.parametrize(("weight", "same_as"), [(1.0, "dense"), (0.0, "bm25")])
+def test_weighted_fusion_at_the_extremes(retriever: Retriever, weight: float, same_as: str) -> None:
+    """w = 1 is dense alone, w = 0 is BM25 alone: the weight really mixes the two lists."""
+    query = "推动传统产业数智化发展有哪些举措？"
+    settings = retriever.settings.model_copy(update={"fusion_dense_weight": weight})
+    mixed = Retriever(retriever.index, retriever.embedder, settings)
+    weighted = [h.passage.id for h in mixed.search(query, 8, fusion="weighted")]
+    expected = [h.passage.id for h in retriever.search(query, 8, fusion=same_as)]
+    assert weighted == expected
+
+
+def test_weighted_fusion_can_differ_from_both_lists(retriever: Retriever, answerable_questions: list[Question]) -> None:
+    """Over the question set the default mix orders some question's top 5 unlike either list alone."""
+    differs = 0
+    for q in answerable_questions:
+        top = {f: [h.passage.id for h in retriever.search(q.question, 5, fusion=f)] for f in ("weighted", "dense", "bm25")}
+        differs += top["weighted"] != top["dense"] and top["weighted"] != top["bm25"]
+    assert differs > 0
 
 
 def test_bm25_finds_an_exact_phrase(retriever: Retriever) -> None:
