@@ -1,0 +1,122 @@
+"""Answer quality and speed per generator on evals/questions.jsonl, in one command.
+
+    .venv/bin/python benchmarks/bench_answers.py --generator extractive
+    .venv/bin/python benchmarks/bench_answers.py --generator local --local-model qwen2.5-0.5b --subset 24
+
+Metrics (answerable questions unless said otherwise):
+  key-fact accuracy   the answer contains one variant of every key fact
+  right passage       some citation's passage contains a gold phrase
+  citation precision  share of all citations whose passage contains a gold phrase
+  false refusals      answerable questions refused
+  refusal rate        unanswerable questions refused
+  first token / total mean and median milliseconds per answer (all questions)
+
+``--subset N`` takes a fixed, stratified sample (every answerable/unanswerable question in
+proportion, spread over the file) so LLM runs fit in minutes; ``--json`` saves rows and totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant.pipeline import build_assistant  # noqa: E402
+from assistant.sentences import normalize  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+
+def _spread(items: list[dict], n: int) -> list[dict]:
+    if n >= len(items):
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def subset(rows: list[dict], n: int | None) -> list[dict]:
+    """A fixed sample: a quarter unanswerable, each kind spread over the file."""
+    if not n:
+        return rows
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    k_un = min(len(unanswerable), max(1, n // 4))  # enough refusal cases to measure
+    return _spread(answerable, n - k_un) + _spread(unanswerable, k_un)
+
+
+def score(row: dict, answer) -> dict:  # type: ignore[no-untyped-def]
+    text = normalize(answer.answer)
+    gold = [normalize(g) for g in row.get("gold", [])]
+    cited = [normalize(c.text) for c in answer.citations]
+    good_cites = sum(any(g in c for g in gold) for c in cited)
+    return {
+        "id": row["id"], "answerable": row["answerable"], "refused": answer.refused,
+        "key_fact": all(any(normalize(v) in text for v in fact) for fact in row.get("key_facts", [])) and not answer.refused,
+        "right_passage": good_cites > 0, "citations": len(cited), "good_citations": good_cites,
+        "first_token_ms": answer.timings.get("first_token_ms", answer.timings.get("total_ms", 0.0)),
+        "total_ms": answer.timings.get("total_ms", 0.0), "generator": answer.generator, "answer": answer.answer,
+    }
+
+
+def summarize(results: list[dict]) -> dict:
+    ans = [r for r in results if r["answerable"]]
+    una = [r for r in results if not r["answerable"]]
+    cites = sum(r["citations"] for r in ans)
+
+    def stat(key: str) -> str:
+        vals = [r[key] for r in results]
+        return f"{statistics.mean(vals):.0f} / {statistics.median(vals):.0f}"
+
+    return {
+        "generator": results[0]["generator"] if results else "",
+        "questions": f"{len(ans)} answerable + {len(una)} unanswerable",
+        "key_fact_accuracy": round(sum(r["key_fact"] for r in ans) / max(1, len(ans)), 3),
+        "right_passage": round(sum(r["right_passage"] for r in ans) / max(1, len(ans)), 3),
+        "citation_precision": round(sum(r["good_citations"] for r in ans) / cites, 3) if cites else None,
+        "false_refusals": f"{sum(r['refused'] for r in ans)}/{len(ans)}",
+        "refusal_rate_unanswerable": round(sum(r["refused"] for r in una) / max(1, len(una)), 3),
+        "first_token_ms_mean/median": stat("first_token_ms"),
+        "total_ms_mean/median": stat("total_ms"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generator", default="extractive", choices=["extractive", "local", "openai"])
+    parser.add_argument("--local-model", default=None, help="qwen2.5-1.5b, qwen2.5-0.5b or a GGUF path")
+    parser.add_argument("--questions", type=Path, default=ROOT / "evals" / "questions.jsonl")
+    parser.add_argument("--subset", type=int, default=None, help="fixed stratified sample of N questions")
+    parser.add_argument("--index-dir", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="write rows and totals here")
+    args = parser.parse_args()
+
+    overrides: dict = {"generator": args.generator}
+    if args.local_model:
+        overrides["local_model"] = args.local_model
+    if args.index_dir:
+        overrides["index_dir"] = args.index_dir
+    assistant = build_assistant(Settings(**overrides), load_generator=True)
+    rows = subset([json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()],
+                  args.subset)
+    results = []
+    started = time.perf_counter()
+    for i, row in enumerate(rows, 1):
+        result = score(row, assistant.ask(row["question"]))
+        results.append(result)
+        print(f"[{i}/{len(rows)}] {row['id']} refused={result['refused']} fact={result['key_fact']} "
+              f"cite={result['right_passage']} {result['total_ms']:.0f} ms | {result['answer'][:70]}", file=sys.stderr)
+    totals = summarize(results)
+    totals["wall_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(totals, ensure_ascii=False, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps({"totals": totals, "rows": results}, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
