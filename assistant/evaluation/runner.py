@@ -17,19 +17,13 @@ from tqdm import tqdm
 from assistant.errors import AssistantError
 from assistant.evaluation.dataset import Question, squash
 from assistant.evaluation.judge import GroundingJudge
-from assistant.evaluation.metrics import key_fact_scores, mean, percentile, recall_at_k, reciprocal_rank, facts_found
+from assistant.evaluation.metrics import facts_found, key_fact_scores, mean, percentile, recall_at_k, reciprocal_rank
 from assistant.types import Answer, Hit
 
 #: how many hits retrieval metrics look at (recall@5, MRR over the top 5)
 RETRIEVAL_K = 5
 #: the per-stage timings reported, when the pipeline records them
 STAGES = ("retrieve_ms", "generate_ms", "check_ms", "first_token_ms", "total_ms")
-
-
-class AskFn(Protocol):
-    """``Assistant.ask`` as the runner calls it."""
-
-    def __call__(self, question: str, *, generator: str | None = None) -> Answer: ...
 
 
 class SearchFn(Protocol):
@@ -47,13 +41,16 @@ class Run:
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def overall(self) -> dict[str, Any]:
+        """Metrics over every question of the run."""
         return aggregate(self.records)
 
     def by_type(self) -> dict[str, dict[str, Any]]:
+        """Metrics per question type, in the order types first appear."""
         types = dict.fromkeys(r["type"] for r in self.records)
         return {t: aggregate([r for r in self.records if r["type"] == t]) for t in types}
 
     def by_language(self) -> dict[str, dict[str, Any]]:
+        """Metrics per question language."""
         langs = dict.fromkeys(r["language"] for r in self.records)
         return {lang: aggregate([r for r in self.records if r["language"] == lang]) for lang in langs}
 
