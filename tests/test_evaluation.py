@@ -164,3 +164,15 @@ def test_failure_reasons() -> None:
     assert failure_reason(_rec(facts_all=False, facts_found=[True, False], citation_recall=0.5)) == \
         "key fact(s) [2] missing; citation recall 0.50"
     assert failure_reason(_rec(answerable=False, refused=False)) == "answered an unanswerable question"
+
+
+def test_combine_puts_runs_side_by_side() -> None:
+    from assistant.evaluation.report import combine
+
+    def doc(gen: str) -> dict:
+        return {"meta": {"started": gen}, "runs": [{"generator": gen, "noise": 0}], "noise_deltas": {gen: {}},
+                "threshold_failures": [f"{gen}: x"]}
+
+    merged = combine([doc("local:qwen2.5-0.5b"), doc("local:qwen2.5-1.5b")])
+    assert [r["generator"] for r in merged["runs"]] == ["local:qwen2.5-0.5b", "local:qwen2.5-1.5b"]
+    assert len(merged["meta"]["combined_from"]) == 2 and len(merged["threshold_failures"]) == 2

@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--thresholds", type=Path, default=ev.DEFAULT_THRESHOLDS, help="TOML thresholds file")
     p.add_argument("--labels", type=Path, action="append", metavar="FILE",
                    help="hand-labelled judge sample(s) for the judge's error rate (default: the tuning and held-out samples)")
+    p.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS",
+                   help="ask nothing: merge earlier results.json files into one report and chart (generators side by side)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from assistant.ingest import load_corpus
     from assistant.pipeline import build_assistant
 
+    if args.combine:
+        return _combine(args)
     if args.noise < 0 or (args.limit is not None and args.limit < 1):
         raise InvalidInputError("--noise must be >= 0 and --limit >= 1")
     settings = Settings()
@@ -111,3 +115,19 @@ def _default_out(started: datetime) -> Path:
         latest.unlink()
     latest.symlink_to(out.name)
     return out
+
+
+def _combine(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant.evaluation.report import combine, markdown, write_all
+
+    try:
+        docs = [json.loads(p.read_text(encoding="utf-8")) for p in args.combine]
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"cannot read results to combine: {exc}") from exc
+    results = combine(docs)
+    paths = write_all(results, args.out or _default_out(datetime.now(timezone.utc)))
+    print(markdown(results))
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0

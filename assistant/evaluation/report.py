@@ -51,6 +51,20 @@ def build_results(runs: Sequence[Run], meta: Mapping[str, Any], failures: Sequen
     }
 
 
+def combine(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One results document from several (e.g. two local models, which need two invocations
+    because the model is a setting): runs side by side, metadata and failures kept per source."""
+    if not documents:
+        raise ValueError("nothing to combine")
+    first = documents[0]
+    return {
+        "meta": {**first["meta"], "combined_from": [d["meta"] for d in documents]},
+        "runs": [run for d in documents for run in d["runs"]],
+        "noise_deltas": {g: v for d in documents for g, v in d["noise_deltas"].items()},
+        "threshold_failures": [f for d in documents for f in d["threshold_failures"]],
+    }
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
