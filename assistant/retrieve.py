@@ -212,12 +212,12 @@ class Retriever:
     def _query_vector(self, query: str) -> np.ndarray:
         # a chat re-asks, an eval compares fusions on one question: embed each query once
         if self.query_cache_size <= 0:
-            return self.embedder.embed_queries([query])[0]
+            return np.asarray(self.embedder.embed_queries([query])[0])
         with self._cache_lock:
             cached = self._query_cache.get(query)
         if cached is not None:
             return cached
-        vector = self.embedder.embed_queries([query])[0]
+        vector = np.asarray(self.embedder.embed_queries([query])[0])
         with self._cache_lock:
             if len(self._query_cache) >= self.query_cache_size:
                 self._query_cache.pop(next(iter(self._query_cache)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from langchain_core.documents import Document
@@ -169,7 +171,7 @@ _ENGLISH = [
 ]
 
 
-def test_sentence_transformers_minilm_end_to_end(tmp_path, minilm_embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_sentence_transformers_minilm_end_to_end(tmp_path: Path, minilm_embedder: Embedder) -> None:
     settings = make_settings(index_dir=tmp_path / "index", embedding_model=minilm_embedder.model_id, fusion="dense")
     passages = [Passage(id=pid, source="en.md", section="", text=text, kind="paragraph") for pid, text, _ in _ENGLISH]
     build_index(settings, minilm_embedder, passages, progress=False, fingerprint={})

@@ -56,7 +56,9 @@ class SentenceTransformersEmbedder:
             raise ModelLoadError(f"could not load sentence-transformers model {model!r}: {exc}{hint}") from exc
         self.model_id = canonical_model_id(f"sentence-transformers:{model}")
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        dim = get_dim()
+        # some models do not declare their dimension: ask them by embedding one text
+        self.dim = int(dim) if dim is not None else int(self._model.encode(["dim"], convert_to_numpy=True).shape[1])
         self.batch_size = max(1, batch_size)
         self._query_prefix, self._passage_prefix = E5_PREFIXES if uses_e5_prefixes(name) else ("", "")
 
