@@ -178,15 +178,18 @@ def index_exists(settings: Settings) -> bool:
 
 def read_manifest(settings: Settings) -> Manifest:
     """The live build's manifest, without loading vectors (raises IndexMissing/CorruptError)."""
-    folder = _live_folder(settings.index_dir)
+    return _read_manifest(_live_folder(settings.index_dir))
+
+
+def _read_manifest(folder: Path) -> Manifest:
     try:
         return Manifest.model_validate_json((folder / MANIFEST_FILE).read_bytes())
     except (OSError, ValidationError, ValueError) as exc:
         raise IndexCorruptError(f"unreadable manifest in {folder}: {_short(exc)}; {REBUILD_HINT}") from exc
 
 
-def check_compatible(manifest: Manifest, settings: Settings, embedder_model_id: str | None = None) -> None:
-    """Refuse an index built with another model, text format or chunking (IndexMismatchError)."""
+def mismatch_problems(manifest: Manifest, settings: Settings, embedder_model_id: str | None = None) -> list[str]:
+    """How an index differs from what ``settings`` (or ``embedder_model_id``) would build; [] if it fits."""
     want_model = embedder_model_id or canonical_model_id(settings.embedding_model)
     problems = []
     if manifest.format_version != FORMAT_VERSION:
@@ -197,6 +200,12 @@ def check_compatible(manifest: Manifest, settings: Settings, embedder_model_id: 
         problems.append(f"passages embedded as {manifest.embed_text!r}, this version uses {EMBED_TEXT!r}")
     if manifest.chunking != settings.chunking_params():
         problems.append(f"built with chunking {manifest.chunking}, settings say {settings.chunking_params()}")
+    return problems
+
+
+def check_compatible(manifest: Manifest, settings: Settings, embedder_model_id: str | None = None) -> None:
+    """Refuse an index built with another model, text format or chunking (IndexMismatchError)."""
+    problems = mismatch_problems(manifest, settings, embedder_model_id)
     if problems:
         raise IndexMismatchError(
             f"the index in {settings.index_dir} does not fit the current settings: "
@@ -211,23 +220,25 @@ def load_index(settings: Settings, embedder_model_id: str | None = None) -> Inde
     Raises IndexMissingError (nothing built), IndexMismatchError (other model, chunking or
     format: the message says how to rebuild) or IndexCorruptError (unreadable or inconsistent).
     """
+    folder = _live_folder(settings.index_dir)
     try:
-        return _load(settings, embedder_model_id)
-    except FileNotFoundError:
-        # a concurrent build may have just replaced the folder we were reading: follow CURRENT again
-        try:
-            return _load(settings, embedder_model_id)
-        except FileNotFoundError as exc:
+        return _load(folder, settings, embedder_model_id)
+    except (IndexCorruptError, FileNotFoundError) as exc:
+        # a concurrent build may have published a new folder and removed this one meanwhile
+        newer = _live_folder(settings.index_dir)
+        if newer != folder:
+            return _load(newer, settings, embedder_model_id)
+        if isinstance(exc, FileNotFoundError):
             raise IndexCorruptError(f"index file missing: {exc.filename}; {REBUILD_HINT}") from exc
+        raise
 
 
-def _load(settings: Settings, embedder_model_id: str | None) -> Index:
+def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> Index:
     import faiss
 
-    folder = _live_folder(settings.index_dir)
     if not folder.is_dir():
         raise IndexCorruptError(f"{settings.index_dir / POINTER_FILE} names a missing folder {folder.name}; {REBUILD_HINT}")
-    manifest = read_manifest(settings)
+    manifest = _read_manifest(folder)
     check_compatible(manifest, settings, embedder_model_id)
     for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE):
         expected = manifest.files.get(name)
@@ -313,11 +324,16 @@ def build_index(
 def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> dict[str, np.ndarray]:
     """Vectors of the live index by passage hash, if it was made the same way; else nothing."""
     try:
+        problems = mismatch_problems(read_manifest(settings), settings, embedder.model_id)
+        if problems:
+            notify(f"not reusing the existing index ({'; '.join(problems)}); embedding every passage")
+            return {}
         old = load_index(settings, embedder.model_id)
     except IndexMissingError:
         return {}
-    except (IndexMismatchError, IndexCorruptError) as exc:
-        notify(f"not reusing the existing index ({exc}); embedding every passage")
+    except IndexCorruptError as exc:
+        damage = str(exc).replace(f"; {REBUILD_HINT}", "")
+        notify(f"not reusing the existing index, it is damaged ({damage}); embedding every passage")
         return {}
     return {entry.hash: old.vectors[row] for row, entry in enumerate(old.manifest.passages)}
 
