@@ -136,6 +136,10 @@ class CitationChecker:
             claim, markers = parse_markers(sentence)
             if content_chars(claim) < _MIN_CLAIM_CHARS or (_REFUSAL_LIKE.search(claim) and not numbers(claim)):
                 continue
+            if claim.rstrip().endswith(("？", "?")):
+                # small models echo the question back; it overlaps the passage but answers nothing
+                result.dropped.append(sentence)
+                continue
             support = self.scores(claim, passages)
             good = [m - 1 for m in markers if 1 <= m <= len(passages) and support[m - 1] >= 0]
             if not good:

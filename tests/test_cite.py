@@ -128,3 +128,8 @@ def test_model_refusal_is_not_an_answer(checker: CitationChecker) -> None:
 )
 def test_parse_markers(sentence: str, claim: str, markers: list[int]) -> None:
     assert parse_markers(sentence) == (claim, markers)
+
+
+def test_echoed_question_is_not_an_answer(checker: CitationChecker) -> None:
+    out = checker.check("制造业单项冠军企业有多少家[1]？", PASSAGES, "zh")
+    assert out.empty and out.dropped == ["制造业单项冠军企业有多少家[1]？"]
