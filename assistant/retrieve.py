@@ -133,8 +133,9 @@ def fuse(dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -
     if method == "dense":
         return dense.astype(np.float64)
     if method == "bm25":
-        # ties (e.g. all zero) fall back to the dense order instead of list order
-        return bm25.astype(np.float64) + 1e-6 * dense
+        # BM25 alone, really alone (a diagnostic and a benchmark baseline): passages it scores
+        # equally, e.g. all zero for an English question, stay in corpus order
+        return bm25.astype(np.float64)
     if method == "rrf":
         rrf = 1.0 / (settings.rrf_k + _ranks(dense))
         # a passage BM25 gave nothing gets no BM25 vote

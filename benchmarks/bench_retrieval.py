@@ -155,10 +155,12 @@ def print_report(result: dict[str, Any]) -> None:
     b = result["build"]
     print(f"\nindex build: full {b['full_s']:.2f} s ({b['passages']} passages, {b['passages'] / b['full_s']:.1f} passages/s); "
           f"no-change rebuild {b['incremental_s']:.2f} s ({_ratio(b['incremental_s'], b['full_s'])} of full)")
-    for key, title in (("latency", "search latency, k=5, query embedded each time"),
-                       ("latency_cached_query", "search latency, k=5, query vector cached (BM25 + FAISS + fusion only)")):
+    for key, title in (
+        ("latency", "search latency, k=5, query embedded each time (every method embeds it: hits always carry the cosine)"),
+        ("latency_cached_query", "search latency, k=5, query vector cached (BM25 + FAISS + fusion only)"),
+    ):
         lat = result[key]
-        print(f"{title}; ratio = method / bm25 (every method embeds the query: hits always carry the dense cosine)")
+        print(f"{title}; ratio = method / bm25")
         for method in FUSIONS:
             m, base = lat[method], lat["bm25"]
             print(f"    {method:9} p50 {m['p50_ms']:7.2f} ms ({_ratio(m['p50_ms'], base['p50_ms'])})  "
