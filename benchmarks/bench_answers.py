@@ -11,8 +11,8 @@ Metrics (answerable questions unless said otherwise):
   refusal rate        unanswerable questions refused
   first token / total mean and median milliseconds per answer (all questions)
 
-``--subset N`` takes a fixed, stratified sample (every answerable/unanswerable question in
-proportion, spread over the file) so LLM runs fit in minutes; ``--json`` saves rows and totals.
+``--subset N`` takes a fixed sample (a quarter unanswerable, each kind spread evenly over the
+file) so LLM runs fit in minutes; ``--json`` saves rows and totals.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def score(row: dict, answer) -> dict:  # type: ignore[no-untyped-def]
         "right_passage": good_cites > 0, "citations": len(cited), "good_citations": good_cites,
         "first_token_ms": answer.timings.get("first_token_ms", answer.timings.get("total_ms", 0.0)),
         "total_ms": answer.timings.get("total_ms", 0.0), "generator": answer.generator, "answer": answer.answer,
+        "draft": answer.draft, "dropped": answer.dropped,
     }
 
 

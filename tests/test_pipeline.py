@@ -214,3 +214,40 @@ def test_noise_adds_seeded_unretrieved_passages(assistant: Assistant) -> None:
     assert "1557" in noisy.answer
     with pytest.raises(InvalidInputError, match="noise must be a whole number from 0"):
         assistant.ask(q, noise=-1)
+
+
+# ---- the ask command ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(built_index_settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Point the CLI's settings (read from the environment) at the session index."""
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built_index_settings.index_dir))
+    monkeypatch.setenv("ASSISTANT_GENERATOR", "extractive")
+
+
+def test_ask_json(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from assistant.cli import main
+
+    assert main(["ask", "--json", "-k", "3", "制造业单项冠军企业有多少家？"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "1557" in data["answer"] and data["generator"] == "extractive" and data["refused"] is False
+    assert "1557" in data["citations"][0]["text"]
+
+
+def test_ask_streams_then_prints_sources(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from assistant.cli import main
+
+    assert main(["ask", "工业互联网覆盖了多少个工业大类？"]) == 0
+    captured = capsys.readouterr()
+    assert "41个工业大类" in captured.err  # the streamed draft
+    assert "41个工业大类全覆盖[1]" in captured.out and "\n[1] " in captured.out
+
+
+def test_ask_bad_input_exit_code(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from assistant.cli import main
+
+    assert main(["ask", "   "]) == 2
+    assert "error: the question is empty" in capsys.readouterr().err
