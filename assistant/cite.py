@@ -72,7 +72,7 @@ def parse_markers(sentence: str) -> tuple[str, list[int]]:
 class CitationChecker:
     """Checks claims against passages; thresholds come from the settings."""
 
-    def __init__(self, *, min_overlap: float = 0.5, min_crosslingual: float = 0.82,
+    def __init__(self, *, min_overlap: float = 0.5, min_crosslingual: float = 0.75,
                  similarity: Similarity | None = None) -> None:
         self.min_overlap = min_overlap
         self.min_crosslingual = min_crosslingual
@@ -83,7 +83,7 @@ class CitationChecker:
     def facts_match(self, claim: str, passage: Passage) -> bool:
         """Every figure and named item of ``claim`` occurs in ``passage``."""
         text = normalize(passage.section + passage.text)
-        if not numbers(claim) <= numbers(text):
+        if not numbers(claim) <= numbers(text, expand=True):
             return False
         english = detect_language(claim) == "en"
         for item in named_items(claim):

@@ -49,9 +49,25 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def numbers(text: str) -> set[str]:
-    """The figures in ``text`` (thousands separators removed): years, counts, percentages' values."""
-    return {n.replace(",", "") for n in _NUMBER.findall(unicodedata.normalize("NFKC", text))}
+_MAGNITUDE = {"万": 10_000, "亿": 100_000_000}
+
+
+def numbers(text: str, *, expand: bool = False) -> set[str]:
+    """The figures in ``text`` (thousands separators removed): years, counts, percentages' values.
+
+    ``expand`` also adds the plain value of Chinese magnitudes ("1.76万" -> "17600"), so an
+    English "17,600" can be checked against a Chinese passage.
+    """
+    t = unicodedata.normalize("NFKC", text)
+    out = set()
+    for m in _NUMBER.finditer(t):
+        n = m.group(0).replace(",", "")
+        out.add(n)
+        unit = t[m.end() : m.end() + 1]
+        if expand and unit in _MAGNITUDE:
+            value = float(n) * _MAGNITUDE[unit]
+            out.add(str(int(value)) if value == int(value) else f"{value:g}")
+    return out
 
 
 def named_items(text: str) -> set[str]:

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         0.5, ge=0.0, le=1.0, description="share of a Chinese sentence's character bigrams the cited passage must contain"
     )
     cite_min_crosslingual: float = Field(
-        0.82, ge=-1.0, le=1.0, description="embedder cosine an English sentence needs to a Chinese passage it cites"
+        0.75, ge=-1.0, le=1.0, description="embedder cosine an English sentence needs to a Chinese passage it cites"
     )
     noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 

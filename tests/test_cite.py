@@ -133,3 +133,11 @@ def test_parse_markers(sentence: str, claim: str, markers: list[int]) -> None:
 def test_echoed_question_is_not_an_answer(checker: CitationChecker) -> None:
     out = checker.check("制造业单项冠军企业有多少家[1]？", PASSAGES, "zh")
     assert out.empty and out.dropped == ["制造业单项冠军企业有多少家[1]？"]
+
+
+def test_english_figures_match_chinese_magnitudes() -> None:
+    passage = _p(4, "培育专精特新“小巨人”企业超1.76万家，2024年数据产业规模达5.86万亿元。")
+    checker = CitationChecker()
+    assert checker.check("China has over 17,600 little giant firms [1].", [passage], "en").cited == [0]
+    assert checker.check("The data industry reached 5.86 trillion yuan [1].", [passage], "en").cited == [0]
+    assert checker.check("China has over 18,600 little giant firms [1].", [passage], "en").empty
