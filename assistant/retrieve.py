@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 _STOPWORDS = frozenset(
     """的 了 和 与 及 以及 等 是 在 对 将 为 把 被 从 向 于 由 其 之 并 或 而 也 都 就 还 又 更 有 没有
     这 那 这个 那个 这些 那些 哪些 什么 怎么 怎样 如何 多少 几 吗 呢 吧 啊 哪 哪个 方面 关于 通过 进行
-    报告 提到 提出 说 中 上 下 个 一 要 会 能 可以 目前 主要 有关 情况 工作 方面
+    报告 提到 提出 说 中 上 下 个 一 要 会 能 可以 目前 主要 有关 情况 工作
     a an the of and or to in on for by with about as at from into is are was were be been being
     what which who whom how many much does do did report say says said mention mentioned there
     it its this that these those than then has have had will would can could should their they""".split()
@@ -112,7 +112,8 @@ class BM25Index:
 # ---- fusion -----------------------------------------------------------------------------------
 
 
-def _minmax(values: np.ndarray) -> np.ndarray:
+def minmax(values: np.ndarray) -> np.ndarray:
+    """Scale scores to 0..1 over the candidates, so cosines and BM25 scores can be mixed."""
     lo, hi = float(values.min()), float(values.max())
     if hi - lo <= 1e-12:
         # all equal (e.g. BM25 found nothing): no signal, so no contribution
@@ -126,6 +127,10 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[order] = np.arange(1, len(values) + 1)
     return ranks
+
+
+#: the fusion methods ``settings.fusion`` and ``Retriever.search(fusion=...)`` accept
+FUSIONS = ("dense", "bm25", "rrf", "weighted")
 
 
 def fuse(dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -> np.ndarray:
@@ -143,8 +148,8 @@ def fuse(dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -
         return rrf + 1e-9 * dense
     if method == "weighted":
         w = settings.fusion_dense_weight
-        return w * _minmax(dense.astype(np.float64)) + (1.0 - w) * _minmax(bm25.astype(np.float64)) + 1e-9 * dense
-    raise InvalidInputError(f"unknown fusion {method!r}; choose one of: dense, bm25, rrf, weighted")
+        return w * minmax(dense.astype(np.float64)) + (1.0 - w) * minmax(bm25.astype(np.float64)) + 1e-9 * dense
+    raise InvalidInputError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSIONS)}")
 
 
 # ---- retriever --------------------------------------------------------------------------------
@@ -186,6 +191,8 @@ class Retriever:
         query = self._check_query(query)
         k = self._check_k(k)
         method = fusion or self.settings.fusion
+        if method not in FUSIONS:
+            raise InvalidInputError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSIONS)}")
         qvec = self._query_vector(query)
         bm25_all = self.bm25.scores(query)
         candidates = self._candidates(qvec, bm25_all)

@@ -34,11 +34,10 @@ from assistant.evaluation.dataset import Question, load_questions  # noqa: E402
 from assistant.evaluation.metrics import recall_at_k, reciprocal_rank  # noqa: E402
 from assistant.index import build_index, load_index  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
-from assistant.retrieve import Retriever, _minmax  # noqa: E402
+from assistant.retrieve import FUSIONS, Retriever, minmax  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
-FUSIONS = ("dense", "bm25", "rrf", "weighted")
 SWEEP = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 #: questions the report has nothing to do with, to see where min_relevance must sit
@@ -85,7 +84,7 @@ def weight_sweep(retriever: Retriever, questions: Sequence[Question]) -> dict[st
             idx = [i for i, q in enumerate(questions) if q.language == lang]
             mrr, r1 = [], []
             for i in idx:
-                order = np.argsort(-(w * _minmax(dense[i]) + (1 - w) * _minmax(bm25[i]) + 1e-9 * dense[i]), kind="stable")
+                order = np.argsort(-(w * minmax(dense[i]) + (1 - w) * minmax(bm25[i]) + 1e-9 * dense[i]), kind="stable")
                 texts = [retriever.passages[j].text for j in order[:10]]
                 r1.append(recall_at_k(texts, gold[i], 1))
                 mrr.append(reciprocal_rank(texts, gold[i]))

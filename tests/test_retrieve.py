@@ -14,13 +14,10 @@ from assistant.errors import InvalidInputError
 from assistant.evaluation.dataset import Question
 from assistant.evaluation.metrics import recall_at_k, reciprocal_rank
 from assistant.index import build_index, load_index
-from assistant.retrieve import Retriever, tokenize
+from assistant.retrieve import FUSIONS, Retriever, tokenize
 from assistant.settings import Settings
 from assistant.types import Passage
 from tests.support import make_settings
-
-FUSIONS = ("dense", "bm25", "rrf", "weighted")
-
 
 def _evaluate(retriever: Retriever, questions: list[Question], fusion: str) -> dict[str, float]:
     r5, mrr = [], []
@@ -120,6 +117,11 @@ def test_bm25_finds_an_exact_phrase(retriever: Retriever) -> None:
 def test_empty_query_is_invalid(retriever: Retriever, query: str) -> None:
     with pytest.raises(InvalidInputError, match="empty"):
         retriever.search(query, 5)
+
+
+def test_unknown_fusion_is_invalid(retriever: Retriever) -> None:
+    with pytest.raises(InvalidInputError, match="weighted"):
+        retriever.search("新质生产力", 5, fusion="magic")
 
 
 @pytest.mark.parametrize("k", [0, -1, 10_000])

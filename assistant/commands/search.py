@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from assistant.errors import InvalidInputError
+from assistant.retrieve import FUSIONS
 from assistant.search_service import open_retriever
 from assistant.settings import Settings
 from assistant.types import Hit
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     parser.add_argument(
         "--fusion",
-        choices=("dense", "bm25", "rrf", "weighted"),
+        choices=FUSIONS,
         default=None,
         help="override ASSISTANT_FUSION for this search (for comparing methods)",
     )
