@@ -177,7 +177,7 @@ class Assistant:
 
         # the extractive backend reads no prompt, so only LLM answers name one
         prompt_info = self.answer_prompts[language].info() if gen.uses_llm else {}
-        base = dict(question=question, generator=gen.name, language=language, prompt=prompt_info)
+        base: dict[str, Any] = dict(question=question, generator=gen.name, language=language, prompt=prompt_info)
         top = max((h.scores.get("dense", h.score) for h in hits), default=float("-inf"))
         floor = self.settings.min_relevance if language == "zh" else self.settings.min_relevance_crosslingual
         if top < floor:
