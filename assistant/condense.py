@@ -46,6 +46,22 @@ def is_followup(question: str) -> bool:
     return bool(_LEAD.match(question)) or bool(re.search(r"呢\s*[?？]?\s*$", question))
 
 
+_REFERENCE = re.compile(r"它|其|这些|这个|这项|该|上述|此|\b(?:it|its|they|their|this|that|these|those)\b", re.I)
+#: a question this short that points back ("它的规模呢") needs the conversation
+_MAX_REFERRING_CHARS = 30
+
+
+def needs_context(question: str) -> bool:
+    """Whether ``question`` may depend on the conversation (a follow-up or a back-reference).
+
+    Standalone questions skip the rewrite entirely: with a local model a rewrite costs a
+    second generation, seconds on a CPU.
+    """
+    return is_followup(question) or (
+        content_chars(question) <= _MAX_REFERRING_CHARS and bool(_REFERENCE.search(question))
+    )
+
+
 def core_topic(question: str) -> str:
     """``'那农业方面呢？'`` -> ``'农业'``: the follow-up without connective and particles."""
     return _TAIL.sub("", _LEAD.sub("", question)).strip()

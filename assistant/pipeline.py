@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.cite import REFUSALS, CheckedAnswer, CitationChecker
-from assistant.condense import condense_rule, history_text
+from assistant.condense import condense_rule, history_text, needs_context
 
 from assistant.errors import InvalidInputError
 from assistant.generate import GENERATORS, GenerationRequest, Generator, GeneratorFactory, resolve_generator_name
@@ -227,11 +227,12 @@ class Assistant:
     def condense(self, question: str, history: list[dict[str, str]], gen: Generator | None = None) -> str:
         """A standalone version of ``question`` given ``history``.
 
-        With an LLM generator the model rewrites it (prompt ``condense``); otherwise, or when
-        the model's output is unusable, a deterministic rule merges an elliptic follow-up with
+        Only a question that looks context-dependent is rewritten
+        (:func:`assistant.condense.needs_context`). With an LLM generator the model rewrites it
+        (prompt ``condense``); otherwise, or when the model's output is unusable, a deterministic rule merges an elliptic follow-up with
         the previous user question (:func:`assistant.condense.condense_rule`).
         """
-        if not any(m.get("role") == "user" for m in history):
+        if not any(m.get("role") == "user" for m in history) or not needs_context(question):
             return question
         if gen is not None and gen.uses_llm:
             messages = self.condense_prompt.render(history=history_text(history), question=question)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.condense import condense_rule, core_topic, is_followup
+from assistant.condense import condense_rule, core_topic, is_followup, needs_context
 from assistant.errors import InvalidInputError, UnknownNameError
 from assistant.generate import GenerationRequest, Generator
 from assistant.generate.extractive import ExtractiveGenerator
@@ -184,6 +184,15 @@ def test_condense_rule() -> None:
     en = [{"role": "user", "content": "What does the report say about industry?"}]
     assert condense_rule("What about agriculture?", en) == "What does the report say about agriculture?"
     assert condense_rule("那农业方面呢？", []) == "那农业方面呢？"
+    assert needs_context("它的规模有多大？") and needs_context("那农业方面呢？")
+    assert not needs_context("工业互联网覆盖了多少个工业大类？")
+
+
+def test_standalone_question_skips_the_llm_rewrite(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+    gen = ScriptedGenerator("工业互联网实现41个工业大类全覆盖[1]。", rewrite="不应使用")
+    events = list(_with(settings, retriever, gen, generator="scripted").stream("工业互联网覆盖了多少个工业大类？", history=HISTORY))
+    assert events[0].query == "工业互联网覆盖了多少个工业大类？"
+    assert all(r.passages for r in gen.requests)  # no condense request was made
 
 
 def test_follow_up_is_rewritten_before_retrieval_without_llm(assistant: Assistant) -> None:
