@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from assistant.embed import Embedder, load_embedder
-from assistant.errors import IndexMissingError
+from assistant.errors import IndexCorruptError, IndexMissingError
 from assistant.index import BuildReport, Index, build_index, check_compatible, corpus_fingerprint, load_index, read_manifest, stale_reason
 from assistant.ingest import load_corpus
 from assistant.retrieve import Retriever
@@ -85,6 +85,17 @@ def open_retriever(
     ``embedder`` reuses an already loaded model; ``notify`` receives the one-line messages about
     building or refreshing (default: this module's logger; the CLI prints them on stderr).
     """
-    embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    if embedder is None:
+        _refuse_mismatch_early(settings)
+        embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
     index = ensure_index(settings, embedder, build_if_missing, refresh_if_stale, progress, notify)
     return Retriever(index, embedder, settings)
+
+
+def _refuse_mismatch_early(settings: Settings) -> None:
+    """Refuse an index made with another model or chunking before spending seconds loading a model."""
+    try:
+        manifest = read_manifest(settings)
+    except (IndexMissingError, IndexCorruptError):
+        return  # handled with the embedder at hand: built if missing, reported if corrupt
+    check_compatible(manifest, settings)

