@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from assistant.cite import REFUSALS, CheckedAnswer, CitationChecker
+from assistant.cite import REFUSALS, CheckedAnswer, CitationChecker, parse_markers
 from assistant.condense import condense_rule, history_text, needs_context
 
 from assistant.errors import InvalidInputError
 from assistant.generate import GENERATORS, GenerationRequest, Generator, GeneratorFactory, resolve_generator_name
 from assistant.language import Language, detect_language
 from assistant.prompts import Prompt, load_prompt
+from assistant.sentences import asks_for_figure, numbers
 from assistant.settings import Settings
 from assistant.types import Answer, AnswerEvent, Citation, Event, Hit, Passage, SourcesEvent, TokenEvent
 
@@ -206,7 +207,9 @@ class Assistant:
         timings["total_ms"] = _ms(t0)
         scores = {h.passage.id: float(h.score) for h in hits}
         passage_dicts = [_passage_dict(p, scores.get(p.id, 0.0)) for p in passages]
-        if checked.empty:
+        stated = numbers(parse_markers(checked.text)[0])
+        if checked.empty or (asks_for_figure(question) and not stated - numbers(question)):
+            # "用了 个量子比特[1]": a small model restating the question around a missing figure
             yield AnswerEvent(self._refusal(base, timings, passage_dicts, draft=draft, dropped=checked.dropped))
             return
         yield AnswerEvent(

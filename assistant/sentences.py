@@ -50,6 +50,14 @@ def split_sentences(text: str) -> list[str]:
 
 
 _MAGNITUDE = {"万": 10_000, "亿": 100_000_000}
+_ASKS_FIGURE = re.compile(
+    r"多少|几[个家项所座次种年]|数量|比例|比重|占比|how many|how much|what (?:share|percentage|proportion)|rate", re.I
+)
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether ``question`` asks for a number ("多少", "how many", "what share")."""
+    return bool(_ASKS_FIGURE.search(question))
 
 
 def numbers(text: str, *, expand: bool = False) -> set[str]:

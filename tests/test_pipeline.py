@@ -144,6 +144,12 @@ def test_invented_answer_becomes_a_refusal(settings, retriever) -> None:  # type
     assert answer.draft == "2025年我国GDP增长率是6.5%[1]。"
 
 
+def test_figure_question_without_a_figure_is_refused(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+    gen = ScriptedGenerator("超导量子计算机实现量子优越性验证[1]。")
+    answer = _with(settings, retriever, gen, generator="scripted").ask("超导量子计算机实现量子优越性验证用了多少个量子比特？")
+    assert answer.refused and answer.citations == []
+
+
 def test_irrelevant_question_is_refused_before_generation(settings, retriever) -> None:  # type: ignore[no-untyped-def]
     gen = ScriptedGenerator("不应被调用[1]。")
     assistant = _with(settings, retriever, gen, generator="scripted", min_relevance=0.99, min_relevance_crosslingual=0.99)

@@ -28,12 +28,11 @@ import numpy as np
 
 
 from assistant.generate import GenerationRequest, Generator
-from assistant.sentences import bigrams, content_chars, keywords, numbers, split_sentences
+from assistant.sentences import asks_for_figure, bigrams, content_chars, keywords, numbers, split_sentences
 
 if TYPE_CHECKING:
     from assistant.embed import Embedder
 
-_QUANTITY = re.compile(r"多少|几[个家项所座次种]|数量|比例|比重|占比|how many|how much|what (?:share|percentage|proportion)|rate", re.I)
 _UNIT = re.compile(r"(?:多少|几)\s*((?:万亿|亿|万|千)?(?:元|辆|吨|千瓦|EFLOPS|%)|[个家项所座种名人台])")
 #: measure words a question and an answer may swap ("多少家多边机构" / "30多个")
 _COUNTERS = set("个家项所座种名人台")
@@ -126,7 +125,7 @@ class ExtractiveGenerator(Generator):
         context = "".join(p.text for p in request.passages)
         if any(name not in context for name in _NAME.findall(question) if request.language == "zh"):
             return False  # "GDP", "广东省": the passages never name it
-        if not _QUANTITY.search(question):
+        if not asks_for_figure(question):
             return True
         asked = numbers(question)
         clauses = [c for c in _CLAUSE.split(sentence) if numbers(c) - asked]
