@@ -11,6 +11,9 @@ Metrics (answerable questions unless said otherwise):
   refusal rate        unanswerable questions refused
   first token / total mean and median milliseconds per answer (all questions)
 
+``--replay RUN.json`` re-checks the drafts a previous ``--json`` run saved with the current
+retrieval and citation checker, without generating again (timings are the saved ones).
+
 ``--subset N`` takes a fixed sample (a quarter unanswerable, each kind spread evenly over the
 file) so LLM runs fit in minutes; ``--json`` saves rows and totals.
 """
@@ -22,11 +25,13 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.generate import GenerationRequest, Generator  # noqa: E402
 from assistant.pipeline import build_assistant  # noqa: E402
 from assistant.sentences import normalize  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -64,6 +69,19 @@ def score(row: dict, answer) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
+class Replay(Generator):
+    """Streams the draft a previous run saved for the same question."""
+
+    uses_llm = True
+
+    def __init__(self, name: str, drafts: dict[str, str]) -> None:
+        self.name = name
+        self.drafts = drafts
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        yield self.drafts[request.question]
+
+
 def summarize(results: list[dict]) -> dict:
     ans = [r for r in results if r["answerable"]]
     una = [r for r in results if not r["answerable"]]
@@ -94,6 +112,7 @@ def main() -> int:
     parser.add_argument("--subset", type=int, default=None, help="fixed stratified sample of N questions")
     parser.add_argument("--index-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write rows and totals here")
+    parser.add_argument("--replay", type=Path, default=None, help="re-check the drafts of a saved --json run")
     args = parser.parse_args()
 
     overrides: dict = {"generator": args.generator}
@@ -101,13 +120,25 @@ def main() -> int:
         overrides["local_model"] = args.local_model
     if args.index_dir:
         overrides["index_dir"] = args.index_dir
-    assistant = build_assistant(Settings(**overrides), load_generator=True)
     rows = subset([json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()],
                   args.subset)
+    saved: dict[str, dict] = {}
+    if args.replay:
+        saved = {r["id"]: r for r in json.loads(args.replay.read_text(encoding="utf-8"))["rows"]}
+        rows = [r for r in rows if r["id"] in saved]
+        drafts = {r["question"]: saved[r["id"]]["draft"] for r in rows}
+        name = next(iter(saved.values()))["generator"]
+        overrides["generator"] = "local"
+        assistant = build_assistant(Settings(**overrides))
+        assistant.factories = {"local": lambda s, e: Replay(name, drafts)}
+    else:
+        assistant = build_assistant(Settings(**overrides), load_generator=True)
     results = []
     started = time.perf_counter()
     for i, row in enumerate(rows, 1):
         result = score(row, assistant.ask(row["question"]))
+        if row["id"] in saved:  # replayed: the generation time is the saved run's
+            result.update({k: saved[row["id"]][k] for k in ("first_token_ms", "total_ms")})
         results.append(result)
         print(f"[{i}/{len(rows)}] {row['id']} refused={result['refused']} fact={result['key_fact']} "
               f"cite={result['right_passage']} {result['total_ms']:.0f} ms | {result['answer'][:70]}", file=sys.stderr)
