@@ -51,6 +51,14 @@ def test_a_figure_missing_from_the_cited_passage_is_unsupported(judge: Grounding
     assert not judge.supports("可再生能源装机规模占比达56%。", [])
 
 
+def test_a_right_figure_on_the_wrong_noun_is_unsupported(judge: GroundingJudge) -> None:
+    # the figure and most words are in ITEM4, but 1900余家 there are technology centres
+    assert judge.supports("累计建设企业技术中心1900余家。", [ITEM4])
+    assert not judge.supports("我国目前共有1900余家国家实验室。", [ITEM4])
+    # (binding is per passage sentence: a swap inside one sentence of the passage, such as
+    # "专精特新“小巨人”企业1900余家", still passes; see the judge's docstring)
+
+
 def test_english_needs_an_embedder() -> None:
     bare = GroundingJudge(None)
     assert not bare.supports("Renewables are 56% of installed capacity.", [ITEM7])

@@ -8,7 +8,9 @@ How it judges whether passages support a sentence (markers stripped):
 1. **Numbers.** Every figure in the sentence (``56%``, ``1.76万``, ``17,600``, ``5.86 trillion``,
    years) must occur, by value, in the passages. Chinese units (万, 亿, 万亿) and English scale
    words (thousand … trillion) are expanded, so ``17,600`` matches ``1.76万``.
-2. **Wording.** A Chinese sentence must be mostly contained in the passages: the share of its
+2. **Wording.** In a Chinese sentence, the words around each figure must also stand around
+   that figure in a passage (small models attach a right figure to the wrong noun), and the
+   sentence must be mostly contained in the passages: the share of its
    character bigrams that occur in them must reach ``min_containment``.
 3. **Meaning across languages.** An English sentence over Chinese passages shares no bigrams,
    so it instead needs a multilingual-embedding cosine of at least ``min_cosine`` with some
@@ -36,6 +38,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 _CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
 _ZH_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万亿|亿|万|千)?")
 _EN_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|billion|million|thousand)?", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"(?<=[。！？!?；;])")
 _SCALE = {"千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 # a sentence ends at Chinese terminal punctuation, or at . ! ? followed by space/end (not 5.86)
 # (closing quotes stay with the sentence they close: “…1557家。” [1] is one sentence)
@@ -76,6 +79,43 @@ def required_numbers(sentence: str) -> list[float]:
     for m in pattern.finditer(sentence):
         base = float(m.group(1).replace(",", ""))
         out.append(_key(base * _SCALE[m.group(2).lower()]) if m.group(2) else _key(base))
+    return out
+
+
+def _context_grams(text: str) -> set[str]:
+    """Bigrams of a window of text, without all-digit ones (a figure's neighbours, not the figure)."""
+    chars = "".join(_CONTENT.findall(text)).lower()
+    return {chars[i : i + 2] for i in range(len(chars) - 1)} - {g for g in (chars[i : i + 2] for i in range(len(chars) - 1)) if g.isdigit()}
+
+
+def unbound_figures(sentence: str, passages: Sequence[str], window: int = 6, min_share: float = 1 / 3) -> list[float]:
+    """Figures of a Chinese sentence that stand next to other words than in the passages.
+
+    Small models recombine: "我国共有1900余家国家实验室" takes the right figure from a passage
+    about enterprise technology centres. Both the figure and most of the words occur in the
+    passage, so overall overlap passes; but the words around the figure (``window`` characters
+    each side) must also occur in a passage sentence that states the same figure (at least
+    ``min_share`` of their bigrams). A swap inside one passage sentence that states several
+    figures ("专精特新“小巨人”企业1900余家") is not caught.
+    """
+    found: list[float] = []
+    for m in _ZH_NUMBER.finditer(sentence):
+        value = _key(float(m.group(1).replace(",", "")) * (_SCALE[m.group(2)] if m.group(2) else 1))
+        mine = _context_grams(sentence[max(0, m.start() - window) : m.start()]) | _context_grams(sentence[m.end() : m.end() + window])
+        if not mine:
+            continue
+        stating = [u for p in passages for u in _CLAUSE_END.split(p) if value in _scaled_values(u)]
+        best = max((len(mine & _context_grams(u)) / len(mine) for u in stating), default=0.0)
+        if best < min_share:
+            found.append(value)
+    return found
+
+
+def _scaled_values(text: str) -> set[float]:
+    out = set()
+    for m in _ZH_NUMBER.finditer(text):
+        base = float(m.group(1).replace(",", ""))
+        out.add(_key(base * _SCALE[m.group(2)]) if m.group(2) else _key(base))
     return out
 
 
@@ -189,6 +229,8 @@ class GroundingJudge:
         if missing:
             return Verdict(False, missing, cont, None, "a figure is not in the cited passages")
         if not is_english(sentence):
+            if unbound := unbound_figures(sentence, passages):
+                return Verdict(False, tuple(unbound), cont, None, "a figure is attached to other words than in the passages")
             ok = cont >= self.min_containment
             return Verdict(ok, missing, cont, None, "wording overlaps" if ok else "wording does not overlap")
         cos = self._cosine(sentence, passages)
