@@ -4,7 +4,8 @@ For every sentence of the draft:
 
 * the figures (numbers, dates, percentages) and named items (《…》 titles, “…” terms) it states
   must occur in the cited passage (after whitespace and full/half-width normalisation), and
-* the rest must overlap the passage: character bigrams for Chinese; an English sentence over a
+* the rest must overlap the passage: character bigrams for Chinese (a bare figure such as "77%"
+  has no rest: the figure alone must occur); an English sentence over a
   Chinese passage is checked by the Chinese it quotes, else by the embedder's cross-lingual
   cosine when one is given (without one, only its figures and named items can be checked and it
   must state at least one).
@@ -134,13 +135,19 @@ class CitationChecker:
         kept: list[tuple[str, str, list[int]]] = []  # (body, end punctuation, passage indices)
         for sentence in split_sentences(draft):
             claim, markers = parse_markers(sentence)
-            if content_chars(claim) < _MIN_CLAIM_CHARS or (_REFUSAL_LIKE.search(claim) and not numbers(claim)):
+            bare_figure = content_chars(claim) < _MIN_CLAIM_CHARS and bool(numbers(claim))
+            if (content_chars(claim) < _MIN_CLAIM_CHARS and not bare_figure) or (
+                _REFUSAL_LIKE.search(claim) and not numbers(claim)
+            ):
                 continue
             if claim.rstrip().endswith(("？", "?")):
                 # small models echo the question back; it overlaps the passage but answers nothing
                 result.dropped.append(sentence)
                 continue
-            support = self.scores(claim, passages)
+            # a bare figure ("77%", "62家", the 1.5B's favourite answer) has no wording to
+            # overlap: it is supported where the figure itself occurs
+            support = [0.5 if self.facts_match(claim, p) else -1.0 for p in passages] if bare_figure \
+                else self.scores(claim, passages)
             good = [m - 1 for m in markers if 1 <= m <= len(passages) and support[m - 1] >= 0]
             if not good:
                 best = max(range(len(passages)), key=lambda i: support[i], default=None)

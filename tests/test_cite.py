@@ -141,3 +141,9 @@ def test_english_figures_match_chinese_magnitudes() -> None:
     assert checker.check("China has over 17,600 little giant firms [1].", [passage], "en").cited == [0]
     assert checker.check("The data industry reached 5.86 trillion yuan [1].", [passage], "en").cited == [0]
     assert checker.check("China has over 18,600 little giant firms [1].", [passage], "en").empty
+
+
+def test_bare_figure_is_supported_where_the_figure_occurs(checker: CitationChecker) -> None:
+    assert checker.check("1557家", PASSAGES, "zh").text == "1557家[1]。"
+    assert checker.check("53.2% [1]", PASSAGES, "zh").cited == [2]  # moved to the passage stating it
+    assert checker.check("99%[1]", PASSAGES, "zh").empty
