@@ -2,7 +2,8 @@
 
 For every sentence of the draft:
 
-* the figures (numbers, dates, percentages) and named items (《…》 titles, “…” terms) it states
+* the figures (numbers, dates, percentages) and named items (《…》 titles, “…” terms, Latin
+  terms such as GDP, province and city names) it states
   must occur in the cited passage (after whitespace and full/half-width normalisation), and
 * the rest must overlap the passage: character bigrams for Chinese (a bare figure such as "77%"
   has no rest: the figure alone must occur); an English sentence over a
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.language import Language, cjk_count, detect_language
-from assistant.sentences import bigrams, content_chars, named_items, normalize, numbers, split_sentences
+from assistant.sentences import bigrams, content_chars, named_items, normalize, numbers, proper_names, split_sentences
 from assistant.types import Passage
 
 #: cosine of an English sentence to each passage, same order (the embedder's, when available)
@@ -87,6 +88,8 @@ class CitationChecker:
         if not numbers(claim) <= numbers(text, expand=True):
             return False
         english = detect_language(claim) == "en"
+        if not english and any(name not in text for name in proper_names(claim)):
+            return False  # "广东省有超1.76万家…": the passage counts the whole country
         for item in named_items(claim):
             # an English sentence may quote English words; only Chinese names are checkable
             if english and not cjk_count(item):

@@ -84,6 +84,15 @@ def named_items(text: str) -> set[str]:
     return {normalize(x) for x in _TITLE.findall(t) + _QUOTED.findall(t)}
 
 
+_PROPER = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]{2,3}(?:省|自治区)|(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2}市")
+
+
+def proper_names(text: str) -> set[str]:
+    """Latin-script terms ("GDP", "AI") and province or city names ("广东省") in Chinese text:
+    a claim naming them is only supported by a passage that names them too."""
+    return {m.group(0) for m in _PROPER.finditer(unicodedata.normalize("NFKC", text))}
+
+
 def content_chars(text: str) -> int:
     """Number of letters, digits and ideographs (punctuation and markers excluded)."""
     return len(_CONTENT_CHAR.findall(text))

@@ -147,3 +147,9 @@ def test_bare_figure_is_supported_where_the_figure_occurs(checker: CitationCheck
     assert checker.check("1557家", PASSAGES, "zh").text == "1557家[1]。"
     assert checker.check("53.2% [1]", PASSAGES, "zh").cited == [2]  # moved to the passage stating it
     assert checker.check("99%[1]", PASSAGES, "zh").empty
+
+
+def test_names_absent_from_the_passage_fail(checker: CitationChecker) -> None:
+    assert checker.check("广东省有超1.76万家专精特新“小巨人”企业[1]。", PASSAGES, "zh").empty
+    assert checker.check("GDP占比达56%[3]。", PASSAGES, "zh").empty
+    assert checker.check("累计建成1200余家5G工厂[2]。", PASSAGES, "zh").cited == [1]  # "5G" is no name
