@@ -158,7 +158,9 @@ class Assistant:
         ``history`` is the conversation so far as OpenAI-style ``{"role", "content"}`` messages;
         a follow-up question is rewritten with it before retrieval. ``noise`` appends that many
         random non-retrieved passages to the context (noise-robustness evals; seeded).
-        Raises :class:`InvalidInputError` for a bad question, ``k`` or ``noise``.
+        Raises :class:`InvalidInputError` for a bad question, ``k`` or ``noise`` (and
+        :class:`UnknownNameError` for an unknown generator) when called, before the first event,
+        so a server can answer 422 instead of opening a stream.
         """
         t0 = time.perf_counter()
         question = self._check_question(question)
@@ -166,10 +168,14 @@ class Assistant:
         if isinstance(noise, bool) or not isinstance(noise, int) or not 0 <= noise <= self.settings.max_k:
             raise InvalidInputError(f"noise must be a whole number from 0 to {self.settings.max_k}, got {noise!r}")
         gen = self.generator(generator)
+        return self._run(t0, question, gen, k, history or [], noise)
+
+    def _run(self, t0: float, question: str, gen: Generator, k: int, history: list[dict[str, str]],
+             noise: int) -> Iterator[Event]:
         language = detect_language(question)
         timings: dict[str, float] = {}
 
-        query = self.condense(question, history or [], gen)
+        query = self.condense(question, history, gen)
         timings["condense_ms"] = _ms(t0)
         t = time.perf_counter()
         hits = self.retriever.search(query, k)

@@ -70,6 +70,8 @@ def test_bad_questions_get_clear_errors(assistant: Assistant, question: str, mes
     assert info.value.http_status == 422 and info.value.exit_code == 2
     with pytest.raises(InvalidInputError, match=message):
         assistant.search(question)
+    with pytest.raises(InvalidInputError, match=message):
+        assistant.stream(question)  # raised on the call, before any event is consumed
 
 
 @pytest.mark.parametrize("k", [0, 21, -1, True, 2.5])
