@@ -7,10 +7,15 @@ import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant import evaluation as ev
 from assistant.errors import InvalidInputError
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.evaluation.calibration import Calibration
+    from assistant.evaluation.judge import GroundingJudge
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,22 +88,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     failures = [f for r in runs if r.noise == 0 for f in check(r.overall(), thresholds, r.generator)]
-    meta = {
-        "started": started.isoformat(timespec="seconds"),
-        "files": [str(f) for f in files],
-        "questions": len(questions),
-        "noise": args.noise,
-        "thresholds": str(args.thresholds),
-        "judge": {
-            "summary": "; ".join(f"{n}: {c.summary()}" for n, c in calibrations.items()),
-            "error_rates": {n: c.error_rate for n, c in calibrations.items()},
-            "embedding_model": ev.JUDGE_EMBEDDING_MODEL,
-            "min_containment": judge.min_containment,
-            "min_cosine": judge.min_cosine,
-        },
-        "settings": {"k": settings.k, "fusion": settings.fusion, "embedding_model": settings.embedding_model,
-                     "context_passages": settings.context_passages, "min_relevance": settings.min_relevance},
-    }
+    meta = _meta(args, settings, files, len(questions), started, judge, calibrations)
     results = build_results(runs, meta, failures)
     out = args.out or _default_out(started)
     paths = write_all(results, out)
@@ -108,6 +98,30 @@ def run(args: argparse.Namespace) -> int:
         print("below thresholds:\n  " + "\n  ".join(str(f) for f in failures), file=sys.stderr)
         return 1
     return 0
+
+
+def _meta(args: argparse.Namespace, settings: Settings, files: list[Path], n: int, started: datetime,
+          judge: "GroundingJudge", calibrations: "dict[str, Calibration]") -> dict[str, object]:
+    """What a results file records about its run, so figures can be traced to their set-up."""
+    return {
+        "started": started.isoformat(timespec="seconds"),
+        "files": [str(f) for f in files],
+        "questions": n,
+        "noise": args.noise,
+        "thresholds": str(args.thresholds),
+        "judge": {
+            "summary": "; ".join(f"{name}: {c.summary()}" for name, c in calibrations.items()),
+            "error_rates": {name: c.error_rate for name, c in calibrations.items()},
+            "embedding_model": ev.JUDGE_EMBEDDING_MODEL,
+            "min_containment": judge.min_containment,
+            "min_cosine": judge.min_cosine,
+        },
+        "settings": {
+            "k": settings.k, "fusion": settings.fusion, "embedding_model": settings.embedding_model,
+            "context_passages": settings.context_passages, "min_relevance": settings.min_relevance,
+            "generator": settings.generator, "local_model": settings.local_model,
+        },
+    }
 
 
 def _default_out(started: datetime) -> Path:
