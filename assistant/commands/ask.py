@@ -51,7 +51,8 @@ def print_answer(answer: Answer) -> None:
     if answer.citations:
         print()
         for c in answer.citations:
-            text = c.text if len(c.text) <= 160 else c.text[:160] + "…"
+            flat = " ".join(c.text.split())
+            text = flat if len(flat) <= 160 else flat[:160] + "…"
             print(f"[{c.marker}] {c.section} ({c.source}, {c.passage_id})\n    {text}")
     t = answer.timings
     print(f"\n— {answer.generator}; {t.get('total_ms', 0):.0f} ms"
