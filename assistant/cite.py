@@ -39,6 +39,11 @@ REFUSALS: dict[str, str] = {
 }
 
 _MARKER = re.compile(r"\s*(?:\[\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*\]|【\s*(\d+)\s*】)")
+_PROSE_REF = re.compile(
+    r"(?:根据|依据|据)?第\s*(\d+)\s*个?段(?:落)?(?:的内容|中|所述)?\s*[，,：:]?\s*"
+    r"|(?:according to |as stated in |in |from )?passage\s+(\d+)\s*[,:]?\s*",
+    re.I,
+)
 _TRAILING = re.compile(r"[\s。.！!？?；;，,：:]+$")
 _CJK_ONLY = re.compile(r"[^\u3400-\u9fff]")
 #: a model's own "the passages don't say" sentence: not a claim to check, and not a dropped one
@@ -63,8 +68,15 @@ class CheckedAnswer:
 
 
 def parse_markers(sentence: str) -> tuple[str, list[int]]:
-    """The sentence without its ``[n]`` markers, and the marker numbers in order."""
+    """The sentence without its ``[n]`` markers, and the marker numbers in order.
+
+    Spelled-out references ("根据第1段，", "According to passage 2,") count as markers too:
+    small models write them, and left in the text their digits would read as figures.
+    """
     found: list[int] = []
+    for m in _PROSE_REF.finditer(sentence):
+        found.append(int(m.group(1) or m.group(2)))
+    sentence = _PROSE_REF.sub("", sentence)
     for m in _MARKER.finditer(sentence):
         group = m.group(1) or m.group(2)
         found.extend(int(x) for x in re.split(r"[,，、]", group) if x.strip())

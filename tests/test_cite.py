@@ -124,6 +124,8 @@ def test_model_refusal_is_not_an_answer(checker: CitationChecker) -> None:
         ("甲乙丙[1, 3]。", "甲乙丙。", [1, 3]),
         ("甲乙丙【2】", "甲乙丙", [2]),
         ("no markers.", "no markers.", []),
+        ("根据第1段，截至2025年10月，累计建设企业技术中心1900余家。", "截至2025年10月，累计建设企业技术中心1900余家。", [1]),
+        ("According to passage 2, coal fell to 53.2% [2].", "coal fell to 53.2%.", [2]),
     ],
 )
 def test_parse_markers(sentence: str, claim: str, markers: list[int]) -> None:
