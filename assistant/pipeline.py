@@ -25,7 +25,8 @@ from assistant.errors import InvalidInputError
 from assistant.generate import GENERATORS, GenerationRequest, Generator, GeneratorFactory, resolve_generator_name
 from assistant.language import Language, detect_language
 from assistant.prompts import Prompt, load_prompt
-from assistant.sentences import asks_for_figure, numbers
+from assistant.figures import states_asked_figure
+from assistant.sentences import asks_for_figure, numbers, split_sentences
 from assistant.settings import Settings
 from assistant.types import Answer, AnswerEvent, Citation, Event, Hit, Passage, SourcesEvent, TokenEvent
 
@@ -213,9 +214,7 @@ class Assistant:
         timings["total_ms"] = _ms(t0)
         scores = {h.passage.id: float(h.score) for h in hits}
         passage_dicts = [_passage_dict(p, scores.get(p.id, 0.0)) for p in passages]
-        stated = numbers(parse_markers(checked.text)[0])
-        if checked.empty or (asks_for_figure(question) and not stated - numbers(question)):
-            # "用了 个量子比特[1]": a small model restating the question around a missing figure
+        if checked.empty or not self._states_asked_figure(question, language, checked, passages):
             yield AnswerEvent(self._refusal(base, timings, passage_dicts, draft=draft, dropped=checked.dropped))
             return
         yield AnswerEvent(
@@ -265,6 +264,26 @@ class Assistant:
             language=language,
             max_tokens=self.settings.max_tokens,
             temperature=self.settings.temperature,
+        )
+
+    @staticmethod
+    def _states_asked_figure(question: str, language: Language, checked: CheckedAnswer, passages: list[Passage]) -> bool:
+        """For a question asking for a figure: does the checked answer state one, and (Chinese)
+        does the figure stand in a cited passage clause about what was asked?
+
+        Catches "用了 个量子比特[1]" (a restated question around a missing figure) and
+        "共有11家国家新兴产业创新中心[1]" for "多少个国家实验室" (a true figure about
+        something else), which the sentence-level check cannot see.
+        """
+        if not asks_for_figure(question):
+            return True
+        stated = numbers(parse_markers(checked.text)[0]) - numbers(question)
+        if not stated or language == "en":
+            return bool(stated)
+        return any(
+            states_asked_figure(question, sentence, figures=stated)
+            for i in checked.cited
+            for sentence in split_sentences(passages[i].text)
         )
 
     def _noise(self, query: str, hits: list[Hit], n: int) -> list[Passage]:

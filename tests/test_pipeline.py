@@ -152,6 +152,13 @@ def test_figure_question_without_a_figure_is_refused(settings, retriever) -> Non
     assert answer.refused and answer.citations == []
 
 
+def test_true_figure_about_something_else_is_refused(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+    # the figure is in the passage, but it counts innovation centres, not national laboratories
+    gen = ScriptedGenerator("根据第1段，我国目前共有11家国家新兴产业创新中心。")
+    answer = _with(settings, retriever, gen, generator="scripted").ask("我国目前共有多少个国家实验室？")
+    assert answer.refused and answer.citations == []
+
+
 def test_irrelevant_question_is_refused_before_generation(settings, retriever) -> None:  # type: ignore[no-untyped-def]
     gen = ScriptedGenerator("不应被调用[1]。")
     assistant = _with(settings, retriever, gen, generator="scripted", min_relevance=0.99, min_relevance_crosslingual=0.99)

@@ -26,18 +26,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-
+from assistant.figures import states_asked_figure
 from assistant.generate import GenerationRequest, Generator
 from assistant.sentences import asks_for_figure, bigrams, content_chars, keywords, numbers, split_sentences
 
 if TYPE_CHECKING:
     from assistant.embed import Embedder
 
-_UNIT = re.compile(r"(?:多少|几)\s*((?:万亿|亿|万|千)?(?:元|辆|吨|千瓦|EFLOPS|%)|[个家项所座种名人台])")
-#: measure words a question and an answer may swap ("多少家多边机构" / "30多个")
-_COUNTERS = set("个家项所座种名人台")
-_CLAUSE = re.compile(r"[，,、；;：:]")
-_FRAMING = re.compile(r"多少|几|是|什么|哪些|有|共|目前|我国|报告|[？?。，,]")
 _NAME = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]{2,3}[省市县区州]")
 #: a heading-only first sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
@@ -127,21 +122,10 @@ class ExtractiveGenerator(Generator):
             return False  # "GDP", "广东省": the passages never name it
         if not asks_for_figure(question):
             return True
-        asked = numbers(question)
-        clauses = [c for c in _CLAUSE.split(sentence) if numbers(c) - asked]
-        if not clauses:
-            return False
         if request.language == "en":
-            return True  # no word overlap across languages; the cosine floor decided already
-        core = bigrams(_FRAMING.sub("", question))
-        unit = _UNIT.search(question)
-        for clause in clauses:
-            if core and len(core & bigrams(clause)) / len(core) < self.min_figure_overlap:
-                continue
-            if unit and not _unit_matches(unit.group(1), clause):
-                continue
-            return True
-        return False
+            # no word overlap across languages: any figure; the cosine floor decided already
+            return bool(numbers(sentence) - numbers(question))
+        return states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap)
 
     def _score_lexical(self, question: str, pool: list[tuple[int, str]]) -> list[Candidate]:
         q_words = keywords(question)
@@ -179,8 +163,3 @@ class ExtractiveGenerator(Generator):
             return f"{lead}“{body}” {marker}."
         return f"{body}{marker}。"
 
-
-def _unit_matches(unit: str, clause: str) -> bool:
-    if unit in _COUNTERS:
-        return any(c in clause for c in _COUNTERS)
-    return unit in clause
