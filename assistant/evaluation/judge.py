@@ -14,7 +14,7 @@ How it judges whether passages support a sentence (markers stripped):
    character bigrams that occur in them must reach ``min_containment``.
 3. **Meaning across languages.** An English sentence over Chinese passages shares no bigrams,
    so it instead needs a multilingual-embedding cosine of at least ``min_cosine`` with some
-   sentence of the passages. Without an embedder the judge cannot vouch for an English
+   sentence or clause of the passages. Without an embedder the judge cannot vouch for an English
    sentence and says "unsupported" (a conservative failure, visible in the metrics).
 
 Per answer, ALCE's definitions apply: citation recall is the share of sentences supported by
@@ -38,6 +38,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 _CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
 _ZH_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万亿|亿|万|千)?")
 _EN_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|billion|million|thousand)?", re.IGNORECASE)
+_CLAUSE = re.compile(r"[，,、：:]")
 _CLAUSE_END = re.compile(r"(?<=[。！？!?；;])")
 _SCALE = {"千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 # a sentence ends at Chinese terminal punctuation, or at . ! ? followed by space/end (not 5.86)
@@ -192,7 +193,7 @@ class CitationScore:
 class GroundingJudge:
     """Decides whether passages support a sentence (see the module docstring for how)."""
 
-    def __init__(self, embedder: QueryEmbedder | None = None, *, min_containment: float = 0.5, min_cosine: float = 0.81) -> None:
+    def __init__(self, embedder: QueryEmbedder | None = None, *, min_containment: float = 0.5, min_cosine: float = 0.82) -> None:
         self.embedder = embedder
         self.min_containment = min_containment
         self.min_cosine = min_cosine
@@ -210,9 +211,11 @@ class GroundingJudge:
     def _cosine(self, sentence: str, passages: Sequence[str]) -> float | None:
         if self.embedder is None:
             return None
-        # compare with single sentences of the passages: a whole passage dilutes the one
-        # sentence that carries the claim
-        units = [s for p in passages for s, _ in split_sentences(p)] or list(passages)
+        # compare with sentences and clauses of the passages: a whole passage (or a long
+        # sentence listing several figures) dilutes the one clause that carries the claim
+        sentences = [s for p in passages for s, _ in split_sentences(p)]
+        clauses = [c for s in sentences for c in _CLAUSE.split(s) if len(_CONTENT.findall(c)) >= 4]
+        units = list(dict.fromkeys(sentences + clauses)) or list(passages)
         if not units:
             return 0.0
         sims = self._vectors(units) @ self._vectors([sentence])[0]
