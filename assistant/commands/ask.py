@@ -11,7 +11,23 @@ from assistant.types import Answer, AnswerEvent, SourcesEvent, TokenEvent
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("ask", help="answer a question from the reports, with checked citations")
+    parser = subparsers.add_parser(
+        "ask",
+        help="answer a question from the reports, with checked citations",
+        description=(
+            "Answer QUESTION (Chinese or English) only from the reports, citing the passages used. "
+            "The draft streams to stderr as it is written; every sentence is then checked against the "
+            "passage it cites, unsupported sentences are dropped, and the checked answer and its "
+            "sources are printed on stdout. When the reports don't say, the answer says so."
+        ),
+        epilog=(
+            "examples:\n"
+            '  assistant ask "截至2025年10月，培育了多少家专精特新“小巨人”企业？"\n'
+            '  assistant ask "How big was China\'s data industry in 2024?" --generator extractive\n'
+            '  assistant ask "2025年我国GDP增长率是多少？" --json'
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("question", help="the question (Chinese or English)")
     parser.add_argument(
         "--generator", choices=["auto", "local", "openai", "extractive"], default=None,
