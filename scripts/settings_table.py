@@ -1,0 +1,17 @@
+"""Print the README's settings table from assistant/settings.py (the single source of truth)."""
+
+from assistant.settings import Settings
+
+print("| variable | default | what |")
+print("|---|---|---|")
+for name, field in Settings.model_fields.items():
+    if field.default_factory is not None:
+        default = "~/.cache/report-assistant/models" if name == "models_dir" else "(none)"
+    elif field.default is None:
+        default = "(none)"
+    elif hasattr(field.default, "relative_to"):
+        default = f"{field.default.name}/ in the repository"
+    else:
+        default = field.default
+    description = (field.description or "").replace("|", "\\|")
+    print(f"| `ASSISTANT_{name.upper()}` | `{default}` | {description} |")
