@@ -110,6 +110,7 @@ def test_healthz_reports_index_embedder_and_generator(client: httpx.Client, sett
     assert health["index_size"] > 10
     assert health["embedding_model"] == settings.embedding_model
     assert health["generator"] == "extractive"
+    assert health["generator_model"] == "extractive"
     assert "extractive" in health["generators"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assistant.errors import AssistantError
 from assistant.types import Passage
 
 if TYPE_CHECKING:
@@ -19,6 +20,14 @@ def generator_names(assistant: Assistant) -> list[str]:
 
 def default_generator(assistant: Assistant) -> str:
     return assistant.default_generator
+
+
+def generator_model(assistant: Assistant) -> str | None:
+    """The default generator's own name (``local:qwen2.5-1.5b``); None if it cannot be built."""
+    try:
+        return assistant.generator().name
+    except AssistantError:
+        return None
 
 
 def embedding_model(assistant: Assistant) -> str:

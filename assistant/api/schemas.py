@@ -175,5 +175,7 @@ class Health(BaseModel):
     index_size: int | None
     embedding_model: str | None
     generator: str | None
+    #: the default generator as it names itself in answers, e.g. "local:qwen2.5-1.5b"
+    generator_model: str | None
     generators: list[str]
     version: str

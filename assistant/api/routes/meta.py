@@ -49,6 +49,7 @@ def health_router() -> APIRouter:
             "index_size": introspect.index_size(assistant),
             "embedding_model": introspect.embedding_model(assistant),
             "generator": introspect.default_generator(assistant),
+            "generator_model": introspect.generator_model(assistant),
             "generators": introspect.generator_names(assistant),
             "version": __version__,
         }
