@@ -25,9 +25,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.language import Language, cjk_count, detect_language
-from assistant.sentences import bigrams, content_chars, named_items, normalize, numbers, proper_names, split_sentences
-from assistant.types import Passage
+from assistant.text.cjk import cjk_count, content_chars, ideographs_only
+from assistant.text.figures import asks_for_figure, numbers, states_asked_figure
+from assistant.text.language import Language, detect_language
+from assistant.text.markers import format_markers, parse_markers
+from assistant.text.sentences import split_sentences
+from assistant.text.words import bigrams, named_items, normalize, proper_names
+from assistant.types import Citation, Passage, Source
 
 #: cosine of an English sentence to each passage, same order (the embedder's, when available)
 Similarity = Callable[[str, list[Passage]], list[float]]
@@ -38,14 +42,7 @@ REFUSALS: dict[str, str] = {
     "en": "The reports do not say.",
 }
 
-_MARKER = re.compile(r"\s*(?:\[\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*\]|【\s*(\d+)\s*】)")
-_PROSE_REF = re.compile(
-    r"(?:根据|依据|据)?第\s*(\d+)\s*个?段(?:落)?(?:的内容|中|所述)?\s*[，,：:]?\s*"
-    r"|(?:according to |as stated in |in |from )?passage\s+(\d+)\s*[,:]?\s*",
-    re.I,
-)
 _TRAILING = re.compile(r"[\s。.！!？?；;，,：:]+$")
-_CJK_ONLY = re.compile(r"[^\u3400-\u9fff]")
 #: a model's own "the passages don't say" sentence: not a claim to check, and not a dropped one
 _REFUSAL_LIKE = re.compile(r"没有提到|未提到|没有提及|未提及|没有说明|未说明|无法回答|do(?:es)? not (?:say|mention)|(?:doesn't|don't) (?:say|mention)|not mentioned", re.I)
 #: fragments shorter than this (content characters) state nothing and are skipped silently
@@ -66,21 +63,16 @@ class CheckedAnswer:
     def empty(self) -> bool:
         return not self.cited
 
+    def citations(self, passages: list[Passage], scores: dict[str, float]) -> list[Citation]:
+        """Citation ``k`` for marker ``[k]``: the passage ``cited[k-1]`` with its retrieval score."""
+        return [
+            Citation(**Source.of(passages[i], scores.get(passages[i].id, 0.0)).model_dump(), marker=k)
+            for k, i in enumerate(self.cited, start=1)
+        ]
 
-def parse_markers(sentence: str) -> tuple[str, list[int]]:
-    """The sentence without its ``[n]`` markers, and the marker numbers in order.
-
-    Spelled-out references ("根据第1段，", "According to passage 2,") count as markers too:
-    small models write them, and left in the text their digits would read as figures.
-    """
-    found: list[int] = []
-    for m in _PROSE_REF.finditer(sentence):
-        found.append(int(m.group(1) or m.group(2)))
-    sentence = _PROSE_REF.sub("", sentence)
-    for m in _MARKER.finditer(sentence):
-        group = m.group(1) or m.group(2)
-        found.extend(int(x) for x in re.split(r"[,，、]", group) if x.strip())
-    return _MARKER.sub("", sentence).strip(), list(dict.fromkeys(found))
+    def support(self) -> dict[int, list[str]]:
+        """Marker -> the answer sentences it supports."""
+        return {k: self.sentences.get(i, []) for k, i in enumerate(self.cited, start=1)}
 
 
 class CitationChecker:
@@ -114,7 +106,7 @@ class CitationChecker:
         """Share of the claim's character bigrams found in the passage (Chinese part only for
         an English claim)."""
         if detect_language(claim) == "en":
-            claim = _CJK_ONLY.sub("", claim)
+            claim = ideographs_only(claim)
         grams = bigrams(claim)
         if not grams:
             return 0.0
@@ -182,8 +174,44 @@ class CitationChecker:
             for i in idxs:
                 order.setdefault(i, len(order) + 1)
                 result.sentences.setdefault(i, []).append(body)
-            marks = "".join(f"[{order[i]}]" for i in idxs)
+            marks = format_markers([order[i] for i in idxs])
             parts.append(f"{body} {marks}{end}" if language == "en" else f"{body}{marks}{end}")
         result.cited = list(order)
         result.text = (" " if language == "en" else "").join(parts)
         return result
+
+
+# ---- refusal rules ------------------------------------------------------------------------------
+
+
+def too_weak(top_cosine: float, language: Language, *, floor: float, floor_crosslingual: float) -> bool:
+    """Whether retrieval found nothing close enough to answer from (checked before generating):
+    the best passage's cosine is under the floor for the question's language (cross-lingual
+    cosines to Chinese passages run lower, hence a second floor for English questions)."""
+    return top_cosine < (floor if language == "zh" else floor_crosslingual)
+
+
+def states_asked_figure_in(question: str, language: Language, checked: CheckedAnswer, passages: list[Passage]) -> bool:
+    """For a question asking for a figure: does the checked answer state one, and (Chinese)
+    does the figure stand in a cited passage clause about what was asked?
+
+    Catches "用了 个量子比特[1]" (a restated question around a missing figure) and
+    "共有11家国家新兴产业创新中心[1]" for "多少个国家实验室" (a true figure about
+    something else), which the sentence-level check cannot see. Other questions pass.
+    """
+    if not asks_for_figure(question):
+        return True
+    stated = numbers(parse_markers(checked.text)[0]) - numbers(question)
+    if not stated or language == "en":
+        return bool(stated)
+    return any(
+        states_asked_figure(question, sentence, figures=stated)
+        for i in checked.cited
+        for sentence in split_sentences(passages[i].text)
+    )
+
+
+def refuses(question: str, language: Language, checked: CheckedAnswer, passages: list[Passage]) -> bool:
+    """Whether a checked draft must become "the reports do not say": nothing survived the check,
+    or a figure question got no supported figure about what was asked."""
+    return checked.empty or not states_asked_figure_in(question, language, checked, passages)

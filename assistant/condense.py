@@ -1,6 +1,10 @@
-"""The deterministic rewrite of a follow-up question, used when no language model is in use.
+"""Rewriting a follow-up question into a standalone one before retrieval.
 
-"那农业方面呢？" after "报告对工业方面提出了哪些举措？" should retrieve as
+Only a question that looks context-dependent is rewritten (:func:`needs_context`): with an LLM
+generator the model rewrites it (prompt ``condense``); otherwise, or when the model's output is
+unusable, a deterministic rule does (:func:`condense_rule`).
+
+The rule: "那农业方面呢？" after "报告对工业方面提出了哪些举措？" should retrieve as
 "报告对农业方面提出了哪些举措？". The rule: a short question that opens with a connective
 ("那", "还有", "what about") or ends with an elliptic particle ("呢") is a follow-up; its core
 topic replaces the previous question's topic word (the one sharing a character with the core,
@@ -10,10 +14,16 @@ the previous question. Any other question is already standalone.
 
 from __future__ import annotations
 
+import logging
 import re
 
-from assistant.language import detect_language
-from assistant.sentences import content_chars, keywords
+from assistant.generate import GenerationRequest, Generator
+from assistant.prompts import Prompt
+from assistant.text.cjk import content_chars
+from assistant.text.language import detect_language
+from assistant.text.words import keywords
+
+log = logging.getLogger(__name__)
 
 _LEAD = re.compile(r"^\s*(?:那么|那|还有|另外|此外|而|and\s+what\s+about|what\s+about|how\s+about|and)\s*[,，]?\s*", re.I)
 _TAIL = re.compile(r"(?:方面|领域|这块|的情况|情况)?\s*(?:呢|吗|怎么样|如何|又如何)?\s*[?？。.!！]*\s*$")
@@ -86,3 +96,35 @@ def condense_rule(question: str, history: list[dict[str, str]]) -> str:
     if sharing:
         return previous.replace(sharing[0], core, 1)
     return f"关于{core}，{previous}"
+
+
+#: a condensed question longer than this is a model rambling, not a rewrite
+_MAX_CONDENSED_CHARS = 300
+
+
+class Condenser:
+    """Rewrites follow-ups with an LLM generator (prompt ``condense``), else with the rule."""
+
+    def __init__(self, prompt: Prompt) -> None:
+        self.prompt = prompt
+
+    def condense(self, question: str, history: list[dict[str, str]], generator: Generator | None = None) -> str:
+        """A standalone version of ``question`` given ``history`` (``question`` itself when standalone)."""
+        if not any(m.get("role") == "user" for m in history) or not needs_context(question):
+            return question
+        if generator is not None and generator.uses_llm:
+            rewritten = self._rewrite(question, history, generator)
+            if rewritten:
+                return rewritten
+        return condense_rule(question, history)
+
+    def _rewrite(self, question: str, history: list[dict[str, str]], generator: Generator) -> str | None:
+        messages = self.prompt.render(history=history_text(history), question=question)
+        request = GenerationRequest(messages=messages, question=question, passages=[], max_tokens=96, temperature=0.0)
+        try:
+            lines = generator.generate(request).strip().splitlines()
+        except Exception as exc:  # a failed rewrite must not fail the answer: the rule takes over
+            log.warning("condensing with %s failed (%s); using the rule", generator.name, exc)
+            return None
+        first = lines[0].strip() if lines else ""
+        return first if 0 < len(first) <= _MAX_CONDENSED_CHARS else None

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -307,7 +307,7 @@ def build_index(
         reusable = {} if rebuild else _reusable_vectors(settings, embedder, notify)
         vectors, embedded = _embed_missing(embedder, passages, reusable, settings.embedding_batch_size, progress)
         tmp = index_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}"
-        final = index_dir / f"{_BUILD_PREFIX}{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        final = index_dir / f"{_BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         try:
             _write_build(tmp, settings, embedder, passages, vectors, fingerprint, embedded, started)
             os.replace(tmp, final)
@@ -391,7 +391,7 @@ def _write_build(
         passages=[PassageEntry(id=p.id, hash=p.hash) for p in passages],
         corpus_files=fingerprint,
         files={name: _sha256_file(folder / name) for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE)},
-        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         embedded=embedded,
         reused=len(passages) - embedded,

@@ -5,6 +5,9 @@ Loading checks that every ``{placeholder}`` in the templates is declared and eve
 variable is used; rendering checks that exactly the declared variables are supplied. Any
 problem raises :class:`~assistant.errors.PromptError`. The file's sha256 travels with each
 answer (``Answer.prompt``), so an answer can be traced to the exact prompt text.
+
+:class:`AnswerPrompts` builds the answer step's chat messages: the numbered passages, fenced
+as data, and the question, in the prompt for the question's language.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from assistant.errors import PromptError
+from assistant.text.language import Language
+from assistant.types import Passage
+
+#: the answer prompt per question language (prompts/<name>.toml)
+ANSWER_PROMPTS: dict[Language, str] = {"zh": "answer_zh", "en": "answer_en"}
 
 
 class PromptFile(BaseModel):
@@ -31,7 +39,7 @@ class PromptFile(BaseModel):
     user: str
 
     @model_validator(mode="after")
-    def _variables_match_placeholders(self) -> "PromptFile":
+    def _variables_match_placeholders(self) -> PromptFile:
         used = placeholders(self.system) | placeholders(self.user)
         declared = set(self.variables)
         if undeclared := used - declared:
@@ -98,3 +106,30 @@ def load_prompt(name: str, prompts_dir: Path) -> Prompt:
     if spec.name != name:
         raise PromptError(f"prompt file {path} declares name {spec.name!r}, expected {name!r}")
     return Prompt(spec, hashlib.sha256(raw).hexdigest())
+
+
+class AnswerPrompts:
+    """The answer prompts, one per question language."""
+
+    def __init__(self, prompts: dict[Language, Prompt]) -> None:
+        self.prompts = prompts
+
+    @classmethod
+    def load(cls, prompts_dir: Path) -> AnswerPrompts:
+        """Load and validate ``prompts_dir/answer_<language>.toml``."""
+        return cls({lang: load_prompt(name, prompts_dir) for lang, name in ANSWER_PROMPTS.items()})
+
+    def info(self, language: Language) -> dict[str, str]:
+        return self.prompts[language].info()
+
+    def messages(self, question: str, passages: list[Passage], language: Language, refusal: str) -> list[dict[str, str]]:
+        """System and user messages asking ``question`` over the numbered ``passages``."""
+        blocks = "\n".join(f"<passage id={i}>\n{_with_section(p)}\n</passage>" for i, p in enumerate(passages, start=1))
+        return self.prompts[language].render(question=question, passages=blocks, refusal=refusal)
+
+
+def _with_section(p: Passage) -> str:
+    """The passage text, headed by its section unless the text already starts with it
+    (report items carry their headings; repeating them costs prompt tokens on a slow CPU)."""
+    last = p.section.split("›")[-1].strip()
+    return p.text if not last or last[:8] in p.text[:200] else f"{p.section}\n{p.text}"

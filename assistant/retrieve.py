@@ -20,8 +20,7 @@ passage, whatever the fusion: the answer pipeline refuses when the best one is b
 
 from __future__ import annotations
 
-import logging
-import re
+import random
 import threading
 from typing import TYPE_CHECKING
 
@@ -30,54 +29,15 @@ import numpy as np
 from assistant.embed import Embedder
 from assistant.errors import IndexMismatchError, InvalidInputError
 from assistant.index import Index, check_compatible
+from assistant.inputs import check_k, check_question
 from assistant.settings import Settings
+from assistant.text.words import tokenize
 from assistant.types import Hit, Passage
 
 if TYPE_CHECKING:
     from assistant.langchain_retriever import LangChainRetriever
 
-# ---- tokens -----------------------------------------------------------------------------------
-
-# Function words that match everywhere and carry no topic: they only add noise to BM25.
-_STOPWORDS = frozenset(
-    """的 了 和 与 及 以及 等 是 在 对 将 为 把 被 从 向 于 由 其 之 并 或 而 也 都 就 还 又 更 有 没有
-    这 那 这个 那个 这些 那些 哪些 什么 怎么 怎样 如何 多少 几 吗 呢 吧 啊 哪 哪个 方面 关于 通过 进行
-    报告 提到 提出 说 中 上 下 个 一 要 会 能 可以 目前 主要 有关 情况 工作
-    a an the of and or to in on for by with about as at from into is are was were be been being
-    what which who whom how many much does do did report say says said mention mentioned there
-    it its this that these those than then has have had will would can could should their they""".split()
-)
-_TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
-
-
-def tokenize(text: str) -> list[str]:
-    """BM25 tokens: jieba's search-mode segmentation, lower-cased, without stopwords/punctuation.
-
-    Search mode also emits the short words inside long compounds (``新质生产力`` ->
-    ``生产``, ``生产力``, ...), so a reworded question still meets the report's wording.
-    """
-    import jieba
-
-    _quiet_jieba()
-    tokens = []
-    for tok in jieba.cut_for_search(text.lower()):
-        tok = tok.strip()
-        if tok and tok not in _STOPWORDS and _TOKEN_OK.search(tok):
-            tokens.append(tok)
-    return tokens
-
-
-_jieba_quiet = False
-
-
-def _quiet_jieba() -> None:
-    global _jieba_quiet
-    if not _jieba_quiet:
-        import jieba
-
-        # jieba logs "Building prefix dict..." at INFO on first use; it is not the user's business
-        jieba.setLogLevel(logging.WARNING)
-        _jieba_quiet = True
+# ---- BM25 ---------------------------------------------------------------------------------------
 
 
 def bm25_text(passage: Passage) -> str:
@@ -176,6 +136,7 @@ class Retriever:
         self.bm25 = BM25Index(index.passages)
         self._query_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
+        self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
 
     @property
     def passages(self) -> list[Passage]:
@@ -188,8 +149,8 @@ class Retriever:
         ``Hit.scores`` holds ``dense`` (cosine), ``bm25`` (raw score), their ranks in each
         list and ``fused``. Raises InvalidInputError for an empty query or a bad ``k``.
         """
-        query = self._check_query(query)
-        k = self._check_k(k)
+        query = check_question(query, self.settings.max_question_chars)
+        k = check_k(k, self.settings.k, self.settings.max_k)
         method = fusion or self.settings.fusion
         if method not in FUSIONS:
             raise InvalidInputError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSIONS)}")
@@ -240,25 +201,30 @@ class Retriever:
         bm25_rows = np.argsort(-bm25_all, kind="stable")[: self.pool_size]
         return np.unique(np.concatenate([np.asarray(dense_rows, dtype=np.int64), bm25_rows]))
 
-    def _check_query(self, query: str) -> str:
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("the question is empty; ask something about the reports")
-        query = query.strip()
-        if len(query) > self.settings.max_question_chars:
-            raise InvalidInputError(
-                f"the question is {len(query)} characters long; the limit is {self.settings.max_question_chars}"
-            )
-        return query
+    def similarity(self, text: str, passages: list[Passage]) -> list[float]:
+        """Cosine of ``text`` (embedded as a query) to each passage, reusing the index's passage
+        vectors (passages not in the index are embedded now)."""
+        q = self._query_vector(text)
+        if self._rows is None:
+            self._rows = {p.id: i for i, p in enumerate(self.index.passages)}
+        if all(p.id in self._rows for p in passages):
+            vectors = self.index.vectors[[self._rows[p.id] for p in passages]]
+        else:
+            vectors = self.embedder.embed_passages([p.text for p in passages])
+        return [float(x) for x in np.asarray(vectors @ q)]
 
-    def _check_k(self, k: int | None) -> int:
-        k = self.settings.k if k is None else k
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
-            raise InvalidInputError(f"k must be a whole number from 1 to {self.settings.max_k}, got {k!r}")
-        return k
+    def noise(self, query: str, exclude: list[Hit], n: int, seed: int) -> list[Passage]:
+        """``n`` random passages not among ``exclude`` (noise-robustness evals). Seeded per query:
+        reruns give the same noise, different questions different noise."""
+        if n <= 0:
+            return []
+        taken = {h.passage.id for h in exclude}
+        pool = [p for p in self.index.passages if p.id not in taken]
+        return random.Random(f"{seed}:{query}").sample(pool, min(n, len(pool)))
 
-    def as_langchain_retriever(self, k: int | None = None) -> "LangChainRetriever":
+    def as_langchain_retriever(self, k: int | None = None) -> LangChainRetriever:
         """This retriever behind LangChain's ``BaseRetriever`` interface (``invoke(query)``)."""
         # langchain_core takes ~1 s to import: only callers of the adapter pay for it
         from assistant.langchain_retriever import LangChainRetriever
 
-        return LangChainRetriever(retriever=self, k=self._check_k(k))
+        return LangChainRetriever(retriever=self, k=check_k(k, self.settings.k, self.settings.max_k))

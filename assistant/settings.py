@@ -4,7 +4,7 @@ and passed down; no other module reads ``os.environ``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(16, ge=1, le=1024, description="passages embedded per batch while indexing")
     k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
     max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
-    fusion: Literal["dense", "bm25", "rrf", "weighted"] = Field("weighted", description="how dense and BM25 are combined")
+    fusion: str = Field("weighted", description="how dense and BM25 are combined: dense, bm25, rrf or weighted")
     fusion_dense_weight: float = Field(
         0.8, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion (0.8: best in benchmarks/bench_retrieval.py)"
     )
@@ -55,8 +55,10 @@ class Settings(BaseSettings):
     )
 
     # --- generation
-    generator: Literal["auto", "local", "openai", "extractive"] = Field(
-        "auto", description="'auto' = local when its model is present, else extractive"
+    generator: str = Field(
+        "auto",
+        description="'auto' (local when its model is present, else extractive) or a registered generator: "
+        "local, openai, extractive",
     )
     local_model: str = Field("qwen2.5-1.5b", description="'qwen2.5-1.5b', 'qwen2.5-0.5b' or a path to any GGUF file")
     llm_threads: int = Field(2, ge=1, le=256, description="CPU threads of the local LLM")
@@ -71,6 +73,30 @@ class Settings(BaseSettings):
     )
     cite_min_crosslingual: float = Field(
         0.75, ge=-1.0, le=1.0, description="embedder cosine an English sentence needs to a Chinese passage it cites"
+    )
+
+    # --- the extractive generator (assistant/generate/extractive.py)
+    extractive_max_sentences: int = Field(2, ge=1, le=10, description="most sentences an extractive answer quotes")
+    extractive_second_margin: float = Field(
+        0.01, ge=0.0, le=1.0, description="a further sentence is quoted when its cosine is this close to the best one"
+    )
+    extractive_min_cosine: float = Field(
+        0.85, ge=-1.0, le=1.0, description="cosine a sentence needs to a Chinese question to be quoted"
+    )
+    extractive_min_cosine_crosslingual: float = Field(
+        0.76, ge=-1.0, le=1.0, description="the same for an English question (cross-lingual cosines run lower)"
+    )
+    extractive_min_lexical: float = Field(
+        0.45, ge=0.0, le=1.0, description="word-overlap score a sentence needs when no embedder is loaded"
+    )
+    extractive_min_figure_overlap: float = Field(
+        0.3, ge=0.0, le=1.0, description="share of a figure question's wording the figure's clause must hold"
+    )
+    extractive_reach: float = Field(
+        1.0, ge=0.0, le=2.0, description="how far below the best sentence's score a fallback sentence may be"
+    )
+    extractive_reach_crosslingual: float = Field(
+        0.01, ge=0.0, le=2.0, description="the same for English questions (the figure check is weak across languages)"
     )
     noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 
@@ -95,6 +121,24 @@ class Settings(BaseSettings):
     def _split_keys(cls, v: object) -> object:
         if isinstance(v, str):
             return [SecretStr(s.strip()) for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("fusion")
+    @classmethod
+    def _known_fusion(cls, v: str) -> str:
+        from assistant.retrieve import FUSIONS  # the registry is the one list of names
+
+        if v not in FUSIONS:
+            raise ValueError(f"unknown fusion {v!r}; choose one of: {', '.join(FUSIONS)}")
+        return v
+
+    @field_validator("generator")
+    @classmethod
+    def _known_generator(cls, v: str) -> str:
+        from assistant.generate import generator_choices  # the registry is the one list of names
+
+        if v not in generator_choices():
+            raise ValueError(f"unknown generator {v!r}; choose one of: {', '.join(generator_choices())}")
         return v
 
     @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", mode="after")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -36,7 +36,7 @@ class Passage:
         return {"id": self.id, "source": self.source, "section": self.section, "text": self.text, "kind": self.kind}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Passage":
+    def from_dict(cls, d: dict[str, Any]) -> Passage:
         return cls(id=d["id"], source=d["source"], section=d["section"], text=d["text"], kind=d.get("kind", "item"))
 
 
@@ -49,62 +49,80 @@ class Hit:
     rank: int
     scores: dict[str, float] = field(default_factory=dict)  # per-retriever scores, for diagnostics
 
-    def to_dict(self) -> dict[str, Any]:
-        p = self.passage
-        return {
-            "passage_id": p.id,
-            "section": p.section,
-            "source": p.source,
-            "text": p.text,
-            "score": round(float(self.score), 6),
-        }
+    def to_source(self) -> Source:
+        """The hit as callers see it (search results, sources events)."""
+        return Source.of(self.passage, self.score)
 
 
-class Citation(BaseModel):
-    """A checked citation: marker ``[n]`` in the answer text points at this passage."""
+class Source(BaseModel):
+    """A passage as callers see it: a search result, or a passage an answer was given."""
 
-    marker: int
     passage_id: str
     section: str
     source: str
     text: str
     score: float
-    #: the answer sentences this citation supports (for highlighting in the chat)
-    sentences: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, passage: Passage, score: float) -> Source:
+        return cls(passage_id=passage.id, section=passage.section, source=passage.source, text=passage.text,
+                   score=round(float(score), 6))
 
 
-class Answer(BaseModel):
-    """The result of :func:`assistant.ask`; its ``to_json()`` is the CLI/API contract."""
+class Citation(Source):
+    """A checked citation: marker ``[n]`` in the answer text points at this passage."""
+
+    marker: int
+
+
+class AnswerMeta(BaseModel):
+    """What every answer to one question records, refused or not."""
 
     question: str
-    answer: str
-    refused: bool
     generator: str
-    citations: list[Citation] = Field(default_factory=list)
-    timings: dict[str, float] = Field(default_factory=dict)
     language: Literal["zh", "en"] = "zh"
-    #: the passages that were given to the generator (retrieval order)
-    passages: list[dict[str, Any]] = Field(default_factory=list)
     #: prompt name and content hash, so an answer can be traced to the prompt that produced it
     prompt: dict[str, str] = Field(default_factory=dict)
+
+
+class AnswerJSON(AnswerMeta):
+    """The stable JSON contract shared by ``assistant ask --json`` and ``POST /v1/ask``."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
     #: sentences of the draft that were dropped because no retrieved passage supports them
     dropped: list[str] = Field(default_factory=list)
+
+
+class Answer(AnswerJSON):
+    """The result of :meth:`assistant.pipeline.Assistant.ask`; ``to_json()`` is its public contract."""
+
+    #: the passages that were given to the generator (retrieval order)
+    passages: list[Source] = Field(default_factory=list)
     #: the raw generator output before citation checking
     draft: str = ""
+    #: citation marker -> the answer sentences it supports (the chat highlights their evidence)
+    support: dict[int, list[str]] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON contract shared by ``assistant ask --json`` and ``POST /v1/ask``."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "refused": self.refused,
-            "generator": self.generator,
-            "citations": [c.model_dump(exclude={"sentences"}) for c in self.citations],
-            "timings": self.timings,
-            "language": self.language,
-            "prompt": self.prompt,
-            "dropped": self.dropped,
-        }
+        """The :class:`AnswerJSON` fields, as JSON-ready data."""
+        return self.model_dump(include=set(AnswerJSON.model_fields))
+
+    @classmethod
+    def refusal(cls, meta: AnswerMeta, text: str, *, timings: dict[str, float], passages: list[Source],
+                draft: str = "", dropped: list[str] | None = None) -> Answer:
+        """"The reports do not say": no citations."""
+        return cls(**meta.model_dump(), answer=text, refused=True, timings=timings, passages=passages,
+                   draft=draft, dropped=dropped or [])
+
+    @classmethod
+    def grounded(cls, meta: AnswerMeta, text: str, citations: list[Citation], *, support: dict[int, list[str]],
+                 timings: dict[str, float], passages: list[Source], draft: str, dropped: list[str]) -> Answer:
+        """A checked answer whose markers point at ``citations``."""
+        return cls(**meta.model_dump(), answer=text, refused=False, citations=citations, support=support,
+                   timings=timings, passages=passages, draft=draft, dropped=dropped)
 
 
 # ---- streaming events -------------------------------------------------------------------------
@@ -132,4 +150,4 @@ class AnswerEvent:
     answer: Answer
 
 
-Event = Union[SourcesEvent, TokenEvent, AnswerEvent]
+Event = SourcesEvent | TokenEvent | AnswerEvent

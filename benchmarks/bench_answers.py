@@ -31,10 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.generate import GenerationRequest, Generator  # noqa: E402
-from assistant.pipeline import build_assistant  # noqa: E402
-from assistant.sentences import normalize  # noqa: E402
+from assistant.assemble import build_assistant  # noqa: E402
+from assistant.generate import (  # noqa: E402
+    GenerationRequest,
+    Generator,
+    GeneratorPool,  # noqa: E402
+)
 from assistant.settings import Settings  # noqa: E402
+from assistant.text.words import normalize  # noqa: E402
 
 
 def _spread(items: list[dict], n: int) -> list[dict]:
@@ -130,7 +134,7 @@ def main() -> int:
         name = next(iter(saved.values()))["generator"]
         overrides["generator"] = "local"
         assistant = build_assistant(Settings(**overrides))
-        assistant.factories = {"local": lambda s, e: Replay(name, drafts)}
+        assistant.generators = GeneratorPool(assistant.settings, {"local": lambda s, e: Replay(name, drafts)})
     else:
         assistant = build_assistant(Settings(**overrides), load_generator=True)
     results = []

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant.assemble import assistant_for
 from assistant.embed import Embedder
+from assistant.generate import GeneratorFactory, GeneratorPool
+from assistant.pipeline import Assistant
+from assistant.retrieve import Retriever
 from assistant.settings import PROJECT_ROOT, Settings
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
@@ -23,6 +28,12 @@ def make_settings(**overrides: Any) -> Settings:
     if "index_dir" not in overrides:
         overrides["index_dir"] = Path(tempfile.mkdtemp(prefix="assistant-test-index-"))
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+def make_assistant(settings: Settings, retriever: Retriever,
+                   factories: Mapping[str, GeneratorFactory] | None = None) -> Assistant:
+    """A real assistant over ``retriever`` whose generators are ``factories`` (default: the registry)."""
+    return assistant_for(settings, retriever, GeneratorPool(settings, factories, embedder=retriever.embedder))
 
 
 class CountingEmbedder:

@@ -20,10 +20,10 @@ from pydantic import SecretStr
 from assistant.api import create_app
 from assistant.embed import Embedder
 from assistant.generate import GENERATORS, GenerationRequest, Generator
-from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from tests.servers import serve
+from tests.support import make_assistant
 
 QUESTION = "制造业单项冠军企业有多少家？"
 UNANSWERABLE = "2025年我国GDP增长率是多少？"
@@ -66,7 +66,7 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 def keyed_url(settings: Settings, retriever: Retriever, default_embedder: Embedder) -> Iterator[str]:
     """A second server with API keys and a failing generator registered beside the real ones."""
     generators = {**GENERATORS, "broken": lambda *_: BrokenGenerator()}
-    assistant = Assistant(settings, retriever, generators, embedder=default_embedder)
+    assistant = make_assistant(settings, retriever, generators)
     keyed = settings.model_copy(update={"api_keys": [SecretStr("other-key"), SecretStr(KEY)]})
     with serve(create_app(keyed, assistant)) as url:
         yield url

@@ -11,15 +11,14 @@ from assistant.evaluation.dataset import Question, load_questions
 from assistant.generate import GenerationRequest
 from assistant.generate.extractive import ExtractiveGenerator
 from assistant.pipeline import Assistant
-from assistant.sentences import normalize
+from assistant.text.words import normalize
 from assistant.types import Answer
-from tests.support import QUESTIONS_FILE
+from tests.support import QUESTIONS_FILE, make_assistant
 
 
 @pytest.fixture(scope="module")
 def assistant(retriever) -> Assistant:  # type: ignore[no-untyped-def]
-    return Assistant(retriever.settings.model_copy(update={"generator": "extractive"}), retriever,
-                     embedder=retriever.embedder)
+    return make_assistant(retriever.settings.model_copy(update={"generator": "extractive"}), retriever)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.errors import ModelLoadError, UnknownNameError
 from assistant.generate import GenerationRequest
-from assistant.models import MODELS, is_present, resolve_local_model
+from assistant.generate.gguf_models import MODELS, is_present, resolve_local_model
 from tests.support import make_settings
 from tests.tinygguf import write_tiny_gguf
 
@@ -78,10 +78,9 @@ def test_real_qwen_answers_from_the_passage(name: str, retriever) -> None:  # ty
     settings = make_settings(local_model=name)
     if not is_present(MODELS[name], settings.models_dir):
         pytest.skip(f"{name} is not in {settings.models_dir}; run `assistant models pull {name}`")
-    from assistant.pipeline import Assistant
+    from tests.support import make_assistant
 
-    assistant = Assistant(retriever.settings.model_copy(update={"local_model": name}), retriever,
-                          embedder=retriever.embedder)
+    assistant = make_assistant(retriever.settings.model_copy(update={"local_model": name}), retriever)
     answer = assistant.ask("制造业单项冠军企业有多少家？", generator="local")
     assert answer.generator == f"local:{name}"
     assert not answer.refused, answer.draft

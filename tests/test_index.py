@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import assistant.index as index_module
+from assistant.assemble import open_retriever
 from assistant.embed import Embedder
 from assistant.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.index import (
@@ -32,8 +33,8 @@ from assistant.index import (
     read_manifest,
     stale_reason,
 )
+from assistant.indexing import ensure_index
 from assistant.retrieve import Retriever
-from assistant.search_service import ensure_index, open_retriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.types import Passage
 from tests.support import CORPUS_DIR, CountingEmbedder, make_settings

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
 from assistant.errors import ModelLoadError
-from assistant.models import ModelSpec
+from assistant.generate import gguf_models as models
+from assistant.generate.gguf_models import ModelSpec
 
 
 def _wheel(folder: Path, dist: str, version: str, index: int, data: bytes) -> None:

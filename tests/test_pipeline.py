@@ -19,6 +19,7 @@ from assistant.generate import GenerationRequest, Generator
 from assistant.generate.extractive import ExtractiveGenerator
 from assistant.pipeline import Assistant
 from assistant.types import AnswerEvent, SourcesEvent, TokenEvent
+from tests.support import make_assistant
 
 
 class ScriptedGenerator(Generator):
@@ -47,13 +48,12 @@ def settings(retriever):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def assistant(settings, retriever) -> Assistant:  # type: ignore[no-untyped-def]
-    return Assistant(settings, retriever, embedder=retriever.embedder)
+    return make_assistant(settings, retriever)
 
 
 def _with(settings, retriever, gen: Generator, **updates) -> Assistant:  # type: ignore[no-untyped-def]
-    return Assistant(settings.model_copy(update=updates), retriever,
-                     {"scripted": lambda s, e: gen, "extractive": lambda s, e: ExtractiveGenerator(e)},
-                     embedder=retriever.embedder)
+    return make_assistant(settings.model_copy(update=updates), retriever,
+                     {"scripted": lambda s, e: gen, "extractive": lambda s, e: ExtractiveGenerator(e)})
 
 
 # ---- input validation --------------------------------------------------------------------------
@@ -115,11 +115,11 @@ def test_generators_are_built_once(settings, retriever) -> None:  # type: ignore
         built.append("x")
         return ExtractiveGenerator(e)
 
-    assistant = Assistant(settings, retriever, {"extractive": factory}, embedder=retriever.embedder)
+    assistant = make_assistant(settings, retriever, {"extractive": factory})
     assistant.ask("制造业单项冠军企业有多少家？")
     assistant.ask("工业互联网覆盖了多少个工业大类？")
     assert built == ["x"]
-    assert assistant.default_generator == "extractive"  # 'auto' without 'local' registered
+    assert assistant.generators.default == "extractive"  # 'auto' without 'local' registered
 
 
 # ---- citation checking in the pipeline --------------------------------------------------------
@@ -175,8 +175,8 @@ def test_tiny_real_llm_output_is_refused(settings, retriever, tmp_path: Path) ->
 
     # byte-level vocabulary: Chinese costs ~3 tokens a character, so the prompt needs a wide window
     model = write_tiny_gguf(tmp_path / "tiny.gguf", context=8192)
-    assistant = Assistant(settings.model_copy(update={"max_tokens": 16}), retriever,
-                          {"local": lambda s, e: LocalGenerator(model, threads=1, context=8192)}, embedder=retriever.embedder)
+    assistant = make_assistant(settings.model_copy(update={"max_tokens": 16, "generator": "local"}), retriever,
+                          {"local": lambda s, e: LocalGenerator(model, threads=1, context=8192)})
     events = list(assistant.stream("制造业单项冠军企业有多少家？", generator="local"))
     answer = events[-1].answer
     assert answer.generator == "local:tiny"
@@ -231,10 +231,10 @@ def test_noise_adds_seeded_unretrieved_passages(assistant: Assistant) -> None:
     plain = assistant.ask(q, k=3)
     noisy = assistant.ask(q, k=3, noise=2)
     noisy_again = assistant.ask(q, k=3, noise=2)
-    retrieved = [p["passage_id"] for p in plain.passages]
-    extra = [p["passage_id"] for p in noisy.passages][3:]
+    retrieved = [p.passage_id for p in plain.passages]
+    extra = [p.passage_id for p in noisy.passages][3:]
     assert len(extra) == 2 and not set(extra) & set(retrieved)
-    assert [p["passage_id"] for p in noisy_again.passages] == [p["passage_id"] for p in noisy.passages]
+    assert [p.passage_id for p in noisy_again.passages] == [p.passage_id for p in noisy.passages]
     assert "1557" in noisy.answer
     with pytest.raises(InvalidInputError, match="noise must be a whole number from 0"):
         assistant.ask(q, noise=-1)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import PromptError
-from assistant.pipeline import ANSWER_PROMPTS
-from assistant.prompts import load_prompt
+from assistant.prompts import ANSWER_PROMPTS, load_prompt
 from assistant.settings import PROJECT_ROOT
 
 PROMPTS = PROJECT_ROOT / "prompts"

@@ -14,10 +14,12 @@ from assistant.errors import InvalidInputError
 from assistant.evaluation.dataset import Question
 from assistant.evaluation.metrics import recall_at_k, reciprocal_rank
 from assistant.index import build_index, load_index
-from assistant.retrieve import FUSIONS, Retriever, tokenize
+from assistant.retrieve import FUSIONS, Retriever
 from assistant.settings import Settings
+from assistant.text.words import tokenize
 from assistant.types import Passage
 from tests.support import make_settings
+
 
 def _evaluate(retriever: Retriever, questions: list[Question], fusion: str) -> dict[str, float]:
     r5, mrr = [], []

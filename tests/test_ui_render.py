@@ -3,7 +3,8 @@ sentence pieces the chat-completions stream sends."""
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assistant.api.openai_compat import pieces
 from assistant.types import Answer, Citation

@@ -111,11 +111,9 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
             yield from answer_stream(get_assistant(), text, chosen, past, rows)
 
         def generator_choices() -> Any:
-            from assistant.api.introspect import default_generator, generator_names
-
-            current = get_assistant()
-            label = f"默认 · {DEFAULT} ({default_generator(current) or '?'})"
-            return gr.Dropdown(choices=[(label, DEFAULT), *((n, n) for n in generator_names(current))])
+            pool = get_assistant().generators
+            label = f"默认 · {DEFAULT} ({pool.default})"
+            return gr.Dropdown(choices=[(label, DEFAULT), *((n, n) for n in pool.names())])
 
         inputs, outputs = [question, generator, turns, shown], [chatbot, question, turns, shown]
         question.submit(respond, inputs=inputs, outputs=outputs)

@@ -1,25 +1,23 @@
 """Which sentences of a cited passage to highlight: those that best support the answer's claims.
 
-``Citation.sentences`` says which answer sentences a citation supports; here each of them is
-matched to the passage sentence sharing the most figures and character bigrams with it.
+``Answer.support`` says which answer sentences a citation supports; here each of them is matched
+to the passage sentence sharing the most figures and character bigrams with it.
 """
 
 from __future__ import annotations
 
-import re
+from assistant.text.figures import numbers
+from assistant.text.markers import cites, strip_markers
+from assistant.text.sentences import split_lossless, split_sentences
+from assistant.text.words import bigrams
 
-from assistant.sentences import bigrams, numbers, split_sentences
-
-# split after sentence punctuation without consuming anything, so the pieces rejoin exactly
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
-_MARKER = re.compile(r"\[\s*\d+(?:\s*[,，]\s*\d+)*\s*\]")
 #: below this share of a claim's bigrams found in a sentence, the sentence is not highlighted
 MIN_OVERLAP = 0.3
 
 
 def split_passage(text: str) -> list[str]:
     """The passage's sentences; ``"".join(split_passage(t)) == t``."""
-    return [s for s in _SENTENCE_END.split(text) if s]
+    return split_lossless(text)
 
 
 def _score(claim: str, sentence: str) -> float:
@@ -36,8 +34,7 @@ def supporting(passage: list[str], claims: list[str]) -> set[int]:
     """Indexes of ``passage`` sentences that best support each claim (at most one per claim)."""
     picked: set[int] = set()
     for claim in claims:
-        claim = _MARKER.sub("", claim)
-        scores = [_score(claim, s) for s in passage]
+        scores = [_score(strip_markers(claim), s) for s in passage]
         if scores and max(scores) >= MIN_OVERLAP:
             picked.add(scores.index(max(scores)))
     return picked
@@ -48,6 +45,4 @@ def claims_for(marker: int, answer: str, sentences: list[str]) -> list[str]:
     the answer's sentences carrying the marker ``[marker]``."""
     if sentences:
         return sentences
-    pattern = re.compile(rf"\[[^\]]*\b{marker}\b[^\]]*\]")
-    # the pipeline's splitter keeps a marker written after the full stop with its sentence
-    return [s for s in split_sentences(answer) if pattern.search(s)]
+    return [s for s in split_sentences(answer) if cites(s, marker)]

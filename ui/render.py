@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from html import escape
 
+from assistant.text.markers import MARKER
 from assistant.types import Answer, Citation
 from ui.highlight import claims_for, split_passage, supporting
-
-_MARKER = re.compile(r"\[(\d+(?:\s*[,，]\s*\d+)*)\]")
 
 DRAFTING = "正在生成草稿（尚未核对出处）· Drafting (citations not yet checked)…"
 SEARCHING = "正在检索报告… · Searching the reports…"
@@ -28,7 +27,11 @@ def _one_line(html: str) -> str:
 def _text(text: str) -> str:
     """Escaped text with ``[n]`` markers as small superscript badges and line breaks kept."""
     safe = escape(text).replace("\n", "<br>")
-    return _MARKER.sub(r'<sup class="ra-marker">[\1]</sup>', safe)
+    return MARKER.sub(_badge, safe)
+
+
+def _badge(marker: re.Match[str]) -> str:
+    return f'<sup class="ra-marker">{marker.group(0)}</sup>'
 
 
 def searching() -> str:
@@ -51,8 +54,9 @@ def passage_html(text: str, claims: list[str]) -> str:
     )
 
 
-def card(citation: Citation, answer_text: str) -> str:
-    claims = claims_for(citation.marker, answer_text, citation.sentences)
+def card(citation: Citation, answer_text: str, supported: list[str] | None = None) -> str:
+    """One citation card: section, source, and the passage with its supporting sentences marked."""
+    claims = claims_for(citation.marker, answer_text, supported or [])
     return (
         f'<div class="ra-card"><div class="ra-card-head"><span class="ra-card-marker">[{citation.marker}]</span>'
         f'<span class="ra-section">{escape(citation.section)}</span></div>'
@@ -74,7 +78,7 @@ def answer(result: Answer) -> str:
             f'<div class="ra-answer ra-refused"><div class="ra-refusal-badge">{REFUSED}</div>'
             f'<div class="ra-text">{_text(result.answer)}</div>{_meta(result)}</div>'
         )
-    cards = "".join(card(c, result.answer) for c in result.citations)
+    cards = "".join(card(c, result.answer, result.support.get(c.marker)) for c in result.citations)
     return _one_line(
         f'<div class="ra-answer"><div class="ra-text">{_text(result.answer)}</div>{_meta(result)}'
         f'<div class="ra-sources-title">{SOURCES}</div><div class="ra-cards">{cards}</div></div>'

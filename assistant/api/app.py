@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if assistant is not None:
             app.state.assistant = assistant
         else:
-            from assistant.pipeline import build_assistant
+            from assistant.assemble import build_assistant
 
             try:
                 # load the default generator now so the first request does not pay for it; loading

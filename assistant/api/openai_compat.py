@@ -8,7 +8,6 @@ generated are available from ``POST /v1/ask`` with ``"stream": true``.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,12 +15,11 @@ from typing import Any
 
 from assistant.api.schemas import ChatMessage
 from assistant.errors import InvalidInputError, UnknownNameError
+from assistant.text.sentences import split_lossless
 from assistant.types import Answer
 
 #: the model name meaning "whatever generator the server uses by default"
 DEFAULT_MODEL = "report-assistant"
-# a sentence with the [n] markers and line break that follow it; the last alternative takes a tail
-_PIECE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+(?:\s*\[[\d,，\s]*\])*\n*|\n+)|.+", re.S)
 
 
 def generator_for_model(model: str, generators: list[str]) -> str | None:
@@ -51,7 +49,7 @@ def split_messages(messages: list[ChatMessage], max_chars: int) -> tuple[str, li
 
 def pieces(text: str) -> list[str]:
     """Sentence-sized pieces whose concatenation is exactly ``text``."""
-    return _PIECE.findall(text)
+    return split_lossless(text)
 
 
 def extras(answer: Answer) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from assistant.settings import Settings
+from assistant.types import Source
 
 EXAMPLE_QUESTION = "制造业单项冠军企业有多少家？"
 
@@ -126,40 +127,9 @@ def bind(route: Route, **params: type[BaseModel]) -> Route:
 # ---- responses (documentation of what the routes return) ------------------------------------
 
 
-class SearchResult(BaseModel):
-    passage_id: str
-    section: str
-    source: str
-    text: str
-    score: float
-
-
 class SearchResponse(BaseModel):
     query: str
-    results: list[SearchResult]
-
-
-class CitationOut(BaseModel):
-    marker: int
-    passage_id: str
-    section: str
-    source: str
-    text: str
-    score: float
-
-
-class AnswerOut(BaseModel):
-    """``Answer.to_json()``, the contract shared with ``assistant ask --json``."""
-
-    question: str
-    answer: str
-    refused: bool
-    generator: str
-    citations: list[CitationOut]
-    timings: dict[str, float]
-    language: Literal["zh", "en"]
-    prompt: dict[str, str]
-    dropped: list[str]
+    results: list[Source]
 
 
 class PassageOut(BaseModel):

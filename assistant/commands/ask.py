@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 
+from assistant.generate import generator_choices
 from assistant.types import Answer, AnswerEvent, SourcesEvent, TokenEvent
 
 
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("question", help="the question (Chinese or English)")
     parser.add_argument(
-        "--generator", choices=["auto", "local", "openai", "extractive"], default=None,
+        "--generator", choices=generator_choices(), default=None,
         help="who writes the answer (default: ASSISTANT_GENERATOR, 'auto' = local if its model is present)",
     )
     parser.add_argument("-k", type=int, default=None, help="passages to retrieve (default: ASSISTANT_K)")
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.pipeline import build_assistant
+    from assistant.assemble import build_assistant
 
     assistant = build_assistant(progress=not args.json)
     events = assistant.stream(args.question, generator=args.generator, k=args.k)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     # imports here: `assistant --help` must not load models or matplotlib
+    from assistant.assemble import build_assistant
     from assistant.embed import load_embedder
     from assistant.evaluation.calibration import calibrate, load_labels
     from assistant.evaluation.dataset import load_questions, subset, validate_against_corpus
@@ -50,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
     from assistant.evaluation.runner import run_questions
     from assistant.evaluation.thresholds import check, load_thresholds
     from assistant.ingest import load_corpus
-    from assistant.pipeline import build_assistant
 
     if args.combine:
         return _combine(args)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     # query-vector cache on, ask() would then report a cache hit as retrieve_ms
     if hasattr(assistant.retriever, "query_cache_size"):
         assistant.retriever.query_cache_size = 0
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     runs = run_questions(
         questions,
         ask=assistant.ask,
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _meta(args: argparse.Namespace, settings: Settings, files: list[Path], n: int, started: datetime,
-          judge: "GroundingJudge", calibrations: "dict[str, Calibration]") -> dict[str, object]:
+          judge: GroundingJudge, calibrations: dict[str, Calibration]) -> dict[str, object]:
     """What a results file records about its run, so figures can be traced to their set-up."""
     return {
         "started": started.isoformat(timespec="seconds"),
@@ -120,6 +120,7 @@ def _meta(args: argparse.Namespace, settings: Settings, files: list[Path], n: in
             "k": settings.k, "fusion": settings.fusion, "embedding_model": settings.embedding_model,
             "context_passages": settings.context_passages, "min_relevance": settings.min_relevance,
             "generator": settings.generator, "local_model": settings.local_model,
+            **{name: getattr(settings, name) for name in type(settings).model_fields if name.startswith("extractive_")},
         },
     }
 
@@ -145,7 +146,7 @@ def _combine(args: argparse.Namespace) -> int:
     except (OSError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"cannot read results to combine: {exc}") from exc
     results = combine(docs)
-    paths = write_all(results, args.out or _default_out(datetime.now(timezone.utc)))
+    paths = write_all(results, args.out or _default_out(datetime.now(UTC)))
     print(markdown(results))
     print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from assistant.embed import load_embedder
-from assistant.search_service import build_from_corpus
+from assistant.indexing import build_from_corpus
 from assistant.settings import Settings
 
 DESCRIPTION = """\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from assistant import models
+from assistant.generate import gguf_models as models
 from assistant.settings import Settings
 
 

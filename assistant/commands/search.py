@@ -7,9 +7,9 @@ import json
 import sys
 import textwrap
 
+from assistant.assemble import open_retriever
 from assistant.errors import InvalidInputError
 from assistant.retrieve import FUSIONS
-from assistant.search_service import open_retriever
 from assistant.settings import Settings
 from assistant.types import Hit
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     retriever = open_retriever(settings, build_if_missing=True, progress=sys.stderr.isatty(), notify=_stderr)
     hits = retriever.search(question, k, fusion=args.fusion)
     if args.json:
-        payload = {"query": question, "results": [h.to_dict() for h in hits]}
+        payload = {"query": question, "results": [h.to_source().model_dump() for h in hits]}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         print(format_hits(hits))

@@ -50,7 +50,7 @@ class Question(BaseModel):
     type: QuestionType
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Question":
+    def _consistent(self) -> Question:
         if self.answerable and (not self.gold or not self.key_facts):
             raise ValueError("an answerable question needs gold phrases and key facts")
         if not self.answerable and (self.gold or self.key_facts):

@@ -7,19 +7,13 @@ answer text and the key facts. Everything is matched in :func:`~.dataset.squash`
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 
 from assistant.evaluation.dataset import squash
+from assistant.text.markers import strip_markers
 
-_MARKER = re.compile(r"\[\s*\d+(?:\s*[,，、]\s*\d+)*\s*\]")
 # full-width forms an answer may use where the accepted variant uses ASCII (and vice versa)
 _FULLWIDTH = str.maketrans({"％": "%", "，": ",", "．": ".", "（": "(", "）": ")"})
-
-
-def strip_markers(text: str) -> str:
-    """The answer text without ``[n]`` / ``[1, 2]`` citation markers."""
-    return _MARKER.sub("", text)
 
 
 def _norm(text: str) -> str:

@@ -177,7 +177,7 @@ def _one(q: Question, ask: Callable[..., Answer], judge: GroundingJudge, gen: st
         timings=dict(answer.timings),
         citations=[c.passage_id for c in answer.citations],
         # what the generator saw (noise passages included), for diagnosing a failure
-        context=[p.get("passage_id") for p in answer.passages],
+        context=[p.passage_id for p in answer.passages],
     )
     rec.update(score_answer(q, answer, judge))
     return rec

@@ -1,24 +1,30 @@
 """Generators: turn a request (chat messages plus the numbered passages) into streamed text.
 
 A backend implements one method, :meth:`Generator.stream`; :meth:`Generator.generate` joins it.
-Backends are built through :data:`GENERATORS`, a plain dict from a name to a factory taking the
-settings. Heavy imports (llama_cpp, openai) live inside the backend modules.
+Backends are registered in :data:`GENERATORS`, a plain dict from a name to a factory; that dict is
+the one list of generator names (settings, CLI choices and API docs derive theirs from it).
+:class:`GeneratorPool` resolves a requested name and builds each generator once. Heavy imports
+(llama_cpp, openai) live inside the backend modules.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.errors import UnknownNameError
-from assistant.language import Language
+from assistant.text.language import Language
 from assistant.types import Passage
 
 if TYPE_CHECKING:
     from assistant.embed import Embedder
     from assistant.settings import Settings
+
+#: the name that means "local when its model file is present, else extractive"
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -57,22 +63,22 @@ class Generator(ABC):
 GeneratorFactory = Callable[["Settings", "Embedder | None"], Generator]
 
 
-def _local(settings: "Settings", embedder: "Embedder | None" = None) -> Generator:
+def _local(settings: Settings, embedder: Embedder | None = None) -> Generator:
     from assistant.generate.local import LocalGenerator
 
     return LocalGenerator.from_settings(settings)
 
 
-def _openai(settings: "Settings", embedder: "Embedder | None" = None) -> Generator:
+def _openai(settings: Settings, embedder: Embedder | None = None) -> Generator:
     from assistant.generate.openai import OpenAIGenerator
 
     return OpenAIGenerator.from_settings(settings)
 
 
-def _extractive(settings: "Settings", embedder: "Embedder | None" = None) -> Generator:
+def _extractive(settings: Settings, embedder: Embedder | None = None) -> Generator:
     from assistant.generate.extractive import ExtractiveGenerator
 
-    return ExtractiveGenerator(embedder)
+    return ExtractiveGenerator.from_settings(settings, embedder)
 
 
 #: generator name -> factory; tests and plugins may register more
@@ -83,27 +89,63 @@ GENERATORS: dict[str, GeneratorFactory] = {
 }
 
 
-def resolve_generator_name(name: str, settings: "Settings") -> str:
-    """Map a requested name (or ``'auto'``) to a registered one.
+def generator_choices() -> list[str]:
+    """Every name a caller may give: ``auto`` and the registered generators."""
+    return [AUTO, *GENERATORS]
 
-    ``'auto'`` is ``local`` when its model file is present, else ``extractive``.
-    """
-    if name == "auto":
-        from assistant.models import resolve_local_model
+
+class GeneratorPool:
+    """The generators one assistant uses: names resolved, each generator built once and reused
+    (a local model loads once, even when two first requests arrive together)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        factories: Mapping[str, GeneratorFactory] | None = None,
+        *,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.factories: dict[str, GeneratorFactory] = dict(GENERATORS if factories is None else factories)
+        self.embedder = embedder
+        self._built: dict[str, Generator] = {}
+        self._lock = threading.Lock()
+        self.resolve(settings.generator)  # an unknown configured name fails at start-up
+
+    @property
+    def default(self) -> str:
+        """The generator used when a call names none (``auto`` resolved)."""
+        return self.resolve(None)
+
+    def names(self) -> list[str]:
+        """Registered names a caller may pass, the default first."""
+        default = self.default
+        return sorted(self.factories, key=lambda name: (name != default, name))
+
+    def resolve(self, name: str | None) -> str:
+        """Map a requested name (``None`` = the configured one, ``auto``) to a registered one."""
+        name = name or self.settings.generator
+        if name == AUTO:
+            name = "local" if "local" in self.factories and self._local_model_present() else "extractive"
+        if name not in self.factories:
+            raise UnknownNameError("generator", name, [AUTO, *self.factories])
+        return name
+
+    def get(self, name: str | None = None) -> Generator:
+        """The generator ``name`` (default: the configured one), built on first use."""
+        key = self.resolve(name)
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = self.factories[key](self.settings, self.embedder)
+            return self._built[key]
+
+    def _local_model_present(self) -> bool:
+        from assistant.generate.gguf_models import resolve_local_model
 
         try:
-            present = resolve_local_model(settings.local_model, settings.models_dir).is_file()
+            return resolve_local_model(self.settings.local_model, self.settings.models_dir).is_file()
         except UnknownNameError:
-            present = False
-        return "local" if present else "extractive"
-    if name not in GENERATORS:
-        raise UnknownNameError("generator", name, ["auto", *GENERATORS])
-    return name
+            return False
 
 
-def create_generator(name: str, settings: "Settings", embedder: "Embedder | None" = None) -> Generator:
-    """Build the generator ``name`` (``'auto'`` allowed) from ``settings``."""
-    return GENERATORS[resolve_generator_name(name, settings)](settings, embedder)
-
-
-__all__ = ["GENERATORS", "GenerationRequest", "Generator", "create_generator", "resolve_generator_name"]
+__all__ = ["AUTO", "GENERATORS", "GenerationRequest", "Generator", "GeneratorPool", "generator_choices"]

@@ -19,21 +19,22 @@ verbatim: translating without a language model would invent wording.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.figures import states_asked_figure
 from assistant.generate import GenerationRequest, Generator
-from assistant.sentences import asks_for_figure, bigrams, content_chars, keywords, numbers, split_sentences
+from assistant.text.cjk import content_chars
+from assistant.text.figures import asks_for_figure, numbers, states_asked_figure
+from assistant.text.sentences import split_sentences
+from assistant.text.words import bigrams, keywords, proper_names
 
 if TYPE_CHECKING:
     from assistant.embed import Embedder
+    from assistant.settings import Settings
 
-_NAME = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]{2,3}[省市县区州]")
 #: a heading-only first sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
 
@@ -55,7 +56,7 @@ class ExtractiveGenerator(Generator):
 
     def __init__(
         self,
-        embedder: "Embedder | None" = None,
+        embedder: Embedder | None = None,
         *,
         max_sentences: int = 2,
         second_margin: float = 0.01,
@@ -73,6 +74,19 @@ class ExtractiveGenerator(Generator):
         self.min_figure_overlap = min_figure_overlap
         self.fallback_reach = fallback_reach or {"zh": 1.0, "en": 0.01}
         self._vectors: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> ExtractiveGenerator:
+        """The extractive generator with the thresholds ``settings.extractive_*``."""
+        return cls(
+            embedder,
+            max_sentences=settings.extractive_max_sentences,
+            second_margin=settings.extractive_second_margin,
+            min_lexical=settings.extractive_min_lexical,
+            min_cosine={"zh": settings.extractive_min_cosine, "en": settings.extractive_min_cosine_crosslingual},
+            min_figure_overlap=settings.extractive_min_figure_overlap,
+            fallback_reach={"zh": settings.extractive_reach, "en": settings.extractive_reach_crosslingual},
+        )
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         for i, cand in enumerate(self.select(request)):
@@ -118,7 +132,7 @@ class ExtractiveGenerator(Generator):
         """For a question asking for a figure: does ``sentence`` state one about the thing asked?"""
         question = request.question
         context = "".join(p.text for p in request.passages)
-        if any(name not in context for name in _NAME.findall(question) if request.language == "zh"):
+        if request.language == "zh" and any(name not in context for name in proper_names(question)):
             return False  # "GDP", "广东省": the passages never name it
         if not asks_for_figure(question):
             return True

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import GeneratorError, ModelLoadError
 from assistant.generate import GenerationRequest, Generator
-from assistant.models import MODELS, resolve_local_model
+from assistant.generate.gguf_models import MODELS, resolve_local_model
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -36,7 +36,7 @@ class LocalGenerator(Generator):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "LocalGenerator":
+    def from_settings(cls, settings: Settings) -> LocalGenerator:
         """The model ``settings.local_model`` names, in ``settings.models_dir``."""
         path = resolve_local_model(settings.local_model, settings.models_dir)
         label = settings.local_model if settings.local_model in MODELS else path.stem

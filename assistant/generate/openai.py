@@ -39,7 +39,7 @@ class OpenAIGenerator(Generator):
         self._client = openai.OpenAI(base_url=self.base_url, api_key=key or _NO_KEY, timeout=timeout, max_retries=0)
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "OpenAIGenerator":
+    def from_settings(cls, settings: Settings) -> OpenAIGenerator:
         """Raises :class:`ModelLoadError` when no base URL is configured."""
         if not settings.openai_base_url:
             raise ModelLoadError(

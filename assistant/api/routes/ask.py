@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api import streaming
 from assistant.api.deps import get_assistant
-from assistant.api.schemas import AnswerOut, AskFields, Schemas, bind
-from assistant.types import Event, SourcesEvent, TokenEvent
+from assistant.api.schemas import AskFields, Schemas, bind
+from assistant.types import AnswerJSON, Event, SourcesEvent, TokenEvent
 
 SSE_DOC = (
     "With `\"stream\": true`: `event: sources` (`{\"query\", \"results\"}`), then `event: token` "
@@ -36,7 +36,7 @@ def _data(payload: Any) -> str:
 def encode(event: Event) -> ServerSentEvent:
     """The SSE form of one pipeline event."""
     if isinstance(event, SourcesEvent):
-        results = [h.to_dict() for h in event.hits]
+        results = [h.to_source().model_dump() for h in event.hits]
         return ServerSentEvent(_data({"query": event.query, "results": results}), event="sources")
     if isinstance(event, TokenEvent):
         return ServerSentEvent(_data({"text": event.text}), event="token")
@@ -71,7 +71,7 @@ def router(schemas: Schemas) -> APIRouter:
 
     api.post(
         "/v1/ask",
-        response_model=AnswerOut,
+        response_model=AnswerJSON,
         summary="Answer a question from the reports, with checked citations",
         description=SSE_DOC,
         responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}},

@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api import openai_compat, streaming
 from assistant.api.deps import get_assistant, get_settings
-from assistant.api.introspect import generator_names
 from assistant.api.openai_compat import Completion
 from assistant.api.schemas import ChatFields, Schemas, bind
 from assistant.types import AnswerEvent, Event
@@ -55,7 +54,7 @@ def router(schemas: Schemas) -> APIRouter:
     async def chat_completions(body: ChatFields, request: Request) -> Any:
         question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)
         assistant = get_assistant(request)
-        generator = openai_compat.generator_for_model(body.model, generator_names(assistant))
+        generator = openai_compat.generator_for_model(body.model, assistant.generators.names())
         options: dict[str, Any] = {"generator": generator, "k": body.k, "history": history or None}
         completion = Completion(model=body.model)
         if not body.stream:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 
 from assistant import __version__
-from assistant.api import introspect
 from assistant.api.deps import get_assistant
 from assistant.api.openai_compat import DEFAULT_MODEL
 from assistant.api.schemas import Health, PassageOut
@@ -21,15 +20,14 @@ def router() -> APIRouter:
     @api.get("/v1/models", summary="Generators, as an OpenAI model list")
     def list_models(request: Request) -> dict[str, Any]:
         """`report-assistant` is the server's default generator; the others name one generator."""
-        assistant = get_assistant(request)
-        names = [DEFAULT_MODEL, *introspect.generator_names(assistant)]
+        names = [DEFAULT_MODEL, *get_assistant(request).generators.names()]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "report-assistant"} for n in names]
         return {"object": "list", "data": data}
 
     @api.get("/v1/passages/{passage_id}", response_model=PassageOut, summary="One report passage by id")
     def get_passage(passage_id: str, request: Request) -> dict[str, str]:
         """Ids contain `#`: URL-encode them (`#` -> `%23`), or the `#` part never reaches the server."""
-        passage = introspect.find_passage(get_assistant(request), passage_id)
+        passage = get_assistant(request).passage(passage_id)
         if passage is None:
             raise HTTPException(404, f"no passage with id {passage_id!r}")
         return passage.to_dict()
@@ -43,14 +41,14 @@ def health_router() -> APIRouter:
 
     @api.get("/healthz", response_model=Health, summary="Liveness and what the server runs")
     def healthz(request: Request) -> dict[str, Any]:
-        assistant = get_assistant(request)
+        info = get_assistant(request).info()
         return {
             "status": "ok",
-            "index_size": introspect.index_size(assistant),
-            "embedding_model": introspect.embedding_model(assistant),
-            "generator": introspect.default_generator(assistant),
-            "generator_model": introspect.generator_model(assistant),
-            "generators": introspect.generator_names(assistant),
+            "index_size": info.index_size,
+            "embedding_model": info.embedding_model,
+            "generator": info.default_generator,
+            "generator_model": info.generator_model,
+            "generators": info.generators,
             "version": __version__,
         }
 

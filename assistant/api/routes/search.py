@@ -16,7 +16,7 @@ def router(schemas: Schemas) -> APIRouter:
     def search(body: SearchFields, request: Request) -> JSONResponse:
         """Hybrid (dense + BM25) retrieval, best first; the same JSON as `assistant search --json`."""
         hits = get_assistant(request).search(body.query, body.k or get_settings(request).k)
-        return JSONResponse({"query": body.query, "results": [h.to_dict() for h in hits]})
+        return JSONResponse({"query": body.query, "results": [h.to_source().model_dump() for h in hits]})
 
     api.post("/v1/search", response_model=SearchResponse, summary="Retrieve report passages")(
         bind(search, body=schemas.search)

@@ -1,8 +1,8 @@
-"""One call from settings to a ready :class:`~assistant.retrieve.Retriever`.
+"""The index lifecycle: build the index from the corpus folder, and open it — building it when
+missing, refreshing it when the corpus changed — refusing one made another way.
 
-The CLI's ``search`` and the answer pipeline both need the same steps: load the embedder, make
-sure the index exists and matches the corpus (building or refreshing it incrementally if not),
-load it, and wrap it in a retriever. They live here once.
+``assistant/index.py`` is the index folder itself (format, manifest, atomic builds); this module
+decides when to build. :func:`assistant.assemble.open_retriever` calls it.
 """
 
 from __future__ import annotations
@@ -10,11 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from assistant.embed import Embedder, load_embedder
+from assistant.embed import Embedder
 from assistant.errors import IndexCorruptError, IndexMissingError
-from assistant.index import BuildReport, Index, build_index, check_compatible, corpus_fingerprint, load_index, read_manifest, stale_reason
+from assistant.index import (
+    BuildReport,
+    Index,
+    build_index,
+    check_compatible,
+    corpus_fingerprint,
+    load_index,
+    read_manifest,
+    stale_reason,
+)
 from assistant.ingest import load_corpus
-from assistant.retrieve import Retriever
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,7 +30,8 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str], None]
 
 
-def _log_notify(message: str) -> None:
+def log_notify(message: str) -> None:
+    """The default ``notify``: one warning line in the log."""
     log.warning(message)
 
 
@@ -31,7 +40,7 @@ def build_from_corpus(
     embedder: Embedder,
     rebuild: bool = False,
     progress: bool = True,
-    notify: Notify = _log_notify,
+    notify: Notify = log_notify,
 ) -> BuildReport:
     """Read the corpus and (re)build the index, re-embedding only changed passages."""
     # fingerprint first: if a report changes while we read it, the next search sees it as stale
@@ -46,7 +55,7 @@ def ensure_index(
     build_if_missing: bool = True,
     refresh_if_stale: bool = True,
     progress: bool = True,
-    notify: Notify = _log_notify,
+    notify: Notify = log_notify,
 ) -> Index:
     """Load the index, first building it when missing or refreshing it when the corpus changed.
 
@@ -71,28 +80,7 @@ def ensure_index(
     return load_index(settings, embedder.model_id)
 
 
-def open_retriever(
-    settings: Settings,
-    build_if_missing: bool = True,
-    progress: bool = True,
-    *,
-    embedder: Embedder | None = None,
-    refresh_if_stale: bool = True,
-    notify: Notify = _log_notify,
-) -> Retriever:
-    """Settings -> embedder -> (built/refreshed) index -> :class:`Retriever`, in one call.
-
-    ``embedder`` reuses an already loaded model; ``notify`` receives the one-line messages about
-    building or refreshing (default: this module's logger; the CLI prints them on stderr).
-    """
-    if embedder is None:
-        _refuse_mismatch_early(settings)
-        embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
-    index = ensure_index(settings, embedder, build_if_missing, refresh_if_stale, progress, notify)
-    return Retriever(index, embedder, settings)
-
-
-def _refuse_mismatch_early(settings: Settings) -> None:
+def refuse_mismatch_early(settings: Settings) -> None:
     """Refuse an index made with another model or chunking before spending seconds loading a model."""
     try:
         manifest = read_manifest(settings)

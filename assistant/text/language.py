@@ -12,18 +12,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from assistant.text.cjk import cjk_count
+
 Language = Literal["zh", "en"]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 #: CJK characters per Latin word that tip a mixed question to Chinese
 _CHARS_PER_WORD = 2.0
-
-
-def cjk_count(text: str) -> int:
-    """Number of CJK ideographs in ``text``."""
-    return len(_CJK.findall(text))
 
 
 def detect_language(text: str) -> Language:

@@ -1,0 +1,100 @@
+"""Words: normalisation, character bigrams, stop words, jieba tokens, named items and place names."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+from assistant.text.cjk import CONTENT_CHAR, IDEOGRAPHS
+
+_SPACE = re.compile(r"\s+")
+_TITLE = re.compile(r"《([^》]{1,60})》")
+_QUOTED = re.compile(r"[“\"「]([^”\"」]{1,40})[”\"」]")
+_WORD_CHAR = re.compile(r"\w")
+#: Latin-script terms ("GDP", "AI") and Chinese province, region, city, county and prefecture names
+_PROPER = re.compile(
+    rf"[A-Za-z]{{2,}}|[{IDEOGRAPHS}]{{2,3}}(?:省|自治区)|(?<![{IDEOGRAPHS}])[{IDEOGRAPHS}]{{2}}[市县州]"
+)
+
+#: function words: they match everywhere and carry no topic (BM25 skips them)
+STOPWORDS = frozenset(
+    """的 了 和 与 及 以及 等 是 在 对 将 为 把 被 从 向 于 由 其 之 并 或 而 也 都 就 还 又 更 有 没有
+    这 那 这个 那个 这些 那些 哪些 什么 怎么 怎样 如何 多少 几 吗 呢 吧 啊 哪 哪个 方面 关于 通过 进行
+    报告 提到 提出 说 中 上 下 个 一 要 会 能 可以 目前 主要 有关 情况 工作
+    a an the of and or to in on for by with about as at from into is are was were be been being
+    what which who whom how many much does do did report say says said mention mentioned there
+    it its this that these those than then has have had will would can could should their they""".split()
+)
+#: words that frame a question rather than name its topic (on top of the function words)
+QUESTION_WORDS = STOPWORDS | frozenset(
+    """呀 请问 请 报告中 介绍 讲 内容 一下 一些 有何 有哪些 有没有 是否 为什么 怎么样 几个 我国 国家
+    why when where please tell me reports""".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width -> half-width) and no whitespace, so "1 557" and "１５５７" compare equal."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams over the content characters of ``text`` (the usual Chinese overlap unit)."""
+    chars = "".join(CONTENT_CHAR.findall(normalize(text).lower()))
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+
+def named_items(text: str) -> set[str]:
+    """Book-title names 《…》 and quoted terms “…” in ``text``, normalised."""
+    t = unicodedata.normalize("NFKC", text)
+    return {normalize(x) for x in _TITLE.findall(t) + _QUOTED.findall(t)}
+
+
+def proper_names(text: str) -> set[str]:
+    """Latin-script terms ("GDP", "AI") and place names ("广东省", "深圳市") in ``text``: a claim or
+    question naming them is only supported by a passage that names them too."""
+    return {m.group(0) for m in _PROPER.finditer(unicodedata.normalize("NFKC", text))}
+
+
+_jieba_ready = False
+
+
+def cut_for_search(text: str) -> list[str]:
+    """jieba's search-mode segmentation (long compounds also yield the words inside them)."""
+    import jieba
+
+    global _jieba_ready
+    if not _jieba_ready:
+        # jieba logs "Building prefix dict..." at INFO on first use; it is not the user's business
+        jieba.setLogLevel(logging.WARNING)
+        _jieba_ready = True
+    return list(jieba.cut_for_search(text))
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: search-mode segmentation, lower-cased, without stop words and punctuation.
+
+    Search mode also emits the short words inside long compounds (``新质生产力`` -> ``生产``,
+    ``生产力``, ...), so a reworded question still meets the report's wording.
+    """
+    tokens = []
+    for tok in cut_for_search(text.lower()):
+        tok = tok.strip()
+        if tok and tok not in STOPWORDS and _WORD_CHAR.search(tok):
+            tokens.append(tok)
+    return tokens
+
+
+@lru_cache(maxsize=4096)
+def keywords(text: str) -> tuple[str, ...]:
+    """Topic words of a question or sentence: search-mode tokens minus question framing and single
+    characters (which carry little topic and match almost anything)."""
+    seen: dict[str, None] = {}
+    for tok in cut_for_search(unicodedata.normalize("NFKC", text).lower()):
+        if tok in QUESTION_WORDS or not CONTENT_CHAR.search(tok):
+            continue
+        if len(tok) == 1 and not tok.isdigit():
+            continue
+        seen[tok] = None
+    return tuple(seen)
