@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class Hit:
 class Source(BaseModel):
     """A passage as callers see it: a search result, or a passage an answer was given."""
 
+    model_config = ConfigDict(extra="forbid")
+
     passage_id: str
     section: str
     source: str
@@ -77,6 +79,8 @@ class Citation(Source):
 
 class AnswerMeta(BaseModel):
     """What every answer to one question records, refused or not."""
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str
     generator: str

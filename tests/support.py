@@ -27,7 +27,7 @@ def make_settings(**overrides: Any) -> Settings:
     overrides.setdefault("corpus_dir", CORPUS_DIR)
     if "index_dir" not in overrides:
         overrides["index_dir"] = Path(tempfile.mkdtemp(prefix="assistant-test-index-"))
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **overrides)
 
 
 def make_assistant(settings: Settings, retriever: Retriever,

@@ -96,9 +96,9 @@ def sse_events(response: httpx.Response) -> list[tuple[str, str]]:
 
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
-    error = response.json()["error"]
+    error: dict[str, Any] = response.json()["error"]
     assert set(error) == {"type", "message"}
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 # ---- health, models, passages ------------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cite import CitationChecker, parse_markers
+from assistant.cite import CitationChecker
+from assistant.text.markers import parse_markers
 from assistant.types import Passage
 
 

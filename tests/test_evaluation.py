@@ -5,27 +5,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant import evaluation as ev
 from assistant.errors import InvalidInputError
 from assistant.evaluation.dataset import Question, count_by_type, load_questions, subset, validate_against_corpus
-from assistant.evaluation.metrics import key_fact_scores, percentile, recall_at_k, reciprocal_rank, strip_markers
+from assistant.evaluation.metrics import key_fact_scores, percentile, recall_at_k, reciprocal_rank
 from assistant.evaluation.runner import aggregate
 from assistant.evaluation.thresholds import check, load_thresholds
 from assistant.ingest import load_corpus
 from assistant.settings import Settings
+from assistant.text.markers import strip_markers
+from assistant.types import Passage
 
 
 @pytest.fixture(scope="module")
-def passages():
+def passages() -> list[Passage]:
     s = Settings()
     return load_corpus(s.corpus_dir, s.chunk_max_chars)
 
 
 @pytest.fixture(scope="module")
-def questions():
+def questions() -> list[Question]:
     return load_questions([ev.DEFAULT_QUESTIONS])
 
 
@@ -41,7 +44,7 @@ def test_question_mix(questions: list[Question]) -> None:
     assert all(len(q.gold) >= 2 for q in questions if q.type == "multi")
 
 
-def test_every_gold_phrase_names_exactly_one_real_passage(questions: list[Question], passages) -> None:
+def test_every_gold_phrase_names_exactly_one_real_passage(questions: list[Question], passages: list[Passage]) -> None:
     assert validate_against_corpus(questions, passages) == []
 
 
@@ -53,7 +56,7 @@ def test_every_figure_of_the_report_is_asked_about(questions: list[Question]) ->
         assert figure in facts, figure
 
 
-def test_validation_catches_a_phrase_in_two_passages_and_a_fact_not_in_gold(passages) -> None:
+def test_validation_catches_a_phrase_in_two_passages_and_a_fact_not_in_gold(passages: list[Passage]) -> None:
     bad = [
         Question(id="x1", question="?", answerable=True, gold=["新质生产力"], key_facts=[["x"]], type="direct"),
         Question(id="x2", question="?", answerable=True, gold=["企业技术中心1900余家"], key_facts=[["56%"]], type="direct"),
@@ -104,7 +107,7 @@ def test_percentile() -> None:
     assert percentile([float(i) for i in range(1, 101)], 95) == pytest.approx(95.05)
 
 
-def _rec(**kw):
+def _rec(**kw: Any) -> dict[str, Any]:
     base = {"type": "direct", "language": "zh", "answerable": True, "refused": False, "timings": {}}
     return {**base, **kw}
 
@@ -169,7 +172,7 @@ def test_failure_reasons() -> None:
 def test_combine_puts_runs_side_by_side() -> None:
     from assistant.evaluation.report import combine
 
-    def doc(gen: str) -> dict:
+    def doc(gen: str) -> dict[str, Any]:
         return {"meta": {"started": gen}, "runs": [{"generator": gen, "noise": 0}], "noise_deltas": {gen: {}},
                 "threshold_failures": [f"{gen}: x"]}
 

@@ -5,6 +5,7 @@ when a threshold cannot be met."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from assistant.cli import main
 
 
 @pytest.fixture(autouse=True, scope="module")
-def own_index(tmp_path_factory: pytest.TempPathFactory):
+def own_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A private index folder: the pipeline builds it from the real corpus on first use, and
     other engineers' work on the shared index/ folder cannot break (or be broken by) this test."""
     with pytest.MonkeyPatch.context() as mp:

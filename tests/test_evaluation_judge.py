@@ -3,6 +3,8 @@ hand-labelled sample (evals/judge_labels.jsonl), with the real multilingual embe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant import evaluation as ev
@@ -79,7 +81,7 @@ def test_alce_recall_and_precision(judge: GroundingJudge) -> None:
 
 
 @pytest.mark.parametrize("labels", ev.DEFAULT_LABELS, ids=lambda p: p.name)
-def test_judge_error_rate_on_hand_labelled_sample(judge: GroundingJudge, labels) -> None:
+def test_judge_error_rate_on_hand_labelled_sample(judge: GroundingJudge, labels: Path) -> None:
     """Both samples: the one the thresholds were tuned on, and the held-out one written afterwards."""
     s = Settings()
     pairs = load_labels(labels, load_corpus(s.corpus_dir, s.chunk_max_chars))

@@ -11,13 +11,14 @@ from assistant.evaluation.dataset import Question, load_questions
 from assistant.generate import GenerationRequest
 from assistant.generate.extractive import ExtractiveGenerator
 from assistant.pipeline import Assistant
+from assistant.retrieve import Retriever
 from assistant.text.words import normalize
 from assistant.types import Answer
 from tests.support import QUESTIONS_FILE, make_assistant
 
 
 @pytest.fixture(scope="module")
-def assistant(retriever) -> Assistant:  # type: ignore[no-untyped-def]
+def assistant(retriever: Retriever) -> Assistant:
     return make_assistant(retriever.settings.model_copy(update={"generator": "extractive"}), retriever)
 
 
@@ -41,7 +42,7 @@ def _share(flags: Iterator[bool] | list[bool]) -> float:
     return sum(flags) / len(flags)
 
 
-def test_direct_chinese_questions_get_the_figure_and_the_citation(answers: dict) -> None:
+def test_direct_chinese_questions_get_the_figure_and_the_citation(answers: dict[str, tuple[Question, Answer]]) -> None:
     direct = [(q, a) for q, a in answers.values() if q.type == "direct"]
     assert len(direct) >= 30
     # measured 0.95 / 0.95 (42 questions) when written; below these bars is a regression
@@ -49,13 +50,13 @@ def test_direct_chinese_questions_get_the_figure_and_the_citation(answers: dict)
     assert _share(_cites_gold(q, a) for q, a in direct) >= 0.85
 
 
-def test_every_answerable_type_mostly_right(answers: dict) -> None:
+def test_every_answerable_type_mostly_right(answers: dict[str, tuple[Question, Answer]]) -> None:
     answerable = [(q, a) for q, a in answers.values() if q.answerable]
     assert _share(_has_fact(q, a) and _cites_gold(q, a) for q, a in answerable) >= 0.7  # measured 0.75
     assert _share(a.refused for _, a in answerable) <= 0.15
 
 
-def test_unanswerable_questions_are_mostly_refused(answers: dict) -> None:
+def test_unanswerable_questions_are_mostly_refused(answers: dict[str, tuple[Question, Answer]]) -> None:
     unanswerable = [(q, a) for q, a in answers.values() if not q.answerable]
     assert _share(a.refused for _, a in unanswerable) >= 0.6
     for _, a in unanswerable:
@@ -88,7 +89,7 @@ def test_english_question_quotes_the_chinese_sentence(assistant: Assistant) -> N
     assert "1200余家5G工厂" in answer.citations[0].text
 
 
-def test_without_embedder_lexical_scoring_still_answers(retriever) -> None:  # type: ignore[no-untyped-def]
+def test_without_embedder_lexical_scoring_still_answers(retriever: Retriever) -> None:
     hits = retriever.search("制造业单项冠军企业有多少家？", 5)
     request = GenerationRequest(messages=[], question="制造业单项冠军企业有多少家？", passages=[h.passage for h in hits])
     draft = ExtractiveGenerator(embedder=None).generate(request)

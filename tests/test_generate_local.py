@@ -10,6 +10,7 @@ import pytest
 from assistant.errors import ModelLoadError, UnknownNameError
 from assistant.generate import GenerationRequest
 from assistant.generate.gguf_models import MODELS, is_present, resolve_local_model
+from assistant.retrieve import Retriever
 from tests.support import make_settings
 from tests.tinygguf import write_tiny_gguf
 
@@ -73,7 +74,7 @@ def test_unknown_model_name_lists_choices(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
-def test_real_qwen_answers_from_the_passage(name: str, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_real_qwen_answers_from_the_passage(name: str, retriever: Retriever) -> None:
     """End to end with the real model: the right figure, cited, from the real report."""
     settings = make_settings(local_model=name)
     if not is_present(MODELS[name], settings.models_dir):

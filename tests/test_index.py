@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -270,9 +271,9 @@ def test_killed_process_before_the_swap_leaves_the_old_index(
         (MANIFEST_FILE, lambda b: b.replace(b'"dim": 384', b'"dim": "many"')),
     ],
 )
-def test_damaged_files_are_reported_as_corrupt(index_copy: Settings, name: str, damage: object) -> None:
+def test_damaged_files_are_reported_as_corrupt(index_copy: Settings, name: str, damage: Callable[[bytes], bytes]) -> None:
     path = _live_folder(index_copy) / name
-    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(IndexCorruptError, match="assistant index --rebuild"):
         load_index(index_copy)
 

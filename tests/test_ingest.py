@@ -19,6 +19,7 @@ from assistant.ingest import (
     repair_text,
     split_sentences,
 )
+from assistant.types import Passage
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -39,11 +40,11 @@ def _squash(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def passages():
+def passages() -> list[Passage]:
     return load_corpus(CORPUS, max_chars=700)
 
 
-def test_one_passage_per_item_plus_front_matter_closing_and_signature(passages):
+def test_one_passage_per_item_plus_front_matter_closing_and_signature(passages: list[Passage]) -> None:
     kinds = [p.kind for p in passages]
     assert kinds == ["preamble"] + ["item"] * 18 + ["closing", "signature"]
     items = [p for p in passages if p.kind == "item"]
@@ -52,7 +53,7 @@ def test_one_passage_per_item_plus_front_matter_closing_and_signature(passages):
         assert f"（{_cn(n)}）" in p.text
 
 
-def test_sections_paths_and_ids(passages):
+def test_sections_paths_and_ids(passages: list[Passage]) -> None:
     by_id = {p.id.split("#")[1]: p for p in passages}
     assert by_id["item-09"].section == "四、关于培育壮大新兴产业和未来产业 › （九）发展壮大新兴产业"
     assert by_id["item-13"].section.startswith("五、关于推进体制机制创新 › （十三）健全科技金融服务体系")
@@ -67,7 +68,7 @@ def test_sections_paths_and_ids(passages):
     assert [(p.id, p.hash) for p in again] == [(p.id, p.hash) for p in passages]
 
 
-def test_page_breaks_repaired(passages):
+def test_page_breaks_repaired(passages: list[Passage]) -> None:
     joined = "".join(_squash(p.text) for p in passages)
     # each of these straddles a page break in the extracted text
     for fragment in [
@@ -85,14 +86,14 @@ def test_page_breaks_repaired(passages):
     assert "因地制宜宜激发" not in joined
 
 
-def test_markers_and_numbers_normalised(passages):
+def test_markers_and_numbers_normalised(passages: list[Passage]) -> None:
     text = "\n".join(p.text for p in passages)
     assert "(三)" not in text and "（三）增加高质量科技供给" in text
     assert "1900余家" in text and "1.76万家" in text and "截至2025年10月" in text
     assert not re.search(r"\d\s+[余万家个年月%]", text)
 
 
-def test_no_fragment_passages(passages):
+def test_no_fragment_passages(passages: list[Passage]) -> None:
     for p in passages:
         if p.kind == "signature":
             continue
@@ -100,7 +101,7 @@ def test_no_fragment_passages(passages):
         assert p.text.rstrip().endswith(("。", "：")), p.id
 
 
-def test_no_text_lost(passages):
+def test_no_text_lost(passages: list[Passage]) -> None:
     """Every non-whitespace character of the report is in a passage, in order, except the
     one character the extraction repeated across a page break."""
     raw = _squash(REPORT.read_text(encoding="utf-8"))
@@ -109,7 +110,7 @@ def test_no_text_lost(passages):
     assert "".join(_squash(p.text) for p in passages) == raw
 
 
-def test_long_item_split_at_sentence_boundaries():
+def test_long_item_split_at_sentence_boundaries() -> None:
     text = REPORT.read_text(encoding="utf-8")
     passages = chunk_report(text, REPORT.name, max_chars=150)
     whole = {p.id: p for p in load_corpus(CORPUS, max_chars=700)}
@@ -124,7 +125,7 @@ def test_long_item_split_at_sentence_boundaries():
     assert "".join(_squash(p.text) for p in passages) == "".join(_squash(p.text) for p in whole.values())
 
 
-def test_corpus_errors(tmp_path):
+def test_corpus_errors(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         corpus_files(tmp_path / "nope")
     with pytest.raises(CorpusError, match="no .txt or .md"):
@@ -134,7 +135,7 @@ def test_corpus_errors(tmp_path):
         load_corpus(tmp_path)
 
 
-def test_markdown_report(tmp_path):
+def test_markdown_report(tmp_path: Path) -> None:
     (tmp_path / "r.md").write_text(
         "# Annual report\n\n## Energy\n\nSolar capacity grew 20% in 2024. Wind grew too.\n\n"
         "## Finance\n\nThe fund raised 3 billion yuan.\n",
@@ -145,13 +146,13 @@ def test_markdown_report(tmp_path):
     assert "Solar capacity grew 20% in 2024." in passages[1].text
 
 
-def test_cn_to_int():
+def test_cn_to_int() -> None:
     assert [cn_to_int(s) for s in ["一", "九", "十", "十一", "十八", "二十", "二十一", "一百零二"]] == [
         1, 9, 10, 11, 18, 20, 21, 102,
     ]
 
 
-def test_split_sentences_keeps_quotes():
+def test_split_sentences_keeps_quotes() -> None:
     assert split_sentences("他说：“好。”然后走了。Next one. Done") == ["他说：“好。”", "然后走了。", "Next one.", "Done"]
 
 
@@ -163,7 +164,7 @@ _item = st.lists(_sentence, min_size=2, max_size=6).map("".join)
 
 @hsettings(max_examples=60, deadline=None)
 @given(items=st.lists(_item, min_size=1, max_size=6), data=st.data())
-def test_repair_joins_synthetic_page_breaks(items, data):
+def test_repair_joins_synthetic_page_breaks(items: list[str], data: st.DataObject) -> None:
     """Break item paragraphs at random points (optionally repeating the character at the
     break, as the extraction did); repair must give back the original paragraphs."""
     paragraphs = [f"（{_cn(i)}）{body}" for i, body in enumerate(items, start=1)]

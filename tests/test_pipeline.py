@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.condense import condense_rule, core_topic, is_followup, needs_context
+from assistant.embed import Embedder
 from assistant.errors import InvalidInputError, UnknownNameError
 from assistant.generate import GenerationRequest, Generator
 from assistant.generate.extractive import ExtractiveGenerator
 from assistant.pipeline import Assistant
+from assistant.retrieve import Retriever
+from assistant.settings import Settings
 from assistant.types import AnswerEvent, SourcesEvent, TokenEvent
 from tests.support import make_assistant
 
@@ -42,16 +46,16 @@ class ScriptedGenerator(Generator):
 
 
 @pytest.fixture(scope="module")
-def settings(retriever):  # type: ignore[no-untyped-def]
+def settings(retriever: Retriever) -> Settings:
     return retriever.settings.model_copy(update={"generator": "extractive"})
 
 
 @pytest.fixture(scope="module")
-def assistant(settings, retriever) -> Assistant:  # type: ignore[no-untyped-def]
+def assistant(settings: Settings, retriever: Retriever) -> Assistant:
     return make_assistant(settings, retriever)
 
 
-def _with(settings, retriever, gen: Generator, **updates) -> Assistant:  # type: ignore[no-untyped-def]
+def _with(settings: Settings, retriever: Retriever, gen: Generator, **updates: Any) -> Assistant:
     return make_assistant(settings.model_copy(update=updates), retriever,
                      {"scripted": lambda s, e: gen, "extractive": lambda s, e: ExtractiveGenerator(e)})
 
@@ -94,6 +98,7 @@ def test_events_come_in_order_and_ask_matches(assistant: Assistant) -> None:
     assert isinstance(events[-1], AnswerEvent)
     tokens = [e for e in events if isinstance(e, TokenEvent)]
     assert tokens and "".join(t.text for t in tokens) == events[-1].answer.draft
+    assert isinstance(events[-1], AnswerEvent)
     answer = events[-1].answer
     assert set(answer.timings) >= {"retrieve_ms", "generate_ms", "first_token_ms", "check_ms", "total_ms"}
     assert answer.timings["first_token_ms"] <= answer.timings["total_ms"]
@@ -108,10 +113,10 @@ def test_json_contract(assistant: Assistant) -> None:
     assert data["citations"][0]["marker"] == 1
 
 
-def test_generators_are_built_once(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_generators_are_built_once(settings: Settings, retriever: Retriever) -> None:
     built: list[str] = []
 
-    def factory(s, e):  # type: ignore[no-untyped-def]
+    def factory(s: Settings, e: Embedder | None) -> Generator:
         built.append("x")
         return ExtractiveGenerator(e)
 
@@ -125,7 +130,7 @@ def test_generators_are_built_once(settings, retriever) -> None:  # type: ignore
 # ---- citation checking in the pipeline --------------------------------------------------------
 
 
-def test_llm_draft_is_checked_repaired_and_pruned(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_llm_draft_is_checked_repaired_and_pruned(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("制造业单项冠军企业1557家[3]。2025年GDP增长率是6.5%[1]。")
     assistant = _with(settings, retriever, gen, generator="scripted")
     answer = assistant.ask("制造业单项冠军企业有多少家？")
@@ -139,36 +144,37 @@ def test_llm_draft_is_checked_repaired_and_pruned(settings, retriever) -> None: 
     assert "<passage id=1>" in request.messages[1]["content"]
 
 
-def test_invented_answer_becomes_a_refusal(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_invented_answer_becomes_a_refusal(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("2025年我国GDP增长率是6.5%[1]。")
     answer = _with(settings, retriever, gen, generator="scripted").ask("2025年我国GDP增长率是多少？")
     assert answer.refused and answer.answer == "报告中没有提到这一点。" and answer.citations == []
     assert answer.draft == "2025年我国GDP增长率是6.5%[1]。"
 
 
-def test_figure_question_without_a_figure_is_refused(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_figure_question_without_a_figure_is_refused(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("超导量子计算机实现量子优越性验证[1]。")
     answer = _with(settings, retriever, gen, generator="scripted").ask("超导量子计算机实现量子优越性验证用了多少个量子比特？")
     assert answer.refused and answer.citations == []
 
 
-def test_true_figure_about_something_else_is_refused(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_true_figure_about_something_else_is_refused(settings: Settings, retriever: Retriever) -> None:
     # the figure is in the passage, but it counts innovation centres, not national laboratories
     gen = ScriptedGenerator("根据第1段，我国目前共有11家国家新兴产业创新中心。")
     answer = _with(settings, retriever, gen, generator="scripted").ask("我国目前共有多少个国家实验室？")
     assert answer.refused and answer.citations == []
 
 
-def test_irrelevant_question_is_refused_before_generation(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_irrelevant_question_is_refused_before_generation(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("不应被调用[1]。")
     assistant = _with(settings, retriever, gen, generator="scripted", min_relevance=0.99, min_relevance_crosslingual=0.99)
     events = list(assistant.stream("What is the capital of France?"))
     assert not any(isinstance(e, TokenEvent) for e in events) and gen.requests == []
+    assert isinstance(events[-1], AnswerEvent)
     answer = events[-1].answer
     assert answer.refused and answer.answer == "The reports do not say." and answer.language == "en"
 
 
-def test_tiny_real_llm_output_is_refused(settings, retriever, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tiny_real_llm_output_is_refused(settings: Settings, retriever: Retriever, tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     from assistant.generate.local import LocalGenerator
     from tests.tinygguf import write_tiny_gguf
@@ -178,6 +184,7 @@ def test_tiny_real_llm_output_is_refused(settings, retriever, tmp_path: Path) ->
     assistant = make_assistant(settings.model_copy(update={"max_tokens": 16, "generator": "local"}), retriever,
                           {"local": lambda s, e: LocalGenerator(model, threads=1, context=8192)})
     events = list(assistant.stream("制造业单项冠军企业有多少家？", generator="local"))
+    assert isinstance(events[-1], AnswerEvent)
     answer = events[-1].answer
     assert answer.generator == "local:tiny"
     assert any(isinstance(e, TokenEvent) for e in events)
@@ -203,10 +210,10 @@ def test_condense_rule() -> None:
     assert not needs_context("工业互联网覆盖了多少个工业大类？")
 
 
-def test_standalone_question_skips_the_llm_rewrite(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_standalone_question_skips_the_llm_rewrite(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("工业互联网实现41个工业大类全覆盖[1]。", rewrite="不应使用")
     events = list(_with(settings, retriever, gen, generator="scripted").stream("工业互联网覆盖了多少个工业大类？", history=HISTORY))
-    assert events[0].query == "工业互联网覆盖了多少个工业大类？"
+    assert isinstance(events[0], SourcesEvent) and events[0].query == "工业互联网覆盖了多少个工业大类？"
     assert all(r.passages for r in gen.requests)  # no condense request was made
 
 
@@ -217,13 +224,13 @@ def test_follow_up_is_rewritten_before_retrieval_without_llm(assistant: Assistan
     assert "农业" in sources.hits[0].passage.text
 
 
-def test_follow_up_is_rewritten_by_the_llm_when_one_is_used(settings, retriever) -> None:  # type: ignore[no-untyped-def]
+def test_follow_up_is_rewritten_by_the_llm_when_one_is_used(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("农业科技进步贡献率达63.2%[1]。", rewrite="农业科技进步贡献率是多少？\n(extra line ignored)")
     assistant = _with(settings, retriever, gen, generator="scripted")
     events = list(assistant.stream("那农业呢？", history=[{"role": "user", "content": "工业互联网覆盖了多少个工业大类？"}]))
-    assert events[0].query == "农业科技进步贡献率是多少？"
+    assert isinstance(events[0], SourcesEvent) and events[0].query == "农业科技进步贡献率是多少？"
     assert gen.requests[0].passages == [] and "工业互联网" in gen.requests[0].messages[1]["content"]
-    assert "63.2%" in events[-1].answer.answer
+    assert isinstance(events[-1], AnswerEvent) and "63.2%" in events[-1].answer.answer
 
 
 def test_noise_adds_seeded_unretrieved_passages(assistant: Assistant) -> None:
@@ -244,13 +251,13 @@ def test_noise_adds_seeded_unretrieved_passages(assistant: Assistant) -> None:
 
 
 @pytest.fixture
-def cli_env(built_index_settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli_env(built_index_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the CLI's settings (read from the environment) at the session index."""
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built_index_settings.index_dir))
     monkeypatch.setenv("ASSISTANT_GENERATOR", "extractive")
 
 
-def test_ask_json(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_ask_json(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
     from assistant.cli import main
@@ -261,7 +268,7 @@ def test_ask_json(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type:
     assert "1557" in data["citations"][0]["text"]
 
 
-def test_ask_streams_then_prints_sources(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_ask_streams_then_prints_sources(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import main
 
     assert main(["ask", "工业互联网覆盖了多少个工业大类？"]) == 0
@@ -270,7 +277,7 @@ def test_ask_streams_then_prints_sources(cli_env, capsys: pytest.CaptureFixture[
     assert "41个工业大类全覆盖[1]" in captured.out and "\n[1] " in captured.out
 
 
-def test_ask_bad_input_exit_code(cli_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_ask_bad_input_exit_code(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import main
 
     assert main(["ask", "   "]) == 2

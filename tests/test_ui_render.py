@@ -14,9 +14,8 @@ from ui.highlight import claims_for, split_passage, supporting
 PASSAGE = "（四）强化企业科技创新主体地位。截至2025年10月，培育专精特新“小巨人”企业超1.76万家、制造业单项冠军企业1557家。落实好企业研发费用加计扣除等政策。"
 
 
-def _citation(sentences: list[str]) -> Citation:
-    return Citation(marker=1, passage_id="r#item-04", section="二、… › （四）", source="r.txt", text=PASSAGE,
-                    score=1.0, sentences=sentences)
+def _citation() -> Citation:
+    return Citation(marker=1, passage_id="r#item-04", section="二、… › （四）", source="r.txt", text=PASSAGE, score=1.0)
 
 
 @given(st.text(alphabet=st.sampled_from(list("ab 。！?；\n[]1,") + ["中", "文"]), max_size=60))
@@ -39,7 +38,7 @@ def test_claims_fall_back_to_answer_sentences_carrying_the_marker() -> None:
 
 def test_answer_html_escapes_text_and_marks_support() -> None:
     result = Answer(question="q", answer="<b>1557家</b>[1]", refused=False, generator="extractive",
-                    citations=[_citation(["制造业单项冠军企业1557家。"])], timings={"total_ms": 1234.0})
+                    citations=[_citation()], support={1: ["制造业单项冠军企业1557家。"]}, timings={"total_ms": 1234.0})
     html = render.answer(result)
     assert "<b>1557" not in html and "&lt;b&gt;1557" in html
     assert '<sup class="ra-marker">[1]</sup>' in html

@@ -16,7 +16,7 @@ import gradio as gr
 from assistant.errors import AssistantError
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from assistant.types import AnswerEvent, SourcesEvent, TokenEvent
+from assistant.types import AnswerEvent, TokenEvent
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,6 @@ def answer_stream(
                 shown[-1] = {"role": "assistant", "content": render.answer(event.answer)}
                 turns = [*turns, {"role": "user", "content": question},
                          {"role": "assistant", "content": event.answer.answer}]
-            elif not isinstance(event, SourcesEvent):
-                continue
             yield shown, "", turns, shown
     except AssistantError as exc:
         # a readable line in the chat; the question stays in the box and out of the history
@@ -81,7 +79,8 @@ def answer_stream(
 def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
     """The chat page over ``assistant`` (or over a callable returning it, at request time)."""
     get_assistant = _resolver(assistant)
-    with gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False) as blocks:
+    blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False)
+    with blocks:
         gr.Markdown(
             "## 报告问答 · Report assistant\n"
             "只依据报告作答，并标注出处；报告未提及时会明确说明。"
@@ -125,4 +124,4 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
     # gradio runs one event at a time per listener by default, which would make every visitor wait
     # for every other one; the assistant itself serialises what cannot run in parallel (a local model)
     blocks.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
-    return blocks  # type: ignore[no-any-return]  # gr.Blocks' context manager is untyped
+    return blocks

@@ -37,7 +37,7 @@ Errors are `{"error": {"type", "message"}}` with a fitting status code."""
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """Build the app. The assistant (index, models) is built in the lifespan unless one is given."""
-    settings = settings or Settings()  # type: ignore[call-arg]  # fields come from the environment
+    settings = settings or Settings()  # fields come from the environment
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from fastapi import Request
 
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 def get_assistant(request: Request) -> Assistant:
     """The one :class:`~assistant.pipeline.Assistant`, built in the app's lifespan."""
-    return request.app.state.assistant  # type: ignore[no-any-return]
+    return cast("Assistant", request.app.state.assistant)
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return cast(Settings, request.app.state.settings)

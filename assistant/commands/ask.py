@@ -7,11 +7,12 @@ import argparse
 import json
 import sys
 
+from assistant.commands import Subparsers
 from assistant.generate import generator_choices
 from assistant.types import Answer, AnswerEvent, SourcesEvent, TokenEvent
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "ask",
         help="answer a question from the reports, with checked citations",

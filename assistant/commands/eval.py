@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant import evaluation as ev
+from assistant.commands import Subparsers
 from assistant.errors import InvalidInputError
 from assistant.settings import Settings
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from assistant.evaluation.judge import GroundingJudge
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "eval",
         help="score answers and citations on question sets (exit 1 below thresholds)",

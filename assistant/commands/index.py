@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from assistant.commands import Subparsers
 from assistant.embed import load_embedder
 from assistant.indexing import build_from_corpus
 from assistant.settings import Settings
@@ -20,7 +21,7 @@ replaced as a whole.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "index",
         help="build or refresh the search index of the corpus",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from assistant.commands import Subparsers
 from assistant.generate import gguf_models as models
 from assistant.settings import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("models", help="download (pull) or list the local generative models")
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from assistant.assemble import open_retriever
+from assistant.commands import Subparsers
 from assistant.errors import InvalidInputError
 from assistant.retrieve import FUSIONS
 from assistant.settings import Settings
@@ -31,7 +32,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "search",
         help="show the passages that best match a question (no answer generation)",

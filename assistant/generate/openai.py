@@ -9,7 +9,7 @@ The client does not retry (``max_retries=0``): a user is waiting, and the time-o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import SecretStr
 
@@ -17,6 +17,8 @@ from assistant.errors import GeneratorError, GeneratorTimeoutError, ModelLoadErr
 from assistant.generate import GenerationRequest, Generator
 
 if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
     from assistant.settings import Settings
 
 #: servers without authentication still need some key for the client to send
@@ -56,7 +58,7 @@ class OpenAIGenerator(Generator):
         where = f"{self.base_url} (model {self.model!r})"
         try:
             chunks: Any = self._client.chat.completions.create(
-                model=self.model, messages=request.messages,  # type: ignore[arg-type]
+                model=self.model, messages=cast("list[ChatCompletionMessageParam]", request.messages),
                 max_tokens=request.max_tokens, temperature=request.temperature,
                 stop=request.stop or None, stream=True,
             )
