@@ -1,17 +1,8 @@
-"""Hybrid retrieval: dense (FAISS cosine) plus BM25 over jieba tokens, fused.
-
-Fusion methods (``settings.fusion``):
-
-- ``dense``: cosine only;
-- ``bm25``: BM25 only;
-- ``rrf``: reciprocal-rank fusion, ``1/(rrf_k + rank)`` summed over both lists;
-- ``weighted``: min-max normalised scores over the candidate pool, mixed as
-  ``w * dense + (1 - w) * bm25`` with ``w = settings.fusion_dense_weight``.
-
-``benchmarks/bench_retrieval.py`` measures them; on ``evals/questions.jsonl`` weighted fusion
-with w = 0.8 is best overall (Chinese and English). English questions were expected to need
-dense alone, but the Latin tokens they share with the report (``5G``, ``AI``, figures) make
-BM25 help them slightly too, so one weight serves both languages.
+"""Hybrid retrieval: dense (FAISS cosine) plus BM25 over jieba tokens, fused by
+:mod:`assistant.fusion` (``settings.fusion``; weighted with dense weight 0.8 is best on
+``evals/questions.jsonl``: English questions were expected to need dense alone, but the Latin
+tokens they share with the report (``5G``, ``AI``, figures) make BM25 help them slightly too, so
+one weight serves both languages).
 
 Every :class:`~assistant.types.Hit` carries ``scores['dense']``, the query's cosine to that
 passage, whatever the fusion: the answer pipeline refuses when the best one is below
@@ -28,6 +19,7 @@ import numpy as np
 
 from assistant.embed import Embedder
 from assistant.errors import IndexMismatchError, InvalidInputError
+from assistant.fusion import FUSIONS, fuse, ranks
 from assistant.index import Index, check_compatible
 from assistant.inputs import check_k, check_question
 from assistant.settings import Settings
@@ -67,49 +59,6 @@ class BM25Index:
             return np.zeros(self.size, dtype=np.float32)
         with self._lock:
             return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
-
-
-# ---- fusion -----------------------------------------------------------------------------------
-
-
-def minmax(values: np.ndarray) -> np.ndarray:
-    """Scale scores to 0..1 over the candidates, so cosines and BM25 scores can be mixed."""
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo <= 1e-12:
-        # all equal (e.g. BM25 found nothing): no signal, so no contribution
-        return np.zeros_like(values)
-    return (values - lo) / (hi - lo)
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1-based rank of each value, highest first."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.int64)
-    ranks[order] = np.arange(1, len(values) + 1)
-    return ranks
-
-
-#: the fusion methods ``settings.fusion`` and ``Retriever.search(fusion=...)`` accept
-FUSIONS = ("dense", "bm25", "rrf", "weighted")
-
-
-def fuse(dense: np.ndarray, bm25: np.ndarray, settings: Settings, method: str) -> np.ndarray:
-    """Fused score per candidate (higher is better) from its cosine and BM25 score."""
-    if method == "dense":
-        return dense.astype(np.float64)
-    if method == "bm25":
-        # BM25 alone, really alone (a diagnostic and a benchmark baseline): passages it scores
-        # equally, e.g. all zero for an English question, stay in corpus order
-        return bm25.astype(np.float64)
-    if method == "rrf":
-        rrf = 1.0 / (settings.rrf_k + _ranks(dense))
-        # a passage BM25 gave nothing gets no BM25 vote
-        rrf = rrf + np.where(bm25 > 0, 1.0 / (settings.rrf_k + _ranks(bm25)), 0.0)
-        return rrf + 1e-9 * dense
-    if method == "weighted":
-        w = settings.fusion_dense_weight
-        return w * minmax(dense.astype(np.float64)) + (1.0 - w) * minmax(bm25.astype(np.float64)) + 1e-9 * dense
-    raise InvalidInputError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSIONS)}")
 
 
 # ---- retriever --------------------------------------------------------------------------------
@@ -159,8 +108,8 @@ class Retriever:
         candidates = self._candidates(qvec, bm25_all)
         dense = self.index.vectors[candidates] @ qvec
         bm25 = bm25_all[candidates]
-        fused = fuse(dense, bm25, self.settings, method)
-        dense_rank, bm25_rank = _ranks(dense), _ranks(bm25)
+        fused = fuse(dense, bm25, method, dense_weight=self.settings.fusion_dense_weight, rrf_k=self.settings.rrf_k)
+        dense_rank, bm25_rank = ranks(dense), ranks(bm25)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(

@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 from assistant.embed import load_embedder  # noqa: E402
 from assistant.evaluation.dataset import Question, load_questions  # noqa: E402
 from assistant.evaluation.metrics import recall_at_k, reciprocal_rank  # noqa: E402
+from assistant.fusion import FUSIONS, minmax  # noqa: E402
 from assistant.index import build_index, load_index  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
-from assistant.retrieve import FUSIONS, Retriever, minmax  # noqa: E402
+from assistant.retrieve import Retriever  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"

@@ -13,8 +13,9 @@ from assistant.embed import Embedder
 from assistant.errors import InvalidInputError
 from assistant.evaluation.dataset import Question
 from assistant.evaluation.metrics import recall_at_k, reciprocal_rank
+from assistant.fusion import FUSIONS
 from assistant.index import build_index, load_index
-from assistant.retrieve import FUSIONS, Retriever
+from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.text.words import tokenize
 from assistant.types import Passage

@@ -10,7 +10,7 @@ import textwrap
 from assistant.assemble import open_retriever
 from assistant.commands import Subparsers
 from assistant.errors import InvalidInputError
-from assistant.retrieve import FUSIONS
+from assistant.fusion import FUSIONS
 from assistant.settings import Settings
 from assistant.types import Hit
 
