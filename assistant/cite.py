@@ -44,7 +44,11 @@ REFUSALS: dict[str, str] = {
 
 _TRAILING = re.compile(r"[\s。.！!？?；;，,：:]+$")
 #: a model's own "the passages don't say" sentence: not a claim to check, and not a dropped one
-_REFUSAL_LIKE = re.compile(r"没有提到|未提到|没有提及|未提及|没有说明|未说明|无法回答|do(?:es)? not (?:say|mention)|(?:doesn't|don't) (?:say|mention)|not mentioned", re.I)
+_REFUSAL_LIKE = re.compile(
+    r"没有提到|未提到|没有提及|未提及|没有说明|未说明|无法回答"
+    r"|do(?:es)? not (?:say|mention)|(?:doesn't|don't) (?:say|mention)|not mentioned",
+    re.I,
+)
 #: fragments shorter than this (content characters) state nothing and are skipped silently
 _MIN_CLAIM_CHARS = 4
 

@@ -25,7 +25,9 @@ from assistant.text.words import keywords
 
 log = logging.getLogger(__name__)
 
-_LEAD = re.compile(r"^\s*(?:那么|那|还有|另外|此外|而|and\s+what\s+about|what\s+about|how\s+about|and)\s*[,，]?\s*", re.I)
+_LEAD = re.compile(
+    r"^\s*(?:那么|那|还有|另外|此外|而|and\s+what\s+about|what\s+about|how\s+about|and)\s*[,，]?\s*", re.I
+)
 _TAIL = re.compile(r"(?:方面|领域|这块|的情况|情况)?\s*(?:呢|吗|怎么样|如何|又如何)?\s*[?？。.!！]*\s*$")
 #: follow-ups are short; a longer question is read as standalone even if it opens with "那"
 _MAX_FOLLOWUP_CHARS = 16

@@ -114,7 +114,7 @@ class Index:
             return []
         q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
         scores, rows = self.faiss_index.search(q, k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,9 @@ def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> In
     import faiss
 
     if not folder.is_dir():
-        raise IndexCorruptError(f"{settings.index_dir / POINTER_FILE} names a missing folder {folder.name}; {REBUILD_HINT}")
+        raise IndexCorruptError(
+            f"{settings.index_dir / POINTER_FILE} names a missing folder {folder.name}; {REBUILD_HINT}"
+        )
     manifest = _read_manifest(folder)
     check_compatible(manifest, settings, embedder_model_id)
     for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE):

@@ -46,7 +46,9 @@ def build_from_corpus(
     # fingerprint first: if a report changes while we read it, the next search sees it as stale
     fingerprint = corpus_fingerprint(settings.corpus_dir)
     passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
-    return build_index(settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify)
+    return build_index(
+        settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify
+    )
 
 
 def ensure_index(

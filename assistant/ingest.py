@@ -307,7 +307,9 @@ def chunk_report(text: str, source: str, max_chars: int = 700) -> list[Passage]:
         pieces = _pieces(block.paragraphs, max_chars)
         for n, piece in enumerate(pieces, start=1):
             local = block.local_id if len(pieces) == 1 else f"{block.local_id}-p{n}"
-            passages.append(Passage(id=f"{stem}#{local}", source=source, section=block.section, text=piece, kind=block.kind))
+            passages.append(
+                Passage(id=f"{stem}#{local}", source=source, section=block.section, text=piece, kind=block.kind)
+            )
     return passages
 
 

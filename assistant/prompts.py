@@ -81,7 +81,9 @@ class Prompt:
         if missing := declared - values.keys():
             raise PromptError(f"prompt {self.name!r}: missing variable(s) {sorted(missing)}")
         if extra := values.keys() - declared:
-            raise PromptError(f"prompt {self.name!r}: unknown variable(s) {sorted(extra)}; declared: {sorted(declared)}")
+            raise PromptError(
+                f"prompt {self.name!r}: unknown variable(s) {sorted(extra)}; declared: {sorted(declared)}"
+            )
         return [
             {"role": "system", "content": self.spec.system.format(**values)},
             {"role": "user", "content": self.spec.user.format(**values)},
@@ -122,7 +124,9 @@ class AnswerPrompts:
     def info(self, language: Language) -> dict[str, str]:
         return self.prompts[language].info()
 
-    def messages(self, question: str, passages: list[Passage], language: Language, refusal: str) -> list[dict[str, str]]:
+    def messages(
+        self, question: str, passages: list[Passage], language: Language, refusal: str
+    ) -> list[dict[str, str]]:
         """System and user messages asking ``question`` over the numbered ``passages``."""
         blocks = "\n".join(f"<passage id={i}>\n{_with_section(p)}\n</passage>" for i, p in enumerate(passages, start=1))
         return self.prompts[language].render(question=question, passages=blocks, refusal=refusal)

@@ -77,7 +77,8 @@ class Retriever:
         check_compatible(index.manifest, settings, embedder.model_id)
         if embedder.dim != index.manifest.dim:
             raise IndexMismatchError(
-                f"embedder {embedder.model_id} gives {embedder.dim}-dim vectors, the index holds {index.manifest.dim}-dim ones"
+                f"embedder {embedder.model_id} gives {embedder.dim}-dim vectors, "
+                f"the index holds {index.manifest.dim}-dim ones"
             )
         self.index = index
         self.embedder = embedder

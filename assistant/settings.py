@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
     fusion: str = Field("weighted", description=f"how dense and BM25 are combined: {', '.join(FUSIONS)}")
     fusion_dense_weight: float = Field(
-        0.8, ge=0.0, le=1.0, description="weight of dense scores in weighted fusion (0.8: best in benchmarks/bench_retrieval.py)"
+        0.8, ge=0.0, le=1.0,
+        description="weight of dense scores in weighted fusion (0.8: best in benchmarks/bench_retrieval.py)",
     )
     rrf_k: int = Field(60, ge=1, description="the constant of reciprocal-rank fusion (fusion=rrf)")
     min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
@@ -71,7 +72,8 @@ class Settings(BaseSettings):
 
     # --- citation checking (assistant/cite.py)
     cite_min_overlap: float = Field(
-        0.5, ge=0.0, le=1.0, description="share of a Chinese sentence's character bigrams the cited passage must contain"
+        0.5, ge=0.0, le=1.0,
+        description="share of a Chinese sentence's character bigrams the cited passage must contain",
     )
     cite_min_crosslingual: float = Field(
         0.75, ge=-1.0, le=1.0, description="embedder cosine an English sentence needs to a Chinese passage it cites"
@@ -103,12 +105,18 @@ class Settings(BaseSettings):
     noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 
     openai_base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server, e.g. http://host:8080/v1")
-    openai_api_key: SecretStr | None = Field(None, description="API key of that server (kept secret in logs and errors)")
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key of that server (kept secret in logs and errors)"
+    )
     openai_model: str = Field("gpt-4o-mini", description="model name sent to that server")
-    openai_timeout: float = Field(60.0, gt=0, description="seconds before a remote LLM call is given up (exit 6 / HTTP 504)")
+    openai_timeout: float = Field(
+        60.0, gt=0, description="seconds before a remote LLM call is given up (exit 6 / HTTP 504)"
+    )
 
     # --- input limits
-    max_question_chars: int = Field(2000, ge=10, le=100_000, description="longest question accepted (longer: exit 2 / HTTP 422)")
+    max_question_chars: int = Field(
+        2000, ge=10, le=100_000, description="longest question accepted (longer: exit 2 / HTTP 422)"
+    )
 
     # --- server
     host: str = Field("127.0.0.1", description="interface `assistant serve` binds")

@@ -65,7 +65,9 @@ def score(row: dict, answer) -> dict:  # type: ignore[no-untyped-def]
     good_cites = sum(any(g in c for g in gold) for c in cited)
     return {
         "id": row["id"], "answerable": row["answerable"], "refused": answer.refused,
-        "key_fact": all(any(normalize(v) in text for v in fact) for fact in row.get("key_facts", [])) and not answer.refused,
+        "key_fact": (
+            all(any(normalize(v) in text for v in fact) for fact in row.get("key_facts", [])) and not answer.refused
+        ),
         "right_passage": good_cites > 0, "citations": len(cited), "good_citations": good_cites,
         "first_token_ms": answer.timings.get("first_token_ms", answer.timings.get("total_ms", 0.0)),
         "total_ms": answer.timings.get("total_ms", 0.0), "generator": answer.generator, "answer": answer.answer,
@@ -124,8 +126,10 @@ def main() -> int:
         overrides["local_model"] = args.local_model
     if args.index_dir:
         overrides["index_dir"] = args.index_dir
-    rows = subset([json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()],
-                  args.subset)
+    rows = subset(
+        [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()],
+        args.subset,
+    )
     saved: dict[str, dict] = {}
     if args.replay:
         saved = {r["id"]: r for r in json.loads(args.replay.read_text(encoding="utf-8"))["rows"]}
@@ -150,7 +154,9 @@ def main() -> int:
     totals["wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(totals, ensure_ascii=False, indent=2))
     if args.json:
-        args.json.write_text(json.dumps({"totals": totals, "rows": results}, ensure_ascii=False, indent=2), encoding="utf-8")
+        args.json.write_text(
+            json.dumps({"totals": totals, "rows": results}, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
     return 0
 
 

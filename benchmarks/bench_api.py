@@ -41,7 +41,9 @@ class Texts:
     """Distinct query texts, each handed out once (thread-safe)."""
 
     def __init__(self) -> None:
-        rows = [json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines() if line]
+        rows = [
+            json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines() if line
+        ]
         corpus = " ".join(p.read_text("utf-8") for p in sorted((ROOT / "corpus").glob("*.txt")))
         # sentences and clauses: enough distinct texts for a few hundred requests
         sentences = [s.strip() for s in re.split(r"(?<=[。！？；，])", corpus) if 8 <= len(s.strip()) <= 120]
@@ -129,7 +131,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
           f"{'p50 x':>6} {'p95 x':>6} {'req/s x':>7}   (x = ratio to 1 client)")
     for r in results:
         base = next(b for b in results if b["endpoint"] == r["endpoint"] and b["clients"] == min_clients(results))
-        print(f"{r['endpoint']:10} {r['clients']:>7} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['throughput_rps']:>8.2f}   "
+        print(f"{r['endpoint']:10} {r['clients']:>7} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} "
+              f"{r['throughput_rps']:>8.2f}   "
               f"{r['p50_ms'] / base['p50_ms']:>6.2f} {r['p95_ms'] / base['p95_ms']:>6.2f} "
               f"{r['throughput_rps'] / base['throughput_rps']:>7.2f}")
 
@@ -150,12 +153,17 @@ def main(argv: list[str] | None = None) -> int:
     with (local_server() if args.url is None else _given(args.url)) as url:
         for endpoint in ("search", "ask"):  # warm-up: first requests load jieba, caches, the generator
             run(url, endpoint, 2, 8, texts, headers)
-        results = [run(url, e, c, args.requests, texts, headers) for e in ("search", "ask") for c in sorted(args.clients)]
+        results = [
+            run(url, e, c, args.requests, texts, headers) for e in ("search", "ask") for c in sorted(args.clients)
+        ]
         health = httpx.get(f"{url}/healthz", timeout=10).json()
     print_table(results)
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench_api-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    meta = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "distinct_texts": True, "python": platform.python_version(), "server": health, "command": sys.argv}
+    meta = {
+        "cpus": os.cpu_count(), "load_average": os.getloadavg(), "distinct_texts": True,
+        "python": platform.python_version(), "server": health, "command": sys.argv,
+    }
     path.write_text(json.dumps({"meta": meta, "results": results}, indent=2, ensure_ascii=False), "utf-8")
     print(f"results: {path.relative_to(ROOT)}")
     return 0

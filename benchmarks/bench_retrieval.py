@@ -110,11 +110,14 @@ def relevance(retriever: Retriever, all_questions: Sequence[Question]) -> dict[s
     groups: dict[str, list[float]] = {}
     for q in all_questions:
         kind = "answerable" if q.answerable else "unanswerable"
-        groups.setdefault(f"{kind} {q.language}", []).append(retriever.search(q.question, 1, fusion="dense")[0].scores["dense"])
+        groups.setdefault(f"{kind} {q.language}", []).append(
+            retriever.search(q.question, 1, fusion="dense")[0].scores["dense"]
+        )
     for lang, queries in OFF_TOPIC.items():
         groups[f"off-topic {lang}"] = [retriever.search(q, 1, fusion="dense")[0].scores["dense"] for q in queries]
     summary: dict[str, Any] = {
-        g: {"n": len(v), "min": min(v), "median": statistics.median(v), "max": max(v)} for g, v in sorted(groups.items())
+        g: {"n": len(v), "min": min(v), "median": statistics.median(v), "max": max(v)}
+        for g, v in sorted(groups.items())
     }
     for lang in ("zh", "en"):
         answerable = groups.get(f"answerable {lang}", [])
@@ -153,10 +156,12 @@ def print_report(result: dict[str, Any]) -> None:
     for key, m in result["weight_sweep"].items():
         print(f"    {key:10} recall@1 {m['recall@1']:.3f}  mrr {m['mrr']:.3f}  (n={m['n']})")
     b = result["build"]
-    print(f"\nindex build: full {b['full_s']:.2f} s ({b['passages']} passages, {b['passages'] / b['full_s']:.1f} passages/s); "
+    print(f"\nindex build: full {b['full_s']:.2f} s ({b['passages']} passages, "
+          f"{b['passages'] / b['full_s']:.1f} passages/s); "
           f"no-change rebuild {b['incremental_s']:.2f} s ({_ratio(b['incremental_s'], b['full_s'])} of full)")
     for key, title in (
-        ("latency", "search latency, k=5, query embedded each time (every method embeds it: hits always carry the cosine)"),
+        ("latency", "search latency, k=5, query embedded each time "
+                    "(every method embeds it: hits always carry the cosine)"),
         ("latency_cached_query", "search latency, k=5, query vector cached (BM25 + FAISS + fusion only)"),
     ):
         lat = result[key]
@@ -183,7 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, corpus_dir=ROOT / "corpus", index_dir=Path(tmp), embedding_model=args.model, max_k=200)  # type: ignore[call-arg]
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, corpus_dir=ROOT / "corpus", index_dir=Path(tmp), embedding_model=args.model, max_k=200
+        )
         embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
         passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
         t = time.perf_counter()
@@ -213,7 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
         "model": embedder.model_id,
         "default_fusion": settings.fusion,
         "fusion_dense_weight": settings.fusion_dense_weight,

@@ -50,7 +50,9 @@ def minilm_embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def built_index_settings(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder, report_passages: list[Passage]) -> Settings:
+def built_index_settings(
+    tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder, report_passages: list[Passage]
+) -> Settings:
     """Settings whose ``index_dir`` holds an index of the real corpus, built once per session.
 
     Treat it as read-only; use :func:`index_copy` to change an index.
@@ -63,7 +65,9 @@ def built_index_settings(tmp_path_factory: pytest.TempPathFactory, default_embed
 @pytest.fixture(scope="session")
 def retriever(built_index_settings: Settings, default_embedder: Embedder) -> Retriever:
     """A real retriever (default fusion) over the session index."""
-    return Retriever(load_index(built_index_settings, default_embedder.model_id), default_embedder, built_index_settings)
+    return Retriever(
+        load_index(built_index_settings, default_embedder.model_id), default_embedder, built_index_settings
+    )
 
 
 @pytest.fixture

@@ -132,7 +132,8 @@ def test_passage_by_id_and_unknown_id(client: httpx.Client) -> None:
 
 def test_openapi_documents_routes_with_examples_and_bounds(client: httpx.Client, settings: Settings) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/v1/search", "/v1/ask", "/v1/chat/completions", "/v1/models", "/v1/passages/{passage_id}", "/healthz"):
+    for path in ("/v1/search", "/v1/ask", "/v1/chat/completions", "/v1/models",
+                 "/v1/passages/{passage_id}", "/healthz"):
         assert path in spec["paths"]
     ask = spec["components"]["schemas"]["AskRequest"]
     assert ask["properties"]["question"]["maxLength"] == settings.max_question_chars
@@ -269,7 +270,9 @@ def test_chat_completion_stream_error_reaches_the_openai_client(keyed_url: str) 
 
 
 def test_chat_completion_refusal_and_bad_input(openai_client: openai.OpenAI, settings: Settings) -> None:
-    refusal = openai_client.chat.completions.create(model="extractive", messages=[{"role": "user", "content": UNANSWERABLE}])
+    refusal = openai_client.chat.completions.create(
+        model="extractive", messages=[{"role": "user", "content": UNANSWERABLE}]
+    )
     assert (refusal.model_extra or {})["refused"] is True
     with pytest.raises(openai.UnprocessableEntityError, match=str(settings.max_question_chars)):
         openai_client.chat.completions.create(model="extractive", messages=[{"role": "user", "content": "问" * 5000}])
@@ -341,10 +344,12 @@ Case = Callable[[Settings], Any]
         ("/v1/ask", lambda s: {"question": "   "}, lambda s: "blank"),
         ("/v1/ask", lambda s: {"question": "问" * (s.max_question_chars + 1)},
          lambda s: f"question: String should have at most {s.max_question_chars} characters"),
-        ("/v1/ask", lambda s: {"question": QUESTION, "k": 0}, lambda s: "k: Input should be greater than or equal to 1"),
+        ("/v1/ask", lambda s: {"question": QUESTION, "k": 0},
+         lambda s: "k: Input should be greater than or equal to 1"),
         ("/v1/search", lambda s: {"query": "小巨人", "k": s.max_k + 1},
          lambda s: f"k: Input should be less than or equal to {s.max_k}"),
-        ("/v1/ask", lambda s: {"question": QUESTION, "unknown": 1}, lambda s: "unknown: Extra inputs are not permitted"),
+        ("/v1/ask", lambda s: {"question": QUESTION, "unknown": 1},
+         lambda s: "unknown: Extra inputs are not permitted"),
     ],
     ids=["empty", "blank", "too-long", "k-zero", "k-too-big", "unknown-field"],
 )

@@ -64,7 +64,9 @@ def test_bad_k_exits_2(cli_env: Settings, capsys: pytest.CaptureFixture[str], k:
     assert "-k must be" in capsys.readouterr().err
 
 
-def test_missing_corpus_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_corpus_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "no-corpus"))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
@@ -73,7 +75,9 @@ def test_missing_corpus_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["index"]) == 3
 
 
-def test_empty_corpus_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_corpus_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "corpus").mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "corpus"))
@@ -82,7 +86,9 @@ def test_empty_corpus_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
     assert "no .txt or .md" in capsys.readouterr().err
 
 
-def test_mismatched_index_exits_4_with_the_fix(cli_env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mismatched_index_exits_4_with_the_fix(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ASSISTANT_CHUNK_MAX_CHARS", "500")
     assert main(["search", QUESTION]) == 4
     assert "assistant index --rebuild" in capsys.readouterr().err
@@ -102,11 +108,15 @@ def test_index_rebuild_reembeds_everything(cli_env: Settings, capsys: pytest.Cap
     assert f"{n} embedded, 0 reused" in capsys.readouterr().out
 
 
-def test_search_refreshes_a_stale_index(cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_refreshes_a_stale_index(
+    cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS_DIR, corpus)
     report = next(corpus.glob("*.txt"))
-    report.write_text(report.read_text(encoding="utf-8").replace("单项冠军企业 1557 家", "单项冠军企业 1600 家"), encoding="utf-8")
+    report.write_text(
+        report.read_text(encoding="utf-8").replace("单项冠军企业 1557 家", "单项冠军企业 1600 家"), encoding="utf-8"
+    )
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
     assert main(["search", "制造业单项冠军企业有多少家", "-k", "1", "--json"]) == 0
     captured = capsys.readouterr()
@@ -127,13 +137,18 @@ def test_search_builds_a_missing_index_in_a_real_process(tmp_path: Path) -> None
     assert "building it now" in proc.stderr
     payload = json.loads(proc.stdout)
     assert len(payload["results"]) == 5 and "1.76" in payload["results"][0]["text"]
-    again = subprocess.run([str(exe), "search", "   "], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [str(exe), "search", "   "], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert again.returncode == 2 and "question is empty" in again.stderr
 
 
 @pytest.mark.parametrize(
     ("command", "expected"),
-    [(["search", "--help"], ["QUESTION", "--json", "-k", "examples:"]), (["index", "--help"], ["--rebuild", "atomically"])],
+    [
+        (["search", "--help"], ["QUESTION", "--json", "-k", "examples:"]),
+        (["index", "--help"], ["--rebuild", "atomically"]),
+    ],
 )
 def test_help_texts(command: list[str], expected: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:

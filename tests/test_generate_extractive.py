@@ -91,6 +91,8 @@ def test_english_question_quotes_the_chinese_sentence(assistant: Assistant) -> N
 
 def test_without_embedder_lexical_scoring_still_answers(retriever: Retriever) -> None:
     hits = retriever.search("制造业单项冠军企业有多少家？", 5)
-    request = GenerationRequest(messages=[], question="制造业单项冠军企业有多少家？", passages=[h.passage for h in hits])
+    request = GenerationRequest(
+        messages=[], question="制造业单项冠军企业有多少家？", passages=[h.passage for h in hits]
+    )
     draft = ExtractiveGenerator(embedder=None).generate(request)
     assert "1557" in draft and "[" in draft

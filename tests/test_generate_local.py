@@ -25,7 +25,10 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _request(max_tokens: int = 12) -> GenerationRequest:
-    messages = [{"role": "system", "content": "只根据段落回答。"}, {"role": "user", "content": "制造业单项冠军企业有多少家？"}]
+    messages = [
+        {"role": "system", "content": "只根据段落回答。"},
+        {"role": "user", "content": "制造业单项冠军企业有多少家？"},
+    ]
     return GenerationRequest(messages=messages, question="q", passages=[], max_tokens=max_tokens, temperature=0.0)
 
 

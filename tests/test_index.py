@@ -64,7 +64,9 @@ def _edited(passages: list[Passage], rows: list[int]) -> list[Passage]:
 # ---- build and load -----------------------------------------------------------------------------
 
 
-def test_round_trip_and_manifest(built_index_settings: Settings, report_passages: list[Passage], default_embedder: Embedder) -> None:
+def test_round_trip_and_manifest(
+    built_index_settings: Settings, report_passages: list[Passage], default_embedder: Embedder
+) -> None:
     index = load_index(built_index_settings, default_embedder.model_id)
     assert index.passages == report_passages
     assert index.vectors.shape == (len(report_passages), 384)
@@ -101,7 +103,9 @@ def test_missing_index(tmp_path: Path) -> None:
         load_index(settings)
 
 
-def test_no_passages_or_duplicate_ids_are_refused(tmp_path: Path, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_no_passages_or_duplicate_ids_are_refused(
+    tmp_path: Path, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     settings = make_settings(index_dir=tmp_path / "index")
     with pytest.raises(CorpusError):
         build_index(settings, default_embedder, [], progress=False)
@@ -152,7 +156,9 @@ def test_rebuild_after_a_model_change_replaces_the_index(
 # ---- incremental builds -------------------------------------------------------------------------
 
 
-def test_unchanged_passages_are_not_embedded_again(index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_unchanged_passages_are_not_embedded_again(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     before = load_index(index_copy)
     counting = CountingEmbedder(default_embedder)
     report = build_index(index_copy, counting, report_passages, progress=False)
@@ -161,10 +167,14 @@ def test_unchanged_passages_are_not_embedded_again(index_copy: Settings, default
     np.testing.assert_array_equal(load_index(index_copy).vectors, before.vectors)
 
 
-def test_only_changed_and_new_passages_are_embedded(index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_only_changed_and_new_passages_are_embedded(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     before = load_index(index_copy)
     changed_rows = [2, 7]
-    new = Passage(id="extra#item-99", source="extra.txt", section="附录", text="（九十九）新增的一段测试文字，用于增量索引。")
+    new = Passage(
+        id="extra#item-99", source="extra.txt", section="附录", text="（九十九）新增的一段测试文字，用于增量索引。"
+    )
     passages = _edited(report_passages, changed_rows)[:-1] + [new]  # one passage removed, one added
 
     counting = CountingEmbedder(default_embedder)
@@ -177,18 +187,26 @@ def test_only_changed_and_new_passages_are_embedded(index_copy: Settings, defaul
     assert after.passages == passages
     unchanged = [r for r in range(len(passages) - 1) if r not in changed_rows]
     np.testing.assert_array_equal(after.vectors[unchanged], before.vectors[unchanged])
-    np.testing.assert_allclose(after.vectors[changed_rows], default_embedder.embed_passages([passages[r].text for r in changed_rows]), atol=1e-5)
+    np.testing.assert_allclose(
+        after.vectors[changed_rows],
+        default_embedder.embed_passages([passages[r].text for r in changed_rows]),
+        atol=1e-5,
+    )
     assert after.manifest.embedded == 3
 
 
-def test_rebuild_embeds_everything(index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_rebuild_embeds_everything(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     passages = report_passages[:4]  # all held by the live index, unchanged (a subset keeps the test fast)
     counting = CountingEmbedder(default_embedder)
     report = build_index(index_copy, counting, passages, rebuild=True, progress=False)
     assert report.embedded == len(counting.passages) == 4
 
 
-def test_old_builds_are_cleaned_up(index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_old_builds_are_cleaned_up(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     build_index(index_copy, default_embedder, _edited(report_passages, [0]), progress=False)
     build_index(index_copy, default_embedder, report_passages, progress=False)
     folders = [p.name for p in index_copy.index_dir.iterdir() if p.is_dir()]
@@ -198,11 +216,18 @@ def test_old_builds_are_cleaned_up(index_copy: Settings, default_embedder: Embed
 # ---- interrupted builds -------------------------------------------------------------------------
 
 
-def test_crash_while_embedding_leaves_the_old_index(index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_crash_while_embedding_leaves_the_old_index(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     before = _live_files(index_copy)
     crashing = CountingEmbedder(default_embedder, fail_after=4)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build_index(index_copy.model_copy(update={"embedding_batch_size": 2}), crashing, _edited(report_passages, list(range(10))), progress=False)
+        build_index(
+            index_copy.model_copy(update={"embedding_batch_size": 2}),
+            crashing,
+            _edited(report_passages, list(range(10))),
+            progress=False,
+        )
     assert len(crashing.passages) == 4  # it really was halfway
     assert _live_files(index_copy) == before
     assert load_index(index_copy).passages == report_passages
@@ -239,7 +264,9 @@ def test_killed_process_before_the_swap_leaves_the_old_index(
         from assistant.ingest import load_corpus
         from assistant.settings import Settings
 
-        settings = Settings(_env_file=None, corpus_dir=Path({str(CORPUS_DIR)!r}), index_dir=Path({str(index_copy.index_dir)!r}))
+        settings = Settings(
+            _env_file=None, corpus_dir=Path({str(CORPUS_DIR)!r}), index_dir=Path({str(index_copy.index_dir)!r})
+        )
         passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
         passages[0] = dataclasses.replace(passages[0], text=passages[0].text + "（修订）")
         ix._publish = lambda index_dir, name: os.kill(os.getpid(), signal.SIGKILL)
@@ -271,7 +298,9 @@ def test_killed_process_before_the_swap_leaves_the_old_index(
         (MANIFEST_FILE, lambda b: b.replace(b'"dim": 384', b'"dim": "many"')),
     ],
 )
-def test_damaged_files_are_reported_as_corrupt(index_copy: Settings, name: str, damage: Callable[[bytes], bytes]) -> None:
+def test_damaged_files_are_reported_as_corrupt(
+    index_copy: Settings, name: str, damage: Callable[[bytes], bytes]
+) -> None:
     path = _live_folder(index_copy) / name
     path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(IndexCorruptError, match="assistant index --rebuild"):
@@ -299,7 +328,9 @@ def test_pointer_to_a_missing_build_is_corrupt(index_copy: Settings) -> None:
         load_index(index_copy)
 
 
-def test_a_corrupt_index_is_rebuilt_by_the_next_build(index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_a_corrupt_index_is_rebuilt_by_the_next_build(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     (_live_folder(index_copy) / VECTORS_FILE).write_bytes(b"garbage")
     notes: list[str] = []
     passages = report_passages[:4]  # unchanged passages, so only the corruption forces embedding
@@ -324,7 +355,9 @@ def test_stale_reason_names_the_changed_files(built_index_settings: Settings, tm
     assert reason == f"added another.md; changed {report.name}"
 
 
-def test_changed_corpus_is_refreshed_incrementally(index_copy: Settings, default_embedder: Embedder, tmp_path: Path) -> None:
+def test_changed_corpus_is_refreshed_incrementally(
+    index_copy: Settings, default_embedder: Embedder, tmp_path: Path
+) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS_DIR, corpus)
     report = next(corpus.glob("*.txt"))
@@ -344,7 +377,9 @@ def test_changed_corpus_is_refreshed_incrementally(index_copy: Settings, default
     assert counting2.passages == []  # now up to date
 
 
-def test_missing_index_is_built_on_first_use(tmp_path: Path, default_embedder: Embedder, report_passages: list[Passage]) -> None:
+def test_missing_index_is_built_on_first_use(
+    tmp_path: Path, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
     settings = make_settings(index_dir=tmp_path / "index")
     notes: list[str] = []
     with pytest.raises(IndexMissingError):

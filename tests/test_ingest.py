@@ -153,7 +153,9 @@ def test_cn_to_int() -> None:
 
 
 def test_split_sentences_keeps_quotes() -> None:
-    assert split_sentences("他说：“好。”然后走了。Next one. Done") == ["他说：“好。”", "然后走了。", "Next one.", "Done"]
+    assert split_sentences("他说：“好。”然后走了。Next one. Done") == [
+        "他说：“好。”", "然后走了。", "Next one.", "Done"
+    ]
 
 
 # ---- property: repair undoes synthetic page breaks --------------------------------------------

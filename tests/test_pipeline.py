@@ -85,7 +85,9 @@ def test_k_out_of_range_states_the_bound(assistant: Assistant, k: object) -> Non
 
 
 def test_unknown_generator_lists_choices(assistant: Assistant) -> None:
-    with pytest.raises(UnknownNameError, match=r"unknown generator 'gpt-9'; choose one of: auto, local, openai, extractive"):
+    with pytest.raises(
+        UnknownNameError, match=r"unknown generator 'gpt-9'; choose one of: auto, local, openai, extractive"
+    ):
         assistant.ask("制造业单项冠军企业有多少家？", generator="gpt-9")
 
 
@@ -103,7 +105,9 @@ def test_events_come_in_order_and_ask_matches(assistant: Assistant) -> None:
     assert set(answer.timings) >= {"retrieve_ms", "generate_ms", "first_token_ms", "check_ms", "total_ms"}
     assert answer.timings["first_token_ms"] <= answer.timings["total_ms"]
     again = assistant.ask("制造业单项冠军企业有多少家？", k=4)
-    assert again.answer == answer.answer and [c.passage_id for c in again.citations] == [c.passage_id for c in answer.citations]
+    assert again.answer == answer.answer and (
+        [c.passage_id for c in again.citations] == [c.passage_id for c in answer.citations]
+    )
 
 
 def test_json_contract(assistant: Assistant) -> None:
@@ -153,7 +157,9 @@ def test_invented_answer_becomes_a_refusal(settings: Settings, retriever: Retrie
 
 def test_figure_question_without_a_figure_is_refused(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("超导量子计算机实现量子优越性验证[1]。")
-    answer = _with(settings, retriever, gen, generator="scripted").ask("超导量子计算机实现量子优越性验证用了多少个量子比特？")
+    answer = _with(settings, retriever, gen, generator="scripted").ask(
+        "超导量子计算机实现量子优越性验证用了多少个量子比特？"
+    )
     assert answer.refused and answer.citations == []
 
 
@@ -166,7 +172,9 @@ def test_true_figure_about_something_else_is_refused(settings: Settings, retriev
 
 def test_irrelevant_question_is_refused_before_generation(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("不应被调用[1]。")
-    assistant = _with(settings, retriever, gen, generator="scripted", min_relevance=0.99, min_relevance_crosslingual=0.99)
+    assistant = _with(
+        settings, retriever, gen, generator="scripted", min_relevance=0.99, min_relevance_crosslingual=0.99
+    )
     events = list(assistant.stream("What is the capital of France?"))
     assert not any(isinstance(e, TokenEvent) for e in events) and gen.requests == []
     assert isinstance(events[-1], AnswerEvent)
@@ -202,7 +210,10 @@ def test_condense_rule() -> None:
     assert core_topic("那农业方面呢？") == "农业"
     assert condense_rule("那农业方面呢？", HISTORY) == "报告对农业方面提出了哪些举措？"
     assert condense_rule("农业科技进步贡献率达到了多少？", HISTORY) == "农业科技进步贡献率达到了多少？"
-    assert condense_rule("那人才呢？", [{"role": "user", "content": "报告如何支持科技创新？"}]) == "关于人才，报告如何支持科技创新？"
+    assert (
+        condense_rule("那人才呢？", [{"role": "user", "content": "报告如何支持科技创新？"}])
+        == "关于人才，报告如何支持科技创新？"
+    )
     en = [{"role": "user", "content": "What does the report say about industry?"}]
     assert condense_rule("What about agriculture?", en) == "What does the report say about agriculture?"
     assert condense_rule("那农业方面呢？", []) == "那农业方面呢？"
@@ -212,7 +223,10 @@ def test_condense_rule() -> None:
 
 def test_standalone_question_skips_the_llm_rewrite(settings: Settings, retriever: Retriever) -> None:
     gen = ScriptedGenerator("工业互联网实现41个工业大类全覆盖[1]。", rewrite="不应使用")
-    events = list(_with(settings, retriever, gen, generator="scripted").stream("工业互联网覆盖了多少个工业大类？", history=HISTORY))
+    events = list(
+        _with(settings, retriever, gen, generator="scripted")
+        .stream("工业互联网覆盖了多少个工业大类？", history=HISTORY)
+    )
     assert isinstance(events[0], SourcesEvent) and events[0].query == "工业互联网覆盖了多少个工业大类？"
     assert all(r.passages for r in gen.requests)  # no condense request was made
 
@@ -225,9 +239,13 @@ def test_follow_up_is_rewritten_before_retrieval_without_llm(assistant: Assistan
 
 
 def test_follow_up_is_rewritten_by_the_llm_when_one_is_used(settings: Settings, retriever: Retriever) -> None:
-    gen = ScriptedGenerator("农业科技进步贡献率达63.2%[1]。", rewrite="农业科技进步贡献率是多少？\n(extra line ignored)")
+    gen = ScriptedGenerator(
+        "农业科技进步贡献率达63.2%[1]。", rewrite="农业科技进步贡献率是多少？\n(extra line ignored)"
+    )
     assistant = _with(settings, retriever, gen, generator="scripted")
-    events = list(assistant.stream("那农业呢？", history=[{"role": "user", "content": "工业互联网覆盖了多少个工业大类？"}]))
+    events = list(
+        assistant.stream("那农业呢？", history=[{"role": "user", "content": "工业互联网覆盖了多少个工业大类？"}])
+    )
     assert isinstance(events[0], SourcesEvent) and events[0].query == "农业科技进步贡献率是多少？"
     assert gen.requests[0].passages == [] and "工业互联网" in gen.requests[0].messages[1]["content"]
     assert isinstance(events[-1], AnswerEvent) and "63.2%" in events[-1].answer.answer

@@ -29,7 +29,9 @@ def _write(folder: Path, name: str, text: str) -> Path:
 @pytest.mark.parametrize("name", [*ANSWER_PROMPTS.values(), "condense"])
 def test_shipped_prompts_load(name: str) -> None:
     prompt = load_prompt(name, PROMPTS)
-    assert prompt.info() == {"name": name, "sha256": hashlib.sha256((PROMPTS / f"{name}.toml").read_bytes()).hexdigest()}
+    assert prompt.info() == {
+        "name": name, "sha256": hashlib.sha256((PROMPTS / f"{name}.toml").read_bytes()).hexdigest()
+    }
 
 
 @pytest.mark.parametrize("name", ANSWER_PROMPTS.values())

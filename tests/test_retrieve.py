@@ -59,7 +59,9 @@ def test_recall_at_5_per_language(retriever: Retriever, answerable_questions: li
     assert _evaluate(retriever, subset, retriever.settings.fusion)["recall@5"] >= 0.95
 
 
-def test_default_fusion_is_no_worse_than_dense_alone(retriever: Retriever, answerable_questions: list[Question]) -> None:
+def test_default_fusion_is_no_worse_than_dense_alone(
+    retriever: Retriever, answerable_questions: list[Question]
+) -> None:
     """The reason the default is what it is (see benchmarks/bench_retrieval.py for all figures)."""
     default = _evaluate(retriever, answerable_questions, retriever.settings.fusion)
     dense = _evaluate(retriever, answerable_questions, "dense")
@@ -71,7 +73,9 @@ def test_default_fusion_is_no_worse_than_dense_alone(retriever: Retriever, answe
 
 
 @pytest.mark.parametrize("fusion", FUSIONS)
-def test_hits_are_ranked_and_carry_the_true_cosine(retriever: Retriever, default_embedder: Embedder, fusion: str) -> None:
+def test_hits_are_ranked_and_carry_the_true_cosine(
+    retriever: Retriever, default_embedder: Embedder, fusion: str
+) -> None:
     query = "专精特新“小巨人”企业培育了多少家？"
     hits = retriever.search(query, 7, fusion=fusion)
     assert [h.rank for h in hits] == list(range(1, 8))
@@ -105,7 +109,8 @@ def test_weighted_fusion_can_differ_from_both_lists(retriever: Retriever, answer
     """Over the question set the default mix orders some question's top 5 unlike either list alone."""
     differs = 0
     for q in answerable_questions:
-        top = {f: [h.passage.id for h in retriever.search(q.question, 5, fusion=f)] for f in ("weighted", "dense", "bm25")}
+        top = {f: [h.passage.id for h in retriever.search(q.question, 5, fusion=f)]
+               for f in ("weighted", "dense", "bm25")}
         differs += top["weighted"] != top["dense"] and top["weighted"] != top["bm25"]
     assert differs > 0
 
@@ -168,11 +173,21 @@ def test_langchain_retriever_refuses_an_empty_query(retriever: Retriever) -> Non
 
 #: English passages (paraphrases of report items) and questions for the English-only MiniLM
 _ENGLISH = [
-    ("en#1", "Enterprises built more than 1,900 enterprise technology centres and 1,557 single-champion manufacturers.", "How many technology centres were built by enterprises?"),
-    ("en#2", "Intellectual property protection and regulatory sandboxes encourage new materials and special equipment.", "What does the report say about regulatory sandboxes?"),
-    ("en#3", "The country launched pilot cities for the digital transformation of small and medium-sized enterprises.", "Which pilots support digital transformation of SMEs?"),
-    ("en#4", "Talent training programmes link universities with industry to educate engineers.", "How are engineers being trained?"),
-    ("en#5", "Green and low-carbon development cut energy use per unit of GDP.", "What happened to energy consumption per unit of GDP?"),
+    ("en#1",
+     "Enterprises built more than 1,900 enterprise technology centres and 1,557 single-champion manufacturers.",
+     "How many technology centres were built by enterprises?"),
+    ("en#2",
+     "Intellectual property protection and regulatory sandboxes encourage new materials and special equipment.",
+     "What does the report say about regulatory sandboxes?"),
+    ("en#3",
+     "The country launched pilot cities for the digital transformation of small and medium-sized enterprises.",
+     "Which pilots support digital transformation of SMEs?"),
+    ("en#4",
+     "Talent training programmes link universities with industry to educate engineers.",
+     "How are engineers being trained?"),
+    ("en#5",
+     "Green and low-carbon development cut energy use per unit of GDP.",
+     "What happened to energy consumption per unit of GDP?"),
 ]
 
 

@@ -11,7 +11,11 @@ from assistant.types import Answer, Citation
 from ui import render
 from ui.highlight import claims_for, split_passage, supporting
 
-PASSAGE = "（四）强化企业科技创新主体地位。截至2025年10月，培育专精特新“小巨人”企业超1.76万家、制造业单项冠军企业1557家。落实好企业研发费用加计扣除等政策。"
+PASSAGE = (
+    "（四）强化企业科技创新主体地位。"
+    "截至2025年10月，培育专精特新“小巨人”企业超1.76万家、制造业单项冠军企业1557家。"
+    "落实好企业研发费用加计扣除等政策。"
+)
 
 
 def _citation() -> Citation:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import gradio as gr
 
@@ -30,7 +30,7 @@ EXAMPLES = [
     "How big was China's data industry in 2024?",
     "2025年我国GDP增长率是多少？",
 ]
-AssistantSource = Union[Assistant, Callable[[], Assistant]]
+AssistantSource = Assistant | Callable[[], Assistant]
 Message = dict[str, str]
 Outputs = tuple[list[Message], str, list[Message], list[Message]]
 

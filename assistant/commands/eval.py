@@ -26,17 +26,22 @@ def register(subparsers: Subparsers) -> None:
         description="Run question sets through the same ask() as the API and report retrieval, "
         "key-fact, refusal, citation (ALCE, independent judge) and latency metrics.",
     )
-    p.add_argument("files", nargs="*", type=Path, help=f"JSONL question sets (default {ev.DEFAULT_QUESTIONS.relative_to(ev.EVALS_DIR.parent)})")
+    p.add_argument("files", nargs="*", type=Path,
+                   help=f"JSONL question sets (default {ev.DEFAULT_QUESTIONS.relative_to(ev.EVALS_DIR.parent)})")
     p.add_argument("--generator", action="append", dest="generators", metavar="NAME",
                    help="generator to evaluate; repeat for several (default: the configured one)")
-    p.add_argument("--out", type=Path, help="output folder (default evals/out/<timestamp>, also linked as evals/out/latest)")
-    p.add_argument("--noise", type=int, default=0, metavar="N", help="also run with N irrelevant passages mixed into the context")
+    p.add_argument("--out", type=Path,
+                   help="output folder (default evals/out/<timestamp>, also linked as evals/out/latest)")
+    p.add_argument("--noise", type=int, default=0, metavar="N",
+                   help="also run with N irrelevant passages mixed into the context")
     p.add_argument("--limit", type=int, metavar="N", help="only N questions, taken round-robin across question types")
     p.add_argument("--thresholds", type=Path, default=ev.DEFAULT_THRESHOLDS, help="TOML thresholds file")
     p.add_argument("--labels", type=Path, action="append", metavar="FILE",
-                   help="hand-labelled judge sample(s) for the judge's error rate (default: the tuning and held-out samples)")
+                   help="hand-labelled judge sample(s) for the judge's error rate "
+                        "(default: the tuning and held-out samples)")
     p.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS",
-                   help="ask nothing: merge earlier results.json files into one report and chart (generators side by side)")
+                   help="ask nothing: merge earlier results.json files into one report and chart "
+                        "(generators side by side)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     # check the cheap things before loading a model or building an index
     question = args.question.strip()
     if not question:
-        raise InvalidInputError("the question is empty; ask something about the reports, e.g. assistant search \"新质生产力\"")
+        raise InvalidInputError(
+            "the question is empty; ask something about the reports, e.g. assistant search \"新质生产力\""
+        )
     k = settings.k if args.k is None else args.k
     if not 1 <= k <= settings.max_k:
         raise InvalidInputError(f"-k must be from 1 to {settings.max_k}, got {k}")

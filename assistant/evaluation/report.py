@@ -103,12 +103,18 @@ def markdown(results: Mapping[str, Any]) -> str:
         out += ["", "## Noise robustness (noisy − clean)", ""]
         cols = [(g, lvl) for g, lv in results["noise_deltas"].items() for lvl in lv]
         out += _table(["metric", *(f"{g} {lvl}" for g, lvl in cols)],
-                      [[label, *(_fmt(results["noise_deltas"][g][lvl].get(m)) for g, lvl in cols)] for m, label in METRICS.items()])
+                      [[label, *(_fmt(results["noise_deltas"][g][lvl].get(m)) for g, lvl in cols)]
+                       for m, label in METRICS.items()])
     for r in clean:
         failed = [(rec, why) for rec in r["records"] if (why := failure_reason(rec))]
-        out += ["", f"## Failures: {r['generator']} ({len(failed)} of {len(r['records'])}; first {MAX_FAILURES_SHOWN})", ""]
+        out += [
+            "",
+            f"## Failures: {r['generator']} ({len(failed)} of {len(r['records'])}; first {MAX_FAILURES_SHOWN})",
+            "",
+        ]
         out += _table(["id", "type", "why", "answer"],
-                      [[rec["id"], rec["type"], why, _excerpt(rec.get("answer", ""))] for rec, why in failed[:MAX_FAILURES_SHOWN]])
+                      [[rec["id"], rec["type"], why, _excerpt(rec.get("answer", ""))]
+                       for rec, why in failed[:MAX_FAILURES_SHOWN]])
     out += ["", "## Thresholds", ""]
     out += [f"- {f}" for f in results["threshold_failures"]] or ["All thresholds met."]
     return "\n".join(out) + "\n"
@@ -160,12 +166,12 @@ def chart(results: Mapping[str, Any], path: Path) -> None:
     types = list(dict.fromkeys(t for r in clean for t in r["by_type"]))
     fig, axes = plt.subplots(1, len(CHART_METRICS), figsize=(4.2 * len(CHART_METRICS), 3.8), sharey=True)
     width = 0.8 / max(1, len(clean))
-    for ax, metric in zip(axes, CHART_METRICS):
+    for ax, metric in zip(axes, CHART_METRICS, strict=True):
         for i, r in enumerate(clean):
             vals = [r["by_type"].get(t, {}).get(metric) for t in types]
             xs = [j + i * width - 0.4 + width / 2 for j in range(len(types))]
             ax.bar(xs, [v if v is not None else 0 for v in vals], width, label=r["generator"])
-            for x, v in zip(xs, vals):
+            for x, v in zip(xs, vals, strict=True):
                 # a zero bar and a metric that does not apply look alike: label both
                 ax.text(x, (v or 0) + 0.02, "n/a" if v is None else f"{v:.2f}", ha="center", fontsize=6, rotation=90)
         ax.set_title(METRICS[metric], fontsize=9)

@@ -110,7 +110,9 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "negative_rejection": mean(float(r["refused"]) for r in unanswerable),
         "false_refusal_rate": mean(float(r["refused"]) for r in answerable),
         "citation_recall": mean(r["citation_recall"] for r in answered if r.get("citation_recall") is not None),
-        "citation_precision": mean(r["citation_precision"] for r in answered if r.get("citation_precision") is not None),
+        "citation_precision": mean(
+            r["citation_precision"] for r in answered if r.get("citation_precision") is not None
+        ),
         "cites_gold_rate": mean(float(r["cites_gold"]) for r in answerable if r.get("cites_gold") is not None),
     }
     out["latency_ms"] = {
@@ -157,7 +159,14 @@ def run_questions(
     return runs
 
 
-def _one(q: Question, ask: Callable[..., Answer], judge: GroundingJudge, gen: str | None, noise: int, retrieval: dict[str, Any]) -> dict[str, Any]:
+def _one(
+    q: Question,
+    ask: Callable[..., Answer],
+    judge: GroundingJudge,
+    gen: str | None,
+    noise: int,
+    retrieval: dict[str, Any],
+) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "id": q.id, "type": q.type, "language": q.language, "answerable": q.answerable,
         "question": q.question, "noise": noise, **retrieval,

@@ -51,7 +51,9 @@ def load_thresholds(path: Path) -> dict[str, Any]:
         raise InvalidInputError(f"thresholds {path} is not valid TOML: {exc}") from exc
     unknown = set(data) - {*_BOUNDS, "generators"}
     if unknown:
-        raise InvalidInputError(f"thresholds {path}: unknown tables {sorted(unknown)}; use [min], [max], [generators.NAME.min|max]")
+        raise InvalidInputError(
+            f"thresholds {path}: unknown tables {sorted(unknown)}; use [min], [max], [generators.NAME.min|max]"
+        )
     for gen, tables in data.get("generators", {}).items():
         if set(tables) - set(_BOUNDS):
             raise InvalidInputError(f"thresholds {path}: [generators.{gen}] may only hold min and max tables")
@@ -75,7 +77,9 @@ def check(metrics: Mapping[str, Any], thresholds: Mapping[str, Any], generator: 
     for bound, table in limits_for(thresholds, generator).items():
         for metric, limit in table.items():
             if metric not in metrics:
-                raise InvalidInputError(f"thresholds name an unknown metric {metric!r}; known: {', '.join(sorted(metrics))}")
+                raise InvalidInputError(
+                    f"thresholds name an unknown metric {metric!r}; known: {', '.join(sorted(metrics))}"
+                )
             value = metrics[metric]
             if value is None:
                 continue

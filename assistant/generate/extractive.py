@@ -150,7 +150,7 @@ class ExtractiveGenerator(Generator):
         weight = {w: math.log(1 + n / (1 + sum(w in ws for ws in sent_words))) for w in q_words}
         total = sum(weight.values()) or 1.0
         out = []
-        for (idx, sent), words in zip(pool, sent_words):
+        for (idx, sent), words in zip(pool, sent_words, strict=True):
             coverage = sum(weight[w] for w in q_words if w in words or w in sent) / total
             overlap = len(q_bigrams & bigrams(sent)) / (len(q_bigrams) or 1)
             score = 0.7 * coverage + 0.3 * overlap + 0.03 / (1 + idx)  # retrieval order breaks near-ties
@@ -162,7 +162,7 @@ class ExtractiveGenerator(Generator):
         q = self.embedder.embed_queries([question])[0]
         missing = list(dict.fromkeys(s for _, s in pool if s not in self._vectors))
         if missing:
-            for s, v in zip(missing, self.embedder.embed_passages(missing)):
+            for s, v in zip(missing, self.embedder.embed_passages(missing), strict=True):
                 self._vectors[s] = v
         return [Candidate(idx, s, float(self._vectors[s] @ q) + 0.002 / (1 + idx)) for idx, s in pool]
 

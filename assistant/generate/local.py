@@ -49,7 +49,9 @@ class LocalGenerator(Generator):
         try:
             import llama_cpp
         except ImportError as exc:
-            raise ModelLoadError(f"the local generator needs llama-cpp-python, which is not installed; {_INSTALL_HINT}") from exc
+            raise ModelLoadError(
+                f"the local generator needs llama-cpp-python, which is not installed; {_INSTALL_HINT}"
+            ) from exc
         if not self.model_path.is_file():
             hint = "run `assistant models pull` to download it" if self.name.split(":", 1)[1] in MODELS else \
                 "check ASSISTANT_LOCAL_MODEL"
