@@ -51,7 +51,7 @@ def _modules() -> dict[str, Path]:
 
 
 def _imports(module: str, path: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
