@@ -1,0 +1,78 @@
+"""Undo what text extraction broke, paragraph by paragraph.
+
+- a page break inside a paragraph (the text continues after a blank line), sometimes with the
+  character at the break repeated (``因地制宜`` + ``宜激发``);
+- half-width item markers (``(三) `` -> ``（三）``);
+- whitespace next to Chinese characters (``1900 余家`` -> ``1900余家``): Chinese has none, so any
+  there is extraction noise. Markdown heading lines keep theirs: ``# 资料 1`` is syntax and a title.
+
+PDF pages have their own damage (running headers, lines broken by the layout): see
+:mod:`assistant.ingest.pagelines`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.ingest.markers import ARABIC_PAREN, CN_DUN, CN_PAREN, MD_HEADING, marker
+from assistant.ingest.paragraphs import CJK_CLASS, ends_sentence, is_cjk, split_paragraphs
+
+_SPACE_AT_CJK = re.compile(rf"(?<=[{CJK_CLASS}])\s+|\s+(?=[{CJK_CLASS}])")
+
+
+def is_structural(paragraph: str) -> bool:
+    """Whether ``paragraph`` opens with a numbering marker or is a Markdown heading."""
+    return marker(paragraph) is not None
+
+
+def join_page_breaks(paragraphs: list[str]) -> list[str]:
+    """Join paragraphs that a page break split mid-sentence.
+
+    A paragraph continues into the next when it does not end a sentence, is not itself a
+    heading, is long enough to be body text (titles, addressees and signatures are short)
+    and the next one does not start a new item or section. When the same CJK character
+    stands on both sides of the break (``因地制宜`` + ``宜激发``) extraction duplicated it,
+    and one copy is dropped.
+    """
+    out: list[str] = []
+    for para in paragraphs:
+        if out:
+            prev = out[-1]
+            continues = (
+                not (len(out) == 1 and len(prev) <= 120)  # the title line
+                and not ends_sentence(prev)
+                and len(prev) >= 20
+                and not MD_HEADING.match(prev)
+                and not (CN_DUN.match(prev) and len(prev) < 40)
+                and not is_structural(para)
+            )
+            if continues:
+                if prev[-1] == para[0] and is_cjk(para[0]):
+                    para = para[1:]
+                out[-1] = prev + para
+                continue
+        out.append(para)
+    return out
+
+
+def normalise_paragraph(paragraph: str) -> str:
+    """Full-width item markers, no whitespace next to CJK characters (``1900 余家`` -> ``1900余家``)."""
+    paragraph = paragraph.strip()
+    if md := MD_HEADING.match(paragraph):
+        return f"{md.group(1)} {' '.join(md.group(2).split())}"
+    if m := CN_PAREN.match(paragraph):
+        paragraph = f"（{m.group(1)}）" + paragraph[m.end():]
+    elif m := ARABIC_PAREN.match(paragraph):
+        paragraph = f"（{m.group(1)}）" + paragraph[m.end():]
+    paragraph = _SPACE_AT_CJK.sub("", paragraph)
+    return re.sub(r"[ \t]{2,}", " ", paragraph)
+
+
+def repair_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Normalise each paragraph, then join those a page break split."""
+    return join_page_breaks([p for p in (normalise_paragraph(p) for p in paragraphs) if p])
+
+
+def repair_text(text: str) -> list[str]:
+    """Clean paragraphs of an extracted plain-text document, in order."""
+    return repair_paragraphs(split_paragraphs(text).paragraphs)
