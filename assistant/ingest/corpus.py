@@ -53,7 +53,7 @@ def outline(document: Document, fallback_title: str) -> Outline:
         layout = found.layout
     else:
         blocks = [b if b.table is not None else Block(normalise_paragraph(b.text), b.heading, None, b.page) for b in document.blocks]
-        layout = "format"
+        layout = "page-lines" if document.reader.startswith("pdf") else "marked-up"
     if not any(b.text.strip() or b.table for b in blocks):
         raise CorpusError(f"{fallback_title}: no text found in the document")
     return structure.detect(blocks, fallback_title=fallback_title, reader=document.reader, paragraphs=layout,

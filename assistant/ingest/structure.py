@@ -83,12 +83,21 @@ class Node:
             yield from child.walk()
 
 
+_PARAGRAPH_LAYOUTS = {
+    "blank-line": "paragraphs separated by blank lines",
+    "single-newline": "one paragraph per line",
+    "mixed": "paragraphs separated by blank lines in places, by single newlines in others",
+    "marked-up": "paragraphs as marked up",
+    "page-lines": "page lines joined into paragraphs",
+}
+
+
 @dataclass(frozen=True)
 class Layout:
     """What ingestion found in a document, for ``assistant index --explain``."""
 
     reader: str
-    paragraphs: str  # blank-line | single-newline | mixed | format
+    paragraphs: str  # blank-line | single-newline | mixed (text); marked-up (DOCX, HTML); page-lines (PDF)
     levels: tuple[str, ...]  # heading levels from the top, e.g. ("一、", "（一）")
     restarts: tuple[str, ...]  # levels whose numbering starts again under a new parent
     title: str | None
@@ -100,7 +109,7 @@ class Layout:
 
     def describe(self) -> str:
         """One line: reader, paragraph layout, heading levels, and the parts found."""
-        parts = [self.reader, f"{self.paragraphs} paragraphs"]
+        parts = [self.reader, _PARAGRAPH_LAYOUTS.get(self.paragraphs, self.paragraphs)]
         if self.pages is not None:
             parts.insert(1, f"{self.pages} page{'s' if self.pages != 1 else ''}")
         parts.append("levels: " + " > ".join(self.levels) if self.levels else "no headings (cut at paragraphs)")
@@ -154,14 +163,17 @@ def _is_title_line(text: str) -> bool:
 class _Ranks:
     """Turns each structural paragraph into a rank: format levels first, then numbering schemes in order seen."""
 
-    def __init__(self) -> None:
+    _EXPLICIT = {"pdf": "larger font, level {}", "pdf+ocr": "larger font, level {}", "docx": "Heading {} style", "html": "<h{}>"}
+
+    def __init__(self, reader: str) -> None:
         self.schemes: dict[str, int] = {}
         self.labels: dict[tuple[int, int], str] = {}
+        self.explicit_label = self._EXPLICIT.get(reader, "heading {}")
 
     def explicit(self, level: int, block: Block) -> tuple[int, int]:
         rank = (0, level)
         md = MD_HEADING.match(block.text)
-        self.labels.setdefault(rank, md.group(1) if md else f"heading {level}")
+        self.labels.setdefault(rank, md.group(1) if md else self.explicit_label.format(level))
         return rank
 
     def numbered(self, m: Marker) -> tuple[int, int]:
@@ -183,13 +195,13 @@ def _implicit_headings(paragraphs: list[str]) -> set[int]:
 # ---- the outline ----------------------------------------------------------------------------------
 
 
-def detect(blocks: list[Block], *, fallback_title: str, reader: str = "text", paragraphs: str = "format",
+def detect(blocks: list[Block], *, fallback_title: str, reader: str = "text", paragraphs: str = "marked-up",
            pages: int | None = None, notes: tuple[str, ...] = ()) -> Outline:
     """The outline of a document's (repaired) blocks; ``fallback_title`` names a document without a title."""
     blocks = [b for b in blocks if b.text.strip() or b.table is not None]
     title_at = _title_index(blocks)
     title = _heading_text(blocks[title_at]) if title_at is not None else fallback_title
-    ranks = _Ranks()
+    ranks = _Ranks(reader)
     front: list[str] = [] if title_at is None else [title]
     roots: list[Node] = []
     stack: list[Node] = []
