@@ -102,16 +102,17 @@ def node_ids(outline: Outline) -> dict[Node, str]:
         return f"s{numbers(node)}" if node.kind == "heading" else f"item-{numbers(node)}"
 
     counts = Counter(key(n) for n in nodes)
-    # a level whose numbers repeat (restart under each parent) is qualified throughout, so that its
-    # ids read alike; so is any other id that would collide
+    # a level whose numbers repeat (restart under each parent), or whose ids would collide with
+    # another level's, is qualified by the parent throughout, so that its ids read alike
     by_rank: dict[tuple[int, int], Counter[str]] = {}
     for n in nodes:
         by_rank.setdefault(n.rank, Counter())[numbers(n)] += 1
     restarted = {rank for rank, seen in by_rank.items() if max(seen.values()) > 1}
+    restarted |= {n.rank for n in nodes if counts[key(n)] > 1}
     ids: dict[Node, str] = {}
     for node in nodes:  # document order: a parent gets its id before its children
         parent = node.parent
-        if parent is None or (counts[key(node)] == 1 and node.rank not in restarted):
+        if parent is None or node.rank not in restarted:
             ids[node] = key(node)
         elif parent.kind == node.kind:
             ids[node] = f"{ids[parent]}-{numbers(node)}"

@@ -150,6 +150,9 @@ def _columns(lines: list[Line], body: float) -> list[_Column]:
         members = [ln.x1 for ln in lines if left - body <= ln.x0 <= cluster[-1] + 0.5 and ln.table is None]
         right = sorted(members)[int(0.95 * (len(members) - 1))]
         columns.append(_Column(left, right))
+    if not columns:  # too few lines to see columns: the text block's own edges
+        text = [ln for ln in lines if ln.table is None]
+        columns.append(_Column(min(ln.x0 for ln in text), max(ln.x1 for ln in text)))
     return columns
 
 

@@ -17,6 +17,7 @@ import re
 from assistant.ingest.markers import ARABIC_PAREN, CN_DUN, CN_PAREN, MD_HEADING, marker
 from assistant.ingest.paragraphs import CJK_CLASS, ends_sentence, is_cjk, split_paragraphs
 
+_SPACED_SCHEMES = ("decimal", "chapter", "part", "article")
 _SPACE_AT_CJK = re.compile(rf"(?<=[{CJK_CLASS}])\s+|\s+(?=[{CJK_CLASS}])")
 
 
@@ -60,6 +61,11 @@ def normalise_paragraph(paragraph: str) -> str:
     paragraph = paragraph.strip()
     if md := MD_HEADING.match(paragraph):
         return f"{md.group(1)} {' '.join(md.group(2).split())}"
+    found = marker(paragraph)
+    if found is not None and found.scheme in _SPACED_SCHEMES and paragraph[found.end - 1].isspace():
+        # "1.1 目的", "第一章 总则": the space after the number is how the heading is written, not noise
+        head = paragraph[: found.end].strip()
+        return f"{head} {normalise_paragraph(paragraph[found.end:])}"
     if m := CN_PAREN.match(paragraph):
         paragraph = f"（{m.group(1)}）" + paragraph[m.end():]
     elif m := ARABIC_PAREN.match(paragraph):

@@ -1,8 +1,11 @@
 """OCR of PDF pages with Debian's tesseract (``tesseract-ocr`` + ``tesseract-ocr-chi-sim``).
 
 Pages are rendered with pypdfium2 and read by the ``tesseract`` command, one page at a time, with
-a progress bar: on this kind of machine a full page of Chinese takes minutes. The text it returns
-is plain text, so its paragraphs are found and repaired like any text file's.
+a progress bar: on this kind of machine a full page of Chinese takes minutes. Tesseract's TSV
+output places every word; its words are put together into :class:`~assistant.ingest.pagelines.Line`
+objects in PDF coordinates (the median word height standing in for the font size), so OCR'd pages
+go through the same repair as pages with a text layer: running headers dropped, lines joined
+into paragraphs by their geometry, headings found by size.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import statistics
+
 from assistant.errors import CorpusError
-from assistant.ingest.document import Block
-from assistant.ingest.paragraphs import split_paragraphs
+from assistant.ingest.pagelines import Line
+from assistant.ingest.paragraphs import join_lines
 from assistant.ingest.read import ReadOptions
 
 _PACKAGES = {"chi_sim": "tesseract-ocr-chi-sim", "chi_tra": "tesseract-ocr-chi-tra", "eng": "tesseract-ocr-eng"}
@@ -43,15 +48,34 @@ def _check_installed(languages: str) -> str:
     return exe
 
 
-def ocr_pages(path: Path, indexes: list[int], options: ReadOptions) -> dict[int, list[Block]]:
-    """The paragraphs of the pages ``indexes`` (0-based) of the PDF ``path``, read by tesseract."""
+def _lines(tsv: str, page_number: int, height: float, scale: float) -> list[Line]:
+    """Tesseract TSV rows (one per word) -> lines in PDF points, y upwards."""
+    words: dict[tuple[str, ...], list[list[str]]] = {}
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) == 12 and cols[0] == "5" and cols[11].strip():
+            words.setdefault(tuple(cols[1:5]), []).append(cols)
+    lines = []
+    for group in words.values():
+        text = group[0][11].strip()
+        for cols in group[1:]:
+            text = join_lines(text, cols[11].strip())
+        left = min(int(c[6]) for c in group) * scale
+        right = max(int(c[6]) + int(c[8]) for c in group) * scale
+        top = min(int(c[7]) for c in group) * scale
+        bottom = max(int(c[7]) + int(c[9]) for c in group) * scale
+        size = round(statistics.median(int(c[9]) for c in group) * scale * 2) / 2
+        lines.append(Line(text, left, right, height - bottom, height - top, size, page_number))
+    return lines
+
+
+def ocr_pages(path: Path, indexes: list[int], options: ReadOptions) -> dict[int, list[Line]]:
+    """The text lines of the pages ``indexes`` (0-based) of the PDF ``path``, read by tesseract."""
     import pypdfium2 as pdfium
     from tqdm import tqdm
 
-    from assistant.ingest.repair import repair_paragraphs
-
     exe = _check_installed(options.ocr_languages)
-    out: dict[int, list[Block]] = {}
+    out: dict[int, list[Line]] = {}
     pdf = pdfium.PdfDocument(str(path))
     try:
         with tempfile.TemporaryDirectory(prefix="assistant-ocr-") as tmp:
@@ -59,20 +83,20 @@ def ocr_pages(path: Path, indexes: list[int], options: ReadOptions) -> dict[int,
                 image = Path(tmp) / f"page-{index + 1}.png"
                 page = pdf[index]
                 try:
+                    height = page.get_height()
                     page.render(scale=options.ocr_dpi / 72, grayscale=True).to_pil().save(image)
                 finally:
                     page.close()
                 try:
                     done = subprocess.run(
-                        [exe, str(image), "stdout", "-l", options.ocr_languages, "--psm", "3"],
+                        [exe, str(image), "stdout", "-l", options.ocr_languages, "--psm", "3", "tsv"],
                         capture_output=True, text=True, timeout=PAGE_TIMEOUT, check=False,
                     )
                 except subprocess.TimeoutExpired as exc:
                     raise CorpusError(f"OCR of page {index + 1} of {path.name} took longer than {PAGE_TIMEOUT} s") from exc
                 if done.returncode != 0:
                     raise CorpusError(f"tesseract failed on page {index + 1} of {path.name}: {done.stderr.strip()[:300]}")
-                paragraphs = repair_paragraphs(split_paragraphs(done.stdout).paragraphs)
-                out[index] = [Block(p, page=index + 1) for p in paragraphs]
+                out[index] = _lines(done.stdout, index + 1, height, 72 / options.ocr_dpi)
     finally:
         pdf.close()
     return out

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import CorpusError
-from assistant.ingest.document import Block, Document, Table
+from assistant.ingest.document import Document, Table
 from assistant.ingest.pagelines import Line, Page, drop_running_lines, paragraphs, place_tables
 from assistant.ingest.read import ReadOptions
 
@@ -159,14 +159,14 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
         pdf.close()
 
     notes: list[str] = []
-    ocr_blocks: dict[int, list[Block]] = {}
     if unreadable:
         why = (f"{unmapped} of {chars} characters come from fonts without a Unicode map" if unmapped > chars * MAX_UNMAPPED_SHARE
                else "its pages hold images of text (a scan) and no text layer")
         if options.ocr:
             from assistant.ingest.readers.ocr import ocr_pages
 
-            ocr_blocks = ocr_pages(path, unreadable, options)
+            for index, lines in ocr_pages(path, unreadable, options).items():
+                pages[index].lines = lines
             notes.append(f"OCR read page{'s' * (len(unreadable) > 1)} {_page_list(unreadable)}")
         elif len(unreadable) == count:
             raise CorpusError(
@@ -181,26 +181,10 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
         notes.append(f"dropped {dropped} running header/footer/page-number lines")
     for page in pages:
         place_tables(page)
-    blocks = _merge_ocr(paragraphs(pages), ocr_blocks)
-    reader = "pdf+ocr" if ocr_blocks else "pdf"
-    return Document(reader=reader, blocks=blocks, pages=count, notes=notes)
+    reader = "pdf+ocr" if unreadable and options.ocr else "pdf"
+    return Document(reader=reader, blocks=paragraphs(pages), pages=count, notes=notes)
 
 
 def _page_list(indexes: list[int]) -> str:
     shown = ", ".join(str(i + 1) for i in indexes[:10])
     return shown + (f" and {len(indexes) - 10} more" if len(indexes) > 10 else "")
-
-
-def _merge_ocr(blocks: list[Block], ocr_blocks: dict[int, list[Block]]) -> list[Block]:
-    """Put the OCR'd pages' paragraphs between the text pages' paragraphs, in page order."""
-    if not ocr_blocks:
-        return blocks
-    out: list[Block] = []
-    pending = sorted(ocr_blocks)
-    for block in blocks:
-        while pending and block.page is not None and pending[0] + 1 < block.page:
-            out.extend(ocr_blocks[pending.pop(0)])
-        out.append(block)
-    for index in pending:
-        out.extend(ocr_blocks[index])
-    return out
