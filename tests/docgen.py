@@ -238,8 +238,9 @@ def write_html(path: Path) -> Path:
 
 
 def write_text_pdf(path: Path, lines: list[str], *, pages: int = 1, font_size: float = 14, size: tuple[float, float] | None = None,
-                   password: str | None = None) -> Path:
-    """A plain PDF: ``lines`` on each of ``pages`` pages (optionally encrypted with a user password)."""
+                   password: str | None = None, top: float | None = None) -> Path:
+    """A plain PDF: ``lines`` on each of ``pages`` pages, from ``top`` points below the top edge
+    (default: two lines' height), optionally encrypted with a user password."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -253,7 +254,7 @@ def write_text_pdf(path: Path, lines: list[str], *, pages: int = 1, font_size: f
     c = canvas.Canvas(str(path), pagesize=(width, height), encrypt=encrypt)
     for _ in range(pages):
         c.setFont(font, font_size)
-        y = height - 2 * font_size
+        y = height - (2 * font_size if top is None else top)
         for line in lines:
             c.drawString(font_size, y, line)
             y -= font_size * 1.6

@@ -45,8 +45,8 @@ class IngestedDocument:
         }
 
 
-def outline(document: Document, fallback_title: str) -> Outline:
-    """Repair a read document's paragraphs and find its outline."""
+def outline(document: Document, fallback_title: str, name: str | None = None) -> Outline:
+    """Repair a read document's paragraphs and find its outline (``name`` names the file in errors)."""
     if document.text is not None:
         found = split_paragraphs(document.text)
         blocks = [Block(p) for p in repair_paragraphs(found.paragraphs)]
@@ -55,7 +55,7 @@ def outline(document: Document, fallback_title: str) -> Outline:
         blocks = [b if b.table is not None else Block(normalise_paragraph(b.text), b.heading, None, b.page) for b in document.blocks]
         layout = "page-lines" if document.reader.startswith("pdf") else "marked-up"
     if not any(b.text.strip() or b.table for b in blocks):
-        raise CorpusError(f"{fallback_title}: no text found in the document")
+        raise CorpusError(f"{name or fallback_title}: no text found in the document")
     return structure.detect(blocks, fallback_title=fallback_title, reader=document.reader, paragraphs=layout,
                             pages=document.pages, notes=tuple(document.notes))
 
@@ -68,7 +68,7 @@ def ingest_file(path: Path, *, source: str | None = None, max_chars: int = 700,
     """
     source = source or path.name
     document = read_document(path, options)
-    found = outline(document, fallback_title=Path(source).stem)
+    found = outline(document, fallback_title=Path(source).stem, name=source)
     return IngestedDocument(source, chunk.passages(found, source, max_chars), found.layout)
 
 

@@ -93,9 +93,10 @@ class _PageText:
         self.lines.append(Line(text, min(c[1] for c in visible), max(c[2] for c in visible),
                                min(c[3] for c in visible), max(c[4] for c in visible), size, number))
 
-    @property
-    def usable(self) -> bool:
-        return self.chars >= MIN_PAGE_CHARS and self.unmapped <= MAX_UNMAPPED_SHARE * self.chars
+    def usable(self, images: int) -> bool:
+        """False for a page of images with (almost) no text (a scan), or of mostly unmapped glyphs."""
+        scanned = self.chars < MIN_PAGE_CHARS and images > 0
+        return not scanned and self.unmapped <= MAX_UNMAPPED_SHARE * self.chars
 
 
 def _tables(path: Path, page_index: int, height: float) -> list[tuple[Table, tuple[float, float, float, float]]]:
@@ -124,10 +125,11 @@ def _tables(path: Path, page_index: int, height: float) -> list[tuple[Table, tup
     return out
 
 
-def _path_count(page: Any) -> int:
+def _object_count(page: Any, kind: str) -> int:
+    """How many objects of a kind (PATH, IMAGE) a page draws."""
     import pypdfium2.raw as pdfium_c
 
-    return sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2))
+    return sum(1 for _ in page.get_objects(filter=[getattr(pdfium_c, f"FPDF_PAGEOBJ_{kind}")], max_depth=2))
 
 
 def read_pdf(path: Path, options: ReadOptions) -> Document:
@@ -149,10 +151,11 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
                 text = _PageText(page, index + 1)
                 chars += text.chars
                 unmapped += text.unmapped
-                if not text.usable:
+                usable = text.usable(_object_count(page, "IMAGE"))
+                if not usable:
                     unreadable.append(index)
-                tables = _tables(path, index, height) if text.usable and _path_count(page) >= MIN_TABLE_PATHS else []
-                pages.append(Page(index + 1, width, height, text.lines if text.usable else [], tables))
+                tables = _tables(path, index, height) if usable and _object_count(page, "PATH") >= MIN_TABLE_PATHS else []
+                pages.append(Page(index + 1, width, height, text.lines if usable else [], tables))
             finally:
                 page.close()
     finally:
@@ -176,6 +179,8 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
         else:
             notes.append(f"page{'s' * (len(unreadable) > 1)} {_page_list(unreadable)} have no usable text (set ASSISTANT_OCR=true)")
 
+    if not any(page.lines for page in pages):
+        raise CorpusError(f"{path.name} holds no text: its {count} page{'s are' if count > 1 else ' is'} blank")
     dropped = drop_running_lines(pages)
     if dropped:
         notes.append(f"dropped {dropped} running header/footer/page-number lines")
