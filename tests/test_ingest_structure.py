@@ -260,3 +260,58 @@ def test_every_character_is_kept(tmp_path):
         doc = ingest_file(_write(tmp_path, name, text))
         squash = re.sub(r"\s+|#", "", text)
         assert re.sub(r"\s+", "", "".join(p.text for p in doc.passages)) == squash, name
+
+
+# ---- shapes from the second eval corpus -------------------------------------------------------------
+
+
+def test_questions_and_answers(tmp_path):
+    qa = (
+        "以旧换新补贴政策问答\n\n市商务局\n\n"
+        "问：今年汽车报废更新补贴的标准是多少？\n答：购买新能源乘用车的，补贴2万元；购买燃油乘用车的，补贴1.5万元。\n\n"
+        "问：政策执行到什么时候？\n答：政策执行至2025年12月31日，资金用完即止。\n"
+    )
+    doc = ingest_file(_write(tmp_path, "qa.txt", qa))
+    assert doc.layout.levels == ("问：",)
+    assert [(p.id.split("#")[1], p.section) for p in doc.passages] == [
+        ("preamble", "以旧换新补贴政策问答"),
+        ("item-01", "问：今年汽车报废更新补贴的标准是多少？"),
+        ("item-02", "问：政策执行到什么时候？"),
+    ]
+    assert doc.passages[2].text == "问：政策执行到什么时候？\n答：政策执行至2025年12月31日，资金用完即止。"
+
+
+def test_items_about_dates_and_times_are_items(tmp_path):
+    text = (
+        "交通管制通告\n\n一、管制时间\n\n1.12月7日5:00至8:30，人民路禁止机动车通行。\n\n"
+        "2.7:00起，赛道沿线道路分段实施管制。\n\n二、公共交通\n\n1.12月7日，地铁首班车提前至5:30发车。\n"
+    )
+    passages = ingest_file(_write(tmp_path, "notice.txt", text)).passages
+    assert _local(passages) == ["s01-item-01", "s01-item-02", "s02-item-01"]
+    assert [p.text.split("\n")[-1][:2] for p in passages] == ["1.", "2.", "1."]
+
+
+def test_tab_separated_table_across_a_page_number(tmp_path):
+    rows = ["序号\t项目\t主要内容", "1\t新增公办学位\t新增公办学位1.2万个", "2\t口袋公园建设\t新建口袋公园50个"]
+    text = (
+        "十件民生实事\n\n（2026年1月9日票决通过）\n\n经市人民代表大会票决，市政府将办好以下实事。\n\n"
+        + "\n".join(rows[:2]) + "\n\n— 1 —\n\n" + rows[2] + "\n\n上述项目中，第1项为续建项目。\n"
+    )
+    doc = ingest_file(_write(tmp_path, "projects.txt", text))
+    assert [(p.id.split("#")[1], p.kind) for p in doc.passages] == [
+        ("para-001", "paragraph"), ("table-01", "table"), ("para-002", "paragraph"),
+    ]
+    assert doc.passages[0].text == "十件民生实事\n（2026年1月9日票决通过）\n经市人民代表大会票决，市政府将办好以下实事。"
+    assert doc.passages[1].text == "序号 | 项目 | 主要内容\n1 | 新增公办学位 | 新增公办学位1.2万个\n2 | 口袋公园建设 | 新建口袋公园50个"
+    assert "— 1 —" not in "".join(p.text for p in doc.passages)
+
+
+def test_a_long_table_is_split_between_rows_with_its_header(tmp_path):
+    rows = ["指标\t数值"] + [f"第{i}项指标的名称比较长\t{i * 100}个" for i in range(1, 30)]
+    doc = ingest_file(_write(tmp_path, "stats.txt", "统计表\n\n表1 主要指标\n" + "\n".join(rows) + "\n"), max_chars=200)
+    tables = [p for p in doc.passages if p.kind == "table"]
+    assert len(tables) > 2 and all(len(p.text) <= 200 for p in tables)
+    assert all(p.text.startswith("表1 主要指标\n指标 | 数值\n") for p in tables)
+    assert [p.id.split("#")[1] for p in tables] == [f"table-01-p{i}" for i in range(1, len(tables) + 1)]
+    body = [ln for p in tables for ln in p.text.split("\n")[2:]]
+    assert body == [r.replace("\t", " | ") for r in rows[1:]]

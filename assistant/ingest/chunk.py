@@ -5,7 +5,8 @@
   heading); a heading with text makes a passage of that text.
 - An item is a passage with the paragraphs that follow it; its sub-items join it when everything
   fits in ``max_chars``, and are passages of their own otherwise.
-- A table is a passage of its own: its caption, then one row per line.
+- A table is a passage of its own: its caption, then one row per line (a long one is split between
+  rows, each piece with the caption and the header row).
 - A document with no headings at all is cut at its paragraphs; a short lead-in line (a title, an
   addressee) leads the paragraph after it.
 - The closing and the signature are passages of their own.
@@ -26,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.ingest.document import Table
 from assistant.ingest.paragraphs import ends_sentence
 from assistant.ingest.structure import SECTION_SEP, Node, Outline
 from assistant.types import Passage
@@ -44,6 +46,7 @@ class Unit:
     kind: str
     section: str
     paragraphs: list[str]
+    table: Table | None = None
 
 
 def split_sentences(text: str) -> list[str]:
@@ -158,11 +161,16 @@ def units(outline: Outline, max_chars: int) -> list[Unit]:
     pending: list[str] = []  # heading lines waiting for the first passage below them
     front = outline.front
     title_only = len(front) <= 1 and (not front or front[0] == title)
-    if not outline.nodes:
-        pending, rest = (front[:1], front[1:]) if outline.layout.title else ([], front)
-        for n, para in enumerate(_lead_ins(pending, rest), start=1):
-            out.append(Unit(f"para-{n:03d}", "paragraph", title, para))
-        pending = []
+    paragraph_count = 0
+
+    def by_paragraph(lead: list[str], paragraphs: list[str], section: str) -> None:
+        nonlocal paragraph_count
+        for group in _lead_ins(lead, paragraphs):
+            paragraph_count += 1
+            out.append(Unit(f"para-{paragraph_count:03d}", "paragraph", section, group))
+
+    if not any(n.kind != "table" for n in outline.walk()):  # no headings: cut at paragraphs
+        by_paragraph(*((front[:1], front[1:]) if outline.layout.title else ([], front)), title)
     elif title_only:
         pending = list(front)
     else:
@@ -176,7 +184,8 @@ def units(outline: Outline, max_chars: int) -> list[Unit]:
         if node.kind == "table":
             tables += 1
             section = SECTION_SEP.join(s for s in (node.parent.path() if node.parent else title, node.title) if s)
-            out.append(Unit(f"table-{tables:02d}", "table", section, [node.text]))
+            out.append(Unit(f"table-{tables:02d}", "table", section, [node.text], table=node.table))
+            by_paragraph([], node.body, node.parent.path() if node.parent else title)
             continue
         if node.kind == "heading" and not node.body:
             pending.append(node.text)
@@ -213,12 +222,29 @@ def _lead_ins(pending: list[str], paragraphs: list[str]) -> list[list[str]]:
     return out
 
 
+def table_pieces(table: Table, max_chars: int) -> list[str]:
+    """A table's text, split between rows when longer than ``max_chars``; each piece repeats the caption and header row."""
+    text = table.text()
+    if len(text) <= max_chars or len(table.rows) < 3:
+        return [text]
+    head = Table(table.rows[:1], table.caption).text()
+    out: list[str] = []
+    current = head
+    for row in table.rows[1:]:
+        line = " | ".join(row)
+        if current != head and len(current) + 1 + len(line) > max_chars:
+            out.append(current)
+            current = head
+        current += "\n" + line
+    return [*out, current]
+
+
 def passages(outline: Outline, source: str, max_chars: int) -> list[Passage]:
     """Passages of one document: :func:`units` split at ``max_chars``, with ids ``<stem>#<place>``."""
     stem = Path(source).stem
     out: list[Passage] = []
     for unit in units(outline, max_chars):
-        parts = pieces(unit.paragraphs, max_chars)
+        parts = table_pieces(unit.table, max_chars) if unit.table else pieces(unit.paragraphs, max_chars)
         for n, piece in enumerate(parts, start=1):
             local = unit.local_id if len(parts) == 1 else f"{unit.local_id}-p{n}"
             out.append(Passage(id=f"{stem}#{local}", source=source, section=unit.section, text=piece, kind=unit.kind))

@@ -12,7 +12,7 @@ from assistant.ingest import chunk, structure
 from assistant.ingest.document import Block, Document
 from assistant.ingest.paragraphs import split_paragraphs
 from assistant.ingest.read import SUFFIXES, ReadOptions, read_document
-from assistant.ingest.repair import normalise_paragraph, repair_paragraphs
+from assistant.ingest.repair import normalise_paragraph, repair_blocks
 from assistant.ingest.structure import Layout, Outline
 from assistant.types import Passage
 
@@ -49,7 +49,7 @@ def outline(document: Document, fallback_title: str, name: str | None = None) ->
     """Repair a read document's paragraphs and find its outline (``name`` names the file in errors)."""
     if document.text is not None:
         found = split_paragraphs(document.text)
-        blocks = [Block(p) for p in repair_paragraphs(found.paragraphs)]
+        blocks = repair_blocks(found.paragraphs)
         layout = found.layout
     else:
         blocks = [b if b.table is not None else Block(normalise_paragraph(b.text), b.heading, None, b.page) for b in document.blocks]

@@ -26,6 +26,7 @@ SCHEME_LABELS = {
     "arabic-paren": "（1）",
     "circled": "①",
     "markdown": "#",
+    "question": "问：",
 }
 
 # "(三) " / "（三）" / "( 三 )" — the half-width forms come from extraction and are normalised
@@ -36,9 +37,15 @@ CHAPTER = re.compile(rf"^第\s*([{CN_NUMERAL}]+|\d{{1,3}})\s*([章节条编部])
 # "1." "1、" "1)" "1）" "1.2" "1.2.3": never a figure such as "1.5万" or "2025年"
 DECIMAL = re.compile(r"^(\d{1,2}(?:[.．]\d{1,2}){0,3})(?:[.．、)）](?!\d)|(?=\s))\s*")
 _DECIMAL_UNIT = re.compile(r"^[万亿千百十%‰倍个家项余多年月日号次位台]")
+# "1.12月7日…" / "2.7:00起…": item 1 about a date or a time, not the figure 1.12
+_ITEM_BEFORE_DATE = re.compile(r"^(\d{1,2})[.．、](?=\d{1,4}(?:[年月日号时]|[:：]\d\d))")
+# "问：" / "问1：" / "Q:" — a question of a Q&A document (its answer follows)
+QUESTION = re.compile(r"^(?:问题?|提问|Q)\s*(\d{0,3})\s*[：:]", re.I)
 CIRCLED = re.compile(rf"^([{_CIRCLED}])\s*")
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 BULLET = re.compile(r"^[-*+•·●▪]\s+")
+#: the caption of a table: "表1 …", "表一 …", "Table 2: …"
+CAPTION = re.compile(r"^(?:表|Table\s*)\s*[\d一二三四五六七八九十]+", re.I)
 
 _CHAPTER_SCHEMES = {"章": "chapter", "编": "chapter", "部": "chapter", "节": "part", "条": "article"}
 
@@ -48,7 +55,7 @@ class Marker:
     """The numbering that opens a paragraph."""
 
     scheme: str  # a key of SCHEME_LABELS
-    numbers: tuple[int, ...]  # (3,) for （三）, (1, 2) for 1.2; for Markdown the heading level
+    numbers: tuple[int, ...]  # (3,) for （三）, (1, 2) for 1.2; for Markdown the heading level; () unnumbered
     end: int  # where the marker ends in the paragraph
 
     @property
@@ -101,8 +108,12 @@ def marker(paragraph: str) -> Marker | None:
         return Marker(_CHAPTER_SCHEMES[m.group(2)], (_number(m.group(1)),), m.end())
     if m := CIRCLED.match(paragraph):
         return Marker("circled", (_CIRCLED.index(m.group(1)) + 1,), m.end())
+    if m := _ITEM_BEFORE_DATE.match(paragraph):
+        return Marker("decimal", (int(m.group(1)),), m.end())
     if (m := DECIMAL.match(paragraph)) and not _DECIMAL_UNIT.match(paragraph[m.end():]) and m.end() < len(paragraph):
         return Marker("decimal", tuple(int(n) for n in re.split(r"[.．]", m.group(1))), m.end())
+    if m := QUESTION.match(paragraph):
+        return Marker("question", (int(m.group(1)),) if m.group(1) else (), m.end())
     return None
 
 

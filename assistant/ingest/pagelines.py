@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from assistant.ingest.document import Block, Table
-from assistant.ingest.markers import starts_block
+from assistant.ingest.markers import CAPTION, starts_block
 from assistant.ingest.paragraphs import ends_sentence, join_lines
 
 #: share of the page height at the top and at the bottom where running headers and footers live
@@ -33,7 +33,6 @@ _PAGE_NUMBER = re.compile(
     r"|^(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$",
     re.I,
 )
-_CAPTION = re.compile(r"^(?:表|Table\s*)\s*[\d一二三四五六七八九十]+", re.I)
 
 
 @dataclass
@@ -105,7 +104,7 @@ def place_tables(page: Page) -> None:
         inside = [ln for ln in page.lines if ln.bottom >= bottom - 1 and ln.top <= top + 1 and _overlaps(ln, box)]
         captions = [
             ln for ln in page.lines
-            if ln not in inside and _overlaps(ln, box) and _CAPTION.match(ln.text.strip())
+            if ln not in inside and _overlaps(ln, box) and CAPTION.match(ln.text.strip())
             and (0 <= ln.bottom - top < 3 * ln.size or 0 <= bottom - ln.top < 3 * ln.size)
         ]
         gone = inside + captions[:1]

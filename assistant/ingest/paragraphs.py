@@ -58,7 +58,8 @@ def join_lines(left: str, right: str) -> str:
 
 
 def _hard(line: str, nxt: str) -> bool:
-    return ends_sentence(line) or bool(MD_HEADING.match(line)) or starts_block(nxt)
+    # a line with tabs is a table row: always a paragraph of its own
+    return ends_sentence(line) or bool(MD_HEADING.match(line)) or starts_block(nxt) or "\t" in line or "\t" in nxt
 
 
 def _lines_are_paragraphs(lines: list[str]) -> bool:
@@ -70,7 +71,7 @@ def _split_block(lines: list[str], as_paragraphs: bool) -> list[str]:
     full = _FULL_LINE * max(len(ln) for ln in lines)
     out = [lines[0]]
     for prev, line in zip(lines, lines[1:], strict=False):
-        if MD_HEADING.match(prev) or MD_HEADING.match(line):
+        if MD_HEADING.match(prev) or MD_HEADING.match(line) or "\t" in prev or "\t" in line:
             out.append(line)
             continue
         if as_paragraphs:

@@ -13,9 +13,13 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.errors import CorpusError
 from assistant.ingest.document import Document
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 #: file extensions the corpus folder is searched for
 SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
@@ -57,15 +61,15 @@ class ReadOptions:
     progress: bool = False
 
     @classmethod
-    def from_settings(cls, settings: object, *, progress: bool = False) -> ReadOptions:
+    def from_settings(cls, settings: Settings, *, progress: bool = False) -> ReadOptions:
         """The options the settings describe (``ASSISTANT_MAX_DOCUMENT_BYTES``, ``ASSISTANT_OCR`` …)."""
         return cls(
-            max_bytes=settings.max_document_bytes,  # type: ignore[attr-defined]
-            max_pages=settings.max_pages,  # type: ignore[attr-defined]
-            max_unpacked_bytes=settings.max_unpacked_bytes,  # type: ignore[attr-defined]
-            ocr=settings.ocr,  # type: ignore[attr-defined]
-            ocr_languages=settings.ocr_languages,  # type: ignore[attr-defined]
-            ocr_dpi=settings.ocr_dpi,  # type: ignore[attr-defined]
+            max_bytes=settings.max_document_bytes,
+            max_pages=settings.max_pages,
+            max_unpacked_bytes=settings.max_unpacked_bytes,
+            ocr=settings.ocr,
+            ocr_languages=settings.ocr_languages,
+            ocr_dpi=settings.ocr_dpi,
             progress=progress,
         )
 

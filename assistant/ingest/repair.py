@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import re
 
-from assistant.ingest.markers import ARABIC_PAREN, CN_DUN, CN_PAREN, MD_HEADING, marker
+from assistant.ingest.document import Block, Table
+from assistant.ingest.markers import ARABIC_PAREN, CAPTION, CN_DUN, CN_PAREN, MD_HEADING, marker
 from assistant.ingest.paragraphs import CJK_CLASS, ends_sentence, is_cjk, split_paragraphs
 
 _SPACED_SCHEMES = ("decimal", "chapter", "part", "article")
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-–—]+\s*\d{1,4}\s*[-–—]+|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4}"
+    r"|page\s+\d{1,4}(?:\s+of\s+\d{1,4})?)$",
+    re.I,
+)
 _SPACE_AT_CJK = re.compile(rf"(?<=[{CJK_CLASS}])\s+|\s+(?=[{CJK_CLASS}])")
 
 
@@ -45,6 +51,7 @@ def join_page_breaks(paragraphs: list[str]) -> list[str]:
                 and len(prev) >= 20
                 and not MD_HEADING.match(prev)
                 and not (CN_DUN.match(prev) and len(prev) < 40)
+                and not (prev[0] in "（(" and prev[-1] in "）)")  # a parenthesised line is whole: "（…通过）"
                 and not is_structural(para)
             )
             if continues:
@@ -74,9 +81,55 @@ def normalise_paragraph(paragraph: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", paragraph)
 
 
+def is_page_number(paragraph: str) -> bool:
+    """Whether a paragraph is only a page number (``— 3 —``, ``第3页``, ``3 / 12``, ``Page 3``), as exports leave them."""
+    return bool(_PAGE_NUMBER.match(paragraph.strip()))
+
+
+def _cells(row: str) -> tuple[str, ...]:
+    return tuple(_SPACE_AT_CJK.sub("", " ".join(cell.split())) for cell in row.split("\t"))
+
+
+def _tables(paragraphs: list[str]) -> list[Block]:
+    """Runs of tab-separated rows with the same number of cells become tables (a caption line before one joins it)."""
+    out: list[Block] = []
+    rows: list[tuple[str, ...]] = []
+    for para in [*paragraphs, ""]:
+        cells = _cells(para) if "\t" in para else ()
+        if len(cells) >= 2 and (not rows or len(cells) == len(rows[0])):
+            rows.append(cells)
+            continue
+        if rows:
+            caption = out.pop().text if out and out[-1].table is None and CAPTION.match(out[-1].text) else ""
+            out.append(Block("", table=Table(tuple(rows), caption)))
+            rows = [cells] if len(cells) >= 2 else []
+            if rows:
+                continue
+        if para:
+            out.append(Block(para))
+    return out
+
+
+def repair_blocks(paragraphs: list[str]) -> list[Block]:
+    """Repair the paragraphs of a text: page numbers dropped, tab-separated tables found, each paragraph
+    normalised, and paragraphs a page break split joined again (never across a table)."""
+    blocks = _tables([p for p in paragraphs if not is_page_number(p)])
+    out: list[Block] = []
+    run: list[str] = []
+    for block in [*blocks, None]:
+        if block is None or block.table is not None:
+            out += [Block(p) for p in join_page_breaks([q for q in (normalise_paragraph(p) for p in run) if q])]
+            run = []
+            if block is not None:
+                out.append(block)
+        else:
+            run.append(block.text)
+    return out
+
+
 def repair_paragraphs(paragraphs: list[str]) -> list[str]:
-    """Normalise each paragraph, then join those a page break split."""
-    return join_page_breaks([p for p in (normalise_paragraph(p) for p in paragraphs) if p])
+    """Normalise each paragraph, then join those a page break split (text without tables)."""
+    return [b.text for b in repair_blocks(paragraphs) if b.table is None]
 
 
 def repair_text(text: str) -> list[str]:

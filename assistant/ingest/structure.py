@@ -54,7 +54,9 @@ class Node:
     @property
     def numbers(self) -> tuple[int, ...] | None:
         """The number its marker carries (``None`` for unnumbered headings and tables)."""
-        return self.marker.numbers if self.marker and self.marker.scheme != "markdown" else None
+        if self.marker is None or self.marker.scheme == "markdown" or not self.marker.numbers:
+            return None
+        return self.marker.numbers
 
     @property
     def title(self) -> str:
@@ -212,7 +214,9 @@ def detect(blocks: list[Block], *, fallback_title: str, reader: str = "text", pa
     for i, block in enumerate(blocks[start:], start=start):
         node = _node(block, ranks, implicit=i in implicit)
         if node is None:
-            (stack[-1].body if stack else front).append(block.text)
+            # text after a table outside any section follows the table, not the front matter
+            after_table = roots[-1].body if roots and roots[-1].kind == "table" else front
+            (stack[-1].body if stack else after_table).append(block.text)
             continue
         if node.kind == "table":
             (stack[-1].children if stack else roots).append(node)
@@ -229,7 +233,7 @@ def detect(blocks: list[Block], *, fallback_title: str, reader: str = "text", pa
     outline.layout = Layout(
         reader=reader,
         paragraphs=paragraphs,
-        levels=tuple(ranks.labels[r] for r in sorted(ranks.labels)) + (("short lines",) if implicit else ()),
+        levels=tuple(ranks.labels[r] for r in sorted(ranks.labels)),
         restarts=_restarts(outline, ranks),
         title=title if title_at is not None else None,
         tables=sum(n.kind == "table" for n in outline.walk()),
@@ -295,7 +299,12 @@ def _split_tail(outline: Outline) -> None:
     """Peel the signature (and the closing after the last item) off the end of the document."""
     texts = [n for n in outline.walk() if n.kind != "table"]
     last = texts[-1] if texts else None
-    if last is not None and (last.children or (outline.nodes and outline.nodes[-1].kind == "table")):
+    final = outline.nodes[-1] if outline.nodes else None
+    if last is None and final is not None:  # no headings: the text after the last table ends the document
+        if not final.body:
+            return
+        last = final
+    elif last is not None and (last.children or (final is not None and final.kind == "table")):
         return  # the document ends in a nested list or a table: no tail to peel
     body = last.body if last is not None else outline.front
     keep = 0 if last is not None and last.kind == "item" else 1

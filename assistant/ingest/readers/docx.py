@@ -16,6 +16,7 @@ from typing import Any
 from assistant.errors import CorpusError
 from assistant.ingest.document import Block, Document, Table
 from assistant.ingest.paragraphs import join_lines
+from assistant.ingest.markers import CAPTION
 from assistant.ingest.read import ReadOptions
 
 #: members a DOCX may hold (real ones have a few dozen; a zip bomb may have millions)
@@ -23,7 +24,6 @@ MAX_MEMBERS = 10_000
 #: how much a member may shrink when compressed before it counts as a bomb (text XML reaches ~20-50)
 MAX_RATIO = 200
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.I)
-_CAPTION = re.compile(r"^(?:表|Table\s*)\s*[\d一二三四五六七八九十]+", re.I)
 
 
 def check_archive(path: Path, options: ReadOptions) -> None:
@@ -72,7 +72,7 @@ def _level(paragraph: Any) -> int | None:
 
 def _is_caption(paragraph: Any, text: str) -> bool:
     style = paragraph.style
-    return ((style.name or "").lower() == "caption" if style is not None else False) or bool(_CAPTION.match(text) and len(text) <= 80)
+    return ((style.name or "").lower() == "caption" if style is not None else False) or bool(CAPTION.match(text) and len(text) <= 80)
 
 
 def _table(table: Any) -> tuple[tuple[str, ...], ...]:
@@ -109,7 +109,7 @@ def read_docx(path: Path, options: ReadOptions) -> Document:
     for part in document.iter_inner_content():
         if isinstance(part, DocxTable):
             rows = _table(part)
-            if caption is None and blocks and blocks[-1].heading is None and _CAPTION.match(blocks[-1].text):
+            if caption is None and blocks and blocks[-1].heading is None and CAPTION.match(blocks[-1].text):
                 caption = blocks.pop().text
             blocks.append(Block("", table=Table(rows, caption or "")))
             caption = None
