@@ -100,27 +100,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind, path in docs.items():
             passages = len(ingest_file(path).passages)
             seconds = _median_seconds(lambda path=path: ingest_file(path), args.repeat)  # type: ignore[misc]
-            rows[kind] = {"seconds": seconds, "pages": pages, "passages": passages, "bytes": path.stat().st_size,
-                          "pages_per_s": pages / seconds, "passages_per_s": passages / seconds}
+            rows[kind] = {
+                "seconds": seconds,
+                "pages": pages,
+                "passages": passages,
+                "bytes": path.stat().st_size,
+                "pages_per_s": pages / seconds,
+                "passages_per_s": passages / seconds,
+            }
         split = _pdf_split(docs["pdf"], args.repeat)
 
     base = rows["txt"]
-    print(f"ingest throughput: the report x{args.copies} ({pages} PDF pages), median of {args.repeat} runs; "
-          "ratio = format / txt (time: higher is slower; rates: lower is slower)")
-    print(f"  {'format':6} {'time':>10} {'ratio':>7} {'pages/s':>9} {'ratio':>7} {'passages/s':>11} {'ratio':>7} {'passages':>9}")
+    print(
+        f"ingest throughput: the report x{args.copies} ({pages} PDF pages), median of {args.repeat} runs; "
+        "ratio = format / txt (time: higher is slower; rates: lower is slower)"
+    )
+    print(
+        f"  {'format':6} {'time':>10} {'ratio':>7} {'pages/s':>9} {'ratio':>7} "
+        f"{'passages/s':>11} {'ratio':>7} {'passages':>9}"
+    )
     for kind, r in rows.items():
-        print(f"  {kind:6} {r['seconds'] * 1000:8.1f}ms {r['seconds'] / base['seconds']:6.1f}x {r['pages_per_s']:9.1f} "
-              f"{r['pages_per_s'] / base['pages_per_s']:6.3f}x {r['passages_per_s']:11.1f} "
-              f"{r['passages_per_s'] / base['passages_per_s']:6.3f}x {r['passages']:9d}")
+        print(
+            f"  {kind:6} {r['seconds'] * 1000:8.1f}ms {r['seconds'] / base['seconds']:6.1f}x {r['pages_per_s']:9.1f} "
+            f"{r['pages_per_s'] / base['pages_per_s']:6.3f}x {r['passages_per_s']:11.1f} "
+            f"{r['passages_per_s'] / base['passages_per_s']:6.3f}x {r['passages']:9d}"
+        )
     share = split["pdfplumber_tables_s"] / split["total_s"]
-    print(f"  pdf split: pdfplumber tables {split['pdfplumber_tables_s'] * 1000:.1f} ms ({share:.0%}), "
-          f"pypdfium2 lines + repair + chunking {(split['total_s'] - split['pdfplumber_tables_s']) * 1000:.1f} ms")
+    print(
+        f"  pdf split: pdfplumber tables {split['pdfplumber_tables_s'] * 1000:.1f} ms ({share:.0%}), "
+        f"pypdfium2 lines + repair + chunking {(split['total_s'] - split['pdfplumber_tables_s']) * 1000:.1f} ms"
+    )
     print("  (measured on a shared 2-core machine: absolute times are inflated; the ratios are what to read)")
 
     result = {
         "when": datetime.now().isoformat(timespec="seconds"),
-        "copies": args.copies, "repeat": args.repeat, "formats": rows, "pdf_split": split,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+        "copies": args.copies,
+        "repeat": args.repeat,
+        "formats": rows,
+        "pdf_split": split,
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
     }
     OUT.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, ensure_ascii=False, indent=2)

@@ -88,18 +88,35 @@ def write_pdf(path: Path) -> Path:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import BaseDocTemplate, Frame, FrameBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import (
+        BaseDocTemplate,
+        Frame,
+        FrameBreak,
+        PageTemplate,
+        Paragraph,
+        Spacer,
+        Table,
+        TableStyle,
+    )
     from reportlab.platypus.flowables import Flowable
 
     font = _register_font()
-    body = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK", firstLineIndent=20, spaceAfter=4)
+    body = ParagraphStyle(
+        "body", fontName=font, fontSize=10, leading=15, wordWrap="CJK", firstLineIndent=20, spaceAfter=4
+    )
     styles = {
-        "title": ParagraphStyle("title", parent=body, fontSize=17, leading=24, alignment=TA_CENTER, firstLineIndent=0, spaceAfter=10),
-        "heading": ParagraphStyle("heading", parent=body, fontSize=13, leading=19, firstLineIndent=0, spaceBefore=6, spaceAfter=6),
+        "title": ParagraphStyle(
+            "title", parent=body, fontSize=17, leading=24, alignment=TA_CENTER, firstLineIndent=0, spaceAfter=10
+        ),
+        "heading": ParagraphStyle(
+            "heading", parent=body, fontSize=13, leading=19, firstLineIndent=0, spaceBefore=6, spaceAfter=6
+        ),
         "signature": ParagraphStyle("signature", parent=body, alignment=TA_RIGHT, firstLineIndent=0),
         "body": body,
         "addressee": ParagraphStyle("addressee", parent=body, firstLineIndent=0),
-        "caption": ParagraphStyle("caption", parent=body, fontSize=9, leading=13, alignment=TA_CENTER, firstLineIndent=0),
+        "caption": ParagraphStyle(
+            "caption", parent=body, fontSize=9, leading=13, alignment=TA_CENTER, firstLineIndent=0
+        ),
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=12, firstLineIndent=0, spaceAfter=0),
     }
     width, height = A4
@@ -141,7 +158,9 @@ def write_pdf(path: Path) -> Path:
             story += [Spacer(1, 4), Paragraph(html.escape(TABLE_CAPTION), styles["caption"])]
             rows = [[Paragraph(html.escape(cell), styles["cell"]) for cell in row] for row in TABLE_ROWS]
             table = Table(rows, colWidths=[col_w * 0.46, col_w * 0.27, col_w * 0.27])
-            table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+            table.setStyle(
+                TableStyle([("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
+            )
             story += [table, Spacer(1, 8)]
     doc.build(story)
     return path
@@ -191,7 +210,8 @@ def write_docx(path: Path) -> Path:
 
 _NAV = """<header class="site-header"><div class="logo">中国政府网</div>
 <nav><ul><li><a href="/">首页</a></li><li><a href="/zhengce/">政策</a></li><li><a href="/hudong/">互动</a></li>
-<li><a href="/fuwu/">服务</a></li><li><a href="/shuju/">数据</a></li><li><a href="/search">搜索</a></li></ul></nav></header>
+<li><a href="/fuwu/">服务</a></li><li><a href="/shuju/">数据</a></li>
+<li><a href="/search">搜索</a></li></ul></nav></header>
 <div class="breadcrumb"><a href="/">首页</a> &gt; <a href="/zhengce/">政策</a> &gt; 政策文件</div>"""
 _ASIDE = """<aside class="sidebar"><h3>相关文件</h3><ul>
 <li><a href="/a1">国务院关于新质生产力发展情况的报告</a></li><li><a href="/a2">政府工作报告解读</a></li>
@@ -207,7 +227,7 @@ def report_html() -> str:
     for n, (role, text) in enumerate(_roles()):
         t = html.escape(text)
         if role == "title":
-            parts.append(f"<h1>{t}</h1>\n<div class=\"meta\">来源：国务院 发布时间：2025-11-28</div>")
+            parts.append(f'<h1>{t}</h1>\n<div class="meta">来源：国务院 发布时间：2025-11-28</div>')
         elif role == "heading":
             parts.append(f"<h2>{t}</h2>")
         elif role == "signature":
@@ -216,15 +236,17 @@ def report_html() -> str:
             parts.append(f"<p>{t}</p>" if n != 1 else f"<p>{t}</p>")
         if text.startswith(TABLE_AFTER):
             rows = "\n".join(
-                "<tr>" + "".join(f"<{'th' if r == 0 else 'td'}>{html.escape(c)}</{'th' if r == 0 else 'td'}>" for c in row) + "</tr>"
+                "<tr>"
+                + "".join(f"<{'th' if r == 0 else 'td'}>{html.escape(c)}</{'th' if r == 0 else 'td'}>" for c in row)
+                + "</tr>"
                 for r, row in enumerate(TABLE_ROWS)
             )
-            parts.append(f"<table border=\"1\"><caption>{html.escape(TABLE_CAPTION)}</caption>\n{rows}\n</table>")
+            parts.append(f'<table border="1"><caption>{html.escape(TABLE_CAPTION)}</caption>\n{rows}\n</table>')
     article = "\n".join(parts)
     return (
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{html.escape(report_paragraphs()[0])}_中国政府网</title></head>\n<body>\n{_NAV}\n"
-        f"<main><article class=\"content\">\n{article}\n</article>\n{_ASIDE}</main>\n{_FOOTER}\n</body></html>\n"
+        f'<main><article class="content">\n{article}\n</article>\n{_ASIDE}</main>\n{_FOOTER}\n</body></html>\n'
     )
 
 
@@ -237,8 +259,16 @@ def write_html(path: Path) -> Path:
 # ---- bad PDFs ---------------------------------------------------------------------------------------
 
 
-def write_text_pdf(path: Path, lines: list[str], *, pages: int = 1, font_size: float = 14, size: tuple[float, float] | None = None,
-                   password: str | None = None, top: float | None = None) -> Path:
+def write_text_pdf(
+    path: Path,
+    lines: list[str],
+    *,
+    pages: int = 1,
+    font_size: float = 14,
+    size: tuple[float, float] | None = None,
+    password: str | None = None,
+    top: float | None = None,
+) -> Path:
     """A plain PDF: ``lines`` on each of ``pages`` pages, from ``top`` points below the top edge
     (default: two lines' height), optionally encrypted with a user password."""
     from reportlab.lib.pagesizes import A4

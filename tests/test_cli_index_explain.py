@@ -21,10 +21,16 @@ def test_explain_the_report(env, capsys):
     report = next(CORPUS_DIR.glob("*.txt"))
     assert main(["index", "--explain", str(report)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith(f"{report.name}: text; paragraphs separated by blank lines; levels: 一、 > （一）; title '国务院关于")
+    assert out[0].startswith(
+        f"{report.name}: text; paragraphs separated by blank lines; levels: 一、 > （一）; title '国务院关于"
+    )
     assert out[0].endswith("closing; signature")
     assert out[1] == "21 passages:"
-    assert out[2].split() == ["preamble", "preamble", "国务院关于落实全国人大常委会对新质生产力发展情况报告审议意见的报告"]
+    assert out[2].split() == [
+        "preamble",
+        "preamble",
+        "国务院关于落实全国人大常委会对新质生产力发展情况报告审议意见的报告",
+    ]
     assert out[4].split()[:3] == ["item-01", "item", "一、关于强化对新质生产力发展的统筹规划"]
     assert out[5].strip().startswith("一、关于强化对新质生产力发展的统筹规划 （一）完善新质生产力发展政策体系。推动研…")
     assert not (env / "index").exists()  # nothing was indexed

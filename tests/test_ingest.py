@@ -52,8 +52,14 @@ def test_report_passages_match_the_snapshot(max_chars: int) -> None:
     sections, kinds and texts (tests/fixtures/report_passages.json was written by that chunker)."""
     snapshot = json.loads((ROOT / "tests" / "fixtures" / "report_passages.json").read_text(encoding="utf-8"))
     got = [
-        {"id": p.id, "source": p.source, "section": p.section, "kind": p.kind,
-         "text_sha256": hashlib.sha256(p.text.encode("utf-8")).hexdigest(), "chars": len(p.text)}
+        {
+            "id": p.id,
+            "source": p.source,
+            "section": p.section,
+            "kind": p.kind,
+            "text_sha256": hashlib.sha256(p.text.encode("utf-8")).hexdigest(),
+            "chars": len(p.text),
+        }
         for p in load_corpus(CORPUS, max_chars=max_chars)
     ]
     assert got == snapshot[str(max_chars)]
@@ -154,7 +160,7 @@ def test_corpus_errors(tmp_path: Path) -> None:
 def test_two_documents_with_one_stem_are_named(tmp_path):
     (tmp_path / "plan.txt").write_text("计划\n\n第一段正文，内容较长一些。\n", encoding="utf-8")
     (tmp_path / "plan.md").write_text("计划\n\n第一段正文，内容较长一些。\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"plan.md and plan.txt both give the passage id plan#para-001: .* rename one"):
+    with pytest.raises(CorpusError, match=r"plan.md and plan.txt both give the passage id plan#para-001: .* rename"):
         load_corpus(tmp_path)
 
 

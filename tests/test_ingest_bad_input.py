@@ -62,7 +62,11 @@ def test_pdf_with_too_many_pages(tmp_path):
 def test_file_too_large(tmp_path):
     path = tmp_path / "long.txt"
     path.write_text("很长的报告。" * 2000, encoding="utf-8")
-    _refused(path, r"long.txt is 0.0 MB; documents may be at most 0.0 MB \(ASSISTANT_MAX_DOCUMENT_BYTES\)", ReadOptions(max_bytes=1024))
+    _refused(
+        path,
+        r"long.txt is 0.0 MB; documents may be at most 0.0 MB \(ASSISTANT_MAX_DOCUMENT_BYTES\)",
+        ReadOptions(max_bytes=1024),
+    )
 
 
 def test_docx_zip_bomb_is_refused_from_its_directory(tmp_path):
@@ -71,8 +75,11 @@ def test_docx_zip_bomb_is_refused_from_its_directory(tmp_path):
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", b"<w:document>" + b" " * (8 * 1024 * 1024))
     assert bomb.stat().st_size < 100_000  # small on disk, 8 MB unpacked
-    _refused(bomb, r"bomb.docx would unpack to 8 MB, more than 2 MB \(ASSISTANT_MAX_UNPACKED_BYTES\): refused as a zip bomb",
-             ReadOptions(max_unpacked_bytes=2 * 1024 * 1024))
+    _refused(
+        bomb,
+        r"bomb.docx would unpack to 8 MB, more than 2 MB \(ASSISTANT_MAX_UNPACKED_BYTES\): refused as a zip bomb",
+        ReadOptions(max_unpacked_bytes=2 * 1024 * 1024),
+    )
 
 
 def test_damaged_docx(tmp_path):
@@ -80,13 +87,17 @@ def test_damaged_docx(tmp_path):
     (tmp_path / "cut.docx").write_bytes(good[: len(good) // 2])
     _refused(tmp_path / "cut.docx", r"cut.docx is a damaged zip archive")
     with zipfile.ZipFile(tmp_path / "broken.docx", "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'/>")
+        archive.writestr(
+            "[Content_Types].xml", "<Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'/>"
+        )
         archive.writestr("word/document.xml", "<not-closed")
     _refused(tmp_path / "broken.docx", r"broken.docx is a damaged .docx")
 
 
 def test_encrypted_docx(tmp_path):
-    ooxml = pytest.importorskip("msoffcrypto.format.ooxml", reason="msoffcrypto-tool (dev extra) writes the encrypted file")
+    ooxml = pytest.importorskip(
+        "msoffcrypto.format.ooxml", reason="msoffcrypto-tool (dev extra) writes the encrypted file"
+    )
     plain = docgen.write_docx(tmp_path / "plain.docx")
     with plain.open("rb") as source, (tmp_path / "secret.docx").open("wb") as target:
         ooxml.OOXMLFile(source).encrypt("secret", target)
@@ -158,4 +169,8 @@ def test_ocr_reads_a_scanned_page(tmp_path):
 def test_ocr_without_tesseract_says_what_to_install(tmp_path, monkeypatch):
     scan = docgen.write_scan_pdf(tmp_path / "scan.pdf", LINES)
     monkeypatch.setenv("PATH", str(tmp_path / "no-such-dir"))
-    _refused(scan, r"OCR is on \(ASSISTANT_OCR\) but tesseract is not installed: apt-get install tesseract-ocr", ReadOptions(ocr=True))
+    _refused(
+        scan,
+        r"OCR is on \(ASSISTANT_OCR\) but tesseract is not installed: apt-get install tesseract-ocr",
+        ReadOptions(ocr=True),
+    )

@@ -12,7 +12,10 @@ from assistant.ingest import ingest_file, load_corpus
 from assistant.ingest.markers import marker
 from assistant.ingest.paragraphs import split_paragraphs
 
-_BODY = "推动{}工作取得新进展，完善相关制度机制，加强统筹协调和督促检查，确保各项任务落到实处。下一步，将持续深化改革，强化保障。"
+_BODY = (
+    "推动{}工作取得新进展，完善相关制度机制，加强统筹协调和督促检查，确保各项任务落到实处。"
+    "下一步，将持续深化改革，强化保障。"
+)
 _PLAN = [
     ("一、总体要求", ["指导思想", "主要目标"]),
     ("二、重点任务", ["建设数据平台", "优化政务服务", "强化安全保障"]),
@@ -47,8 +50,15 @@ def test_restarted_item_numbering_gives_section_qualified_ids(tmp_path):
     _write(tmp_path, "plan.txt", "\n\n".join(plan_paragraphs()) + "\n")
     passages = load_corpus(tmp_path)  # used to fail: "two passages share the id plan#item-01"
     assert _local(passages) == [
-        "preamble", "s01-item-01", "s01-item-02", "s02-item-01", "s02-item-02", "s02-item-03",
-        "s03-item-01", "s03-item-02", "signature",
+        "preamble",
+        "s01-item-01",
+        "s01-item-02",
+        "s02-item-01",
+        "s02-item-02",
+        "s02-item-03",
+        "s03-item-01",
+        "s03-item-02",
+        "signature",
     ]
     by_id = {p.id: p for p in passages}
     assert by_id["plan#s02-item-01"].section == "二、重点任务 › （一）建设数据平台"
@@ -173,7 +183,10 @@ def test_markdown_headings_with_chinese_text(tmp_path):
 
 
 def test_markdown_with_blank_lines_and_a_title(tmp_path):
-    md = "# 常见问题\n\n## 如何申请补贴？\n\n登录政务服务网，填写申请表并上传材料。\n\n## 多久到账？\n\n审核通过后15个工作日内到账。\n"
+    md = (
+        "# 常见问题\n\n## 如何申请补贴？\n\n登录政务服务网，填写申请表并上传材料。\n\n"
+        "## 多久到账？\n\n审核通过后15个工作日内到账。\n"
+    )
     doc = ingest_file(_write(tmp_path, "faq.md", md))
     assert doc.layout.title == "常见问题" and doc.layout.levels == ("##",)
     assert [(p.section, p.text) for p in doc.passages] == [
@@ -202,7 +215,11 @@ def test_four_levels_of_chinese_numbering(tmp_path):
     assert doc.layout.restarts == ("1.",)
     by_id = {p.id.split("#")[1]: p for p in doc.passages}
     assert set(by_id) == {"s01-01-item-01", "s01-01-item-02", "s01-02-item-01"}
-    assert by_id["s01-01-item-01"].section == "一、工作目标 › （一）近期目标 › 1.到2026年，建成统一的数据共享平台，实现市县两级全覆盖，数据共享率达到90%以上"
+    assert (
+        by_id["s01-01-item-01"].section
+        == "一、工作目标 › （一）近期目标 › 1.到2026年，建成统一的数据共享平台，实现市县两级全覆盖，"
+        "数据共享率达到90%以上"
+    )
     # the title alone is no passage: it leads the first one, with the headings above the item
     assert by_id["s01-01-item-01"].text.startswith("实施细则\n一、工作目标\n（一）近期目标\n1.到2026年")
     # the item's sub-items fit in max_chars, so they stay with it
@@ -249,7 +266,9 @@ def test_markers(paragraph, scheme, numbers):
     assert m is not None and (m.scheme, m.numbers) == (scheme, numbers)
 
 
-@pytest.mark.parametrize("paragraph", ["1.76万家企业获得支持。", "2025年11月27日", "3.5%的增长", "12 月份", "正文一、二"])
+@pytest.mark.parametrize(
+    "paragraph", ["1.76万家企业获得支持。", "2025年11月27日", "3.5%的增长", "12 月份", "正文一、二"]
+)
 def test_figures_are_not_markers(paragraph):
     assert marker(paragraph) is None
 
@@ -295,14 +314,24 @@ def test_tab_separated_table_across_a_page_number(tmp_path):
     rows = ["序号\t项目\t主要内容", "1\t新增公办学位\t新增公办学位1.2万个", "2\t口袋公园建设\t新建口袋公园50个"]
     text = (
         "十件民生实事\n\n（2026年1月9日票决通过）\n\n经市人民代表大会票决，市政府将办好以下实事。\n\n"
-        + "\n".join(rows[:2]) + "\n\n— 1 —\n\n" + rows[2] + "\n\n上述项目中，第1项为续建项目。\n"
+        + "\n".join(rows[:2])
+        + "\n\n— 1 —\n\n"
+        + rows[2]
+        + "\n\n上述项目中，第1项为续建项目。\n"
     )
     doc = ingest_file(_write(tmp_path, "projects.txt", text))
     assert [(p.id.split("#")[1], p.kind) for p in doc.passages] == [
-        ("para-001", "paragraph"), ("table-01", "table"), ("para-002", "paragraph"),
+        ("para-001", "paragraph"),
+        ("table-01", "table"),
+        ("para-002", "paragraph"),
     ]
-    assert doc.passages[0].text == "十件民生实事\n（2026年1月9日票决通过）\n经市人民代表大会票决，市政府将办好以下实事。"
-    assert doc.passages[1].text == "序号 | 项目 | 主要内容\n1 | 新增公办学位 | 新增公办学位1.2万个\n2 | 口袋公园建设 | 新建口袋公园50个"
+    assert (
+        doc.passages[0].text == "十件民生实事\n（2026年1月9日票决通过）\n经市人民代表大会票决，市政府将办好以下实事。"
+    )
+    assert (
+        doc.passages[1].text
+        == "序号 | 项目 | 主要内容\n1 | 新增公办学位 | 新增公办学位1.2万个\n2 | 口袋公园建设 | 新建口袋公园50个"
+    )
     assert "— 1 —" not in "".join(p.text for p in doc.passages)
 
 

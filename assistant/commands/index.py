@@ -53,7 +53,9 @@ def register(subparsers: Subparsers) -> None:
         "--rebuild", action="store_true", help="re-embed every passage instead of reusing unchanged ones"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
-    parser.add_argument("--explain", metavar="FILE", type=Path, help="show how FILE is cut into passages; index nothing")
+    parser.add_argument(
+        "--explain", metavar="FILE", type=Path, help="show how FILE is cut into passages; index nothing"
+    )
     parser.add_argument("--json", action="store_true", help="with --explain: print machine-readable JSON on stdout")
     parser.set_defaults(func=run)
 

@@ -223,7 +223,10 @@ def _lead_ins(pending: list[str], paragraphs: list[str]) -> list[list[str]]:
 
 
 def table_pieces(table: Table, max_chars: int) -> list[str]:
-    """A table's text, split between rows when longer than ``max_chars``; each piece repeats the caption and header row."""
+    """A table's text, split between rows when longer than ``max_chars``.
+
+    Each piece repeats the caption and the header row, so it reads on its own.
+    """
     text = table.text()
     if len(text) <= max_chars or len(table.rows) < 3:
         return [text]

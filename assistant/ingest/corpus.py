@@ -36,10 +36,17 @@ class IngestedDocument:
         return {
             "source": self.source,
             "layout": {
-                "reader": layout.reader, "paragraphs": layout.paragraphs, "levels": list(layout.levels),
-                "restarts": list(layout.restarts), "title": layout.title, "tables": layout.tables,
-                "pages": layout.pages, "closing": layout.closing, "signature": layout.signature,
-                "notes": list(layout.notes), "summary": layout.describe(),
+                "reader": layout.reader,
+                "paragraphs": layout.paragraphs,
+                "levels": list(layout.levels),
+                "restarts": list(layout.restarts),
+                "title": layout.title,
+                "tables": layout.tables,
+                "pages": layout.pages,
+                "closing": layout.closing,
+                "signature": layout.signature,
+                "notes": list(layout.notes),
+                "summary": layout.describe(),
             },
             "passages": [p.to_dict() for p in self.passages],
         }
@@ -52,16 +59,26 @@ def outline(document: Document, fallback_title: str, name: str | None = None) ->
         blocks = repair_blocks(found.paragraphs)
         layout = found.layout
     else:
-        blocks = [b if b.table is not None else Block(normalise_paragraph(b.text), b.heading, None, b.page) for b in document.blocks]
+        blocks = [
+            b if b.table is not None else Block(normalise_paragraph(b.text), b.heading, None, b.page)
+            for b in document.blocks
+        ]
         layout = "page-lines" if document.reader.startswith("pdf") else "marked-up"
     if not any(b.text.strip() or b.table for b in blocks):
         raise CorpusError(f"{name or fallback_title}: no text found in the document")
-    return structure.detect(blocks, fallback_title=fallback_title, reader=document.reader, paragraphs=layout,
-                            pages=document.pages, notes=tuple(document.notes))
+    return structure.detect(
+        blocks,
+        fallback_title=fallback_title,
+        reader=document.reader,
+        paragraphs=layout,
+        pages=document.pages,
+        notes=tuple(document.notes),
+    )
 
 
-def ingest_file(path: Path, *, source: str | None = None, max_chars: int = 700,
-                options: ReadOptions | None = None) -> IngestedDocument:
+def ingest_file(
+    path: Path, *, source: str | None = None, max_chars: int = 700, options: ReadOptions | None = None
+) -> IngestedDocument:
     """Read one file and cut it into passages (ids ``<file stem>#<place>``, ``source`` defaults to the file name).
 
     Raises CorpusError, naming the file and the cause, for anything that cannot be read.

@@ -11,7 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 CN_NUMERAL = "一二三四五六七八九十百零〇两"
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -110,7 +123,7 @@ def marker(paragraph: str) -> Marker | None:
         return Marker("circled", (_CIRCLED.index(m.group(1)) + 1,), m.end())
     if m := _ITEM_BEFORE_DATE.match(paragraph):
         return Marker("decimal", (int(m.group(1)),), m.end())
-    if (m := DECIMAL.match(paragraph)) and not _DECIMAL_UNIT.match(paragraph[m.end():]) and m.end() < len(paragraph):
+    if (m := DECIMAL.match(paragraph)) and not _DECIMAL_UNIT.match(paragraph[m.end() :]) and m.end() < len(paragraph):
         return Marker("decimal", tuple(int(n) for n in re.split(r"[.．]", m.group(1))), m.end())
     if m := QUESTION.match(paragraph):
         return Marker("question", (int(m.group(1)),) if m.group(1) else (), m.end())

@@ -103,8 +103,11 @@ def place_tables(page: Page) -> None:
         x0, bottom, x1, top = box
         inside = [ln for ln in page.lines if ln.bottom >= bottom - 1 and ln.top <= top + 1 and _overlaps(ln, box)]
         captions = [
-            ln for ln in page.lines
-            if ln not in inside and _overlaps(ln, box) and CAPTION.match(ln.text.strip())
+            ln
+            for ln in page.lines
+            if ln not in inside
+            and _overlaps(ln, box)
+            and CAPTION.match(ln.text.strip())
             and (0 <= ln.bottom - top < 3 * ln.size or 0 <= bottom - ln.top < 3 * ln.size)
         ]
         gone = inside + captions[:1]

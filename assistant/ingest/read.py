@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 #: file extensions the corpus folder is searched for
 SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 #: what each known extension promises
-_SUFFIX_KINDS = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html", ".txt": "text", ".md": "text", ".markdown": "text"}
+_SUFFIX_KINDS = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+    ".md": "text",
+    ".markdown": "text",
+}
 _BINARY = ("pdf", "docx")
 
 _KIND_NAMES = {"pdf": "a PDF", "docx": "a Word document (.docx)", "html": "an HTML page", "text": "plain text"}
@@ -87,7 +95,9 @@ def _zip_kind(path: Path) -> str:
     if "word/document.xml" in names:
         return "docx"
     if any(n.startswith("xl/") for n in names):
-        raise CorpusError(f"{path.name} is an Excel workbook, which is not a supported document; save it as PDF or .docx")
+        raise CorpusError(
+            f"{path.name} is an Excel workbook, which is not a supported document; save it as PDF or .docx"
+        )
     if any(n.startswith("ppt/") for n in names):
         raise CorpusError(f"{path.name} is a PowerPoint file, which is not a supported document; save it as PDF")
     if "mimetype" in names and "content.xml" in names:
@@ -131,7 +141,9 @@ def detect_kind(path: Path, head: bytes) -> str:
         with path.open("rb") as f:
             directory = f.read(1 << 20)
         if _ENCRYPTED_PACKAGE in directory:
-            raise CorpusError(f"{path.name} is a password-protected Office document; remove the password and save it again")
+            raise CorpusError(
+                f"{path.name} is a password-protected Office document; remove the password and save it again"
+            )
         raise CorpusError(f"{path.name} is a legacy Office file (.doc/.xls/.ppt); save it as .docx or PDF")
     for magic, what in _MAGIC.items():
         if head.startswith(magic):

@@ -72,17 +72,17 @@ def normalise_paragraph(paragraph: str) -> str:
     if found is not None and found.scheme in _SPACED_SCHEMES and paragraph[found.end - 1].isspace():
         # "1.1 目的", "第一章 总则": the space after the number is how the heading is written, not noise
         head = paragraph[: found.end].strip()
-        return f"{head} {normalise_paragraph(paragraph[found.end:])}"
+        return f"{head} {normalise_paragraph(paragraph[found.end :])}"
     if m := CN_PAREN.match(paragraph):
-        paragraph = f"（{m.group(1)}）" + paragraph[m.end():]
+        paragraph = f"（{m.group(1)}）" + paragraph[m.end() :]
     elif m := ARABIC_PAREN.match(paragraph):
-        paragraph = f"（{m.group(1)}）" + paragraph[m.end():]
+        paragraph = f"（{m.group(1)}）" + paragraph[m.end() :]
     paragraph = _SPACE_AT_CJK.sub("", paragraph)
     return re.sub(r"[ \t]{2,}", " ", paragraph)
 
 
 def is_page_number(paragraph: str) -> bool:
-    """Whether a paragraph is only a page number (``— 3 —``, ``第3页``, ``3 / 12``, ``Page 3``), as exports leave them."""
+    """Whether a paragraph is only a page number, as exports leave them (``— 3 —``, ``第3页``, ``3 / 12``)."""
     return bool(_PAGE_NUMBER.match(paragraph.strip()))
 
 

@@ -165,7 +165,12 @@ def _is_title_line(text: str) -> bool:
 class _Ranks:
     """Turns each structural paragraph into a rank: format levels first, then numbering schemes in order seen."""
 
-    _EXPLICIT = {"pdf": "larger font, level {}", "pdf+ocr": "larger font, level {}", "docx": "Heading {} style", "html": "<h{}>"}
+    _EXPLICIT = {
+        "pdf": "larger font, level {}",
+        "pdf+ocr": "larger font, level {}",
+        "docx": "Heading {} style",
+        "html": "<h{}>",
+    }
 
     def __init__(self, reader: str) -> None:
         self.schemes: dict[str, int] = {}
@@ -189,7 +194,12 @@ def _implicit_headings(paragraphs: list[str]) -> set[int]:
     found = set()
     for i, text in enumerate(paragraphs[:-1]):
         nxt = paragraphs[i + 1]
-        if len(text) <= IMPLICIT_HEADING_MAX_CHARS and not ends_sentence(text) and len(nxt) > 2 * len(text) and ends_sentence(nxt):
+        if (
+            len(text) <= IMPLICIT_HEADING_MAX_CHARS
+            and not ends_sentence(text)
+            and len(nxt) > 2 * len(text)
+            and ends_sentence(nxt)
+        ):
             found.add(i)
     return found
 
@@ -197,8 +207,15 @@ def _implicit_headings(paragraphs: list[str]) -> set[int]:
 # ---- the outline ----------------------------------------------------------------------------------
 
 
-def detect(blocks: list[Block], *, fallback_title: str, reader: str = "text", paragraphs: str = "marked-up",
-           pages: int | None = None, notes: tuple[str, ...] = ()) -> Outline:
+def detect(
+    blocks: list[Block],
+    *,
+    fallback_title: str,
+    reader: str = "text",
+    paragraphs: str = "marked-up",
+    pages: int | None = None,
+    notes: tuple[str, ...] = (),
+) -> Outline:
     """The outline of a document's (repaired) blocks; ``fallback_title`` names a document without a title."""
     blocks = [b for b in blocks if b.text.strip() or b.table is not None]
     title_at = _title_index(blocks)

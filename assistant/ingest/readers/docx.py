@@ -15,8 +15,8 @@ from typing import Any
 
 from assistant.errors import CorpusError
 from assistant.ingest.document import Block, Document, Table
-from assistant.ingest.paragraphs import join_lines
 from assistant.ingest.markers import CAPTION
+from assistant.ingest.paragraphs import join_lines
 from assistant.ingest.read import ReadOptions
 
 #: members a DOCX may hold (real ones have a few dozen; a zip bomb may have millions)
@@ -43,7 +43,10 @@ def check_archive(path: Path, options: ReadOptions) -> None:
         )
     for m in members:
         if m.file_size > 10 * 1024 * 1024 and m.file_size > MAX_RATIO * max(m.compress_size, 1):
-            raise CorpusError(f"{path.name}: {m.filename} expands {m.file_size // max(m.compress_size, 1)}-fold (refused as a zip bomb)")
+            raise CorpusError(
+                f"{path.name}: {m.filename} expands {m.file_size // max(m.compress_size, 1)}-fold "
+                "(refused as a zip bomb)"
+            )
 
 
 def _text(paragraph: Any) -> str:
@@ -63,7 +66,11 @@ def _level(paragraph: Any) -> int | None:
     if m := _HEADING_STYLE.match(name):
         return int(m.group(1))
     for element in (paragraph._p.pPr, style.element.pPr if style is not None else None):  # noqa: SLF001 (no public API)
-        outline = element.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}outlineLvl") if element is not None else None
+        outline = (
+            element.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}outlineLvl")
+            if element is not None
+            else None
+        )
         if outline is not None:
             value = int(outline.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val", "9"))
             return value + 1 if value < 9 else None
@@ -72,7 +79,9 @@ def _level(paragraph: Any) -> int | None:
 
 def _is_caption(paragraph: Any, text: str) -> bool:
     style = paragraph.style
-    return ((style.name or "").lower() == "caption" if style is not None else False) or bool(CAPTION.match(text) and len(text) <= 80)
+    return ((style.name or "").lower() == "caption" if style is not None else False) or bool(
+        CAPTION.match(text) and len(text) <= 80
+    )
 
 
 def _table(table: Any) -> tuple[tuple[str, ...], ...]:

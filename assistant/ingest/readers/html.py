@@ -57,8 +57,15 @@ def read_html(path: Path, html: str, options: ReadOptions) -> Document:
     from lxml import etree
 
     extracted = trafilatura.extract(
-        html, output_format="xml", include_tables=True, include_comments=False, include_images=False,
-        include_links=False, include_formatting=False, favor_recall=True, deduplicate=False,
+        html,
+        output_format="xml",
+        include_tables=True,
+        include_comments=False,
+        include_images=False,
+        include_links=False,
+        include_formatting=False,
+        favor_recall=True,
+        deduplicate=False,
     )
     if not extracted:
         raise CorpusError(f"{path.name}: no main text found in the HTML page")

@@ -11,11 +11,10 @@ into paragraphs by their geometry, headings found by size.
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
-
-import statistics
 
 from assistant.errors import CorpusError
 from assistant.ingest.pagelines import Line
@@ -39,12 +38,17 @@ def tesseract_languages() -> set[str]:
 def _check_installed(languages: str) -> str:
     exe = shutil.which("tesseract")
     if exe is None:
-        raise CorpusError("OCR is on (ASSISTANT_OCR) but tesseract is not installed: apt-get install tesseract-ocr tesseract-ocr-chi-sim")
+        raise CorpusError(
+            "OCR is on (ASSISTANT_OCR) but tesseract is not installed: "
+            "apt-get install tesseract-ocr tesseract-ocr-chi-sim"
+        )
     have = tesseract_languages()
     missing = [lang for lang in languages.split("+") if lang not in have]
     if missing:
         packages = " ".join(_PACKAGES.get(lang, f"tesseract-ocr-{lang.replace('_', '-')}") for lang in missing)
-        raise CorpusError(f"tesseract cannot read {', '.join(missing)} (ASSISTANT_OCR_LANGUAGES): apt-get install {packages}")
+        raise CorpusError(
+            f"tesseract cannot read {', '.join(missing)} (ASSISTANT_OCR_LANGUAGES): apt-get install {packages}"
+        )
     return exe
 
 
@@ -90,12 +94,19 @@ def ocr_pages(path: Path, indexes: list[int], options: ReadOptions) -> dict[int,
                 try:
                     done = subprocess.run(
                         [exe, str(image), "stdout", "-l", options.ocr_languages, "--psm", "3", "tsv"],
-                        capture_output=True, text=True, timeout=PAGE_TIMEOUT, check=False,
+                        capture_output=True,
+                        text=True,
+                        timeout=PAGE_TIMEOUT,
+                        check=False,
                     )
                 except subprocess.TimeoutExpired as exc:
-                    raise CorpusError(f"OCR of page {index + 1} of {path.name} took longer than {PAGE_TIMEOUT} s") from exc
+                    raise CorpusError(
+                        f"OCR of page {index + 1} of {path.name} took longer than {PAGE_TIMEOUT} s"
+                    ) from exc
                 if done.returncode != 0:
-                    raise CorpusError(f"tesseract failed on page {index + 1} of {path.name}: {done.stderr.strip()[:300]}")
+                    raise CorpusError(
+                        f"tesseract failed on page {index + 1} of {path.name}: {done.stderr.strip()[:300]}"
+                    )
                 out[index] = _lines(done.stdout, index + 1, height, 72 / options.ocr_dpi)
     finally:
         pdf.close()

@@ -90,8 +90,17 @@ class _PageText:
             return
         text = "".join(c[0] for c in chars).strip()
         size = statistics.median(c[5] for c in visible)
-        self.lines.append(Line(text, min(c[1] for c in visible), max(c[2] for c in visible),
-                               min(c[3] for c in visible), max(c[4] for c in visible), size, number))
+        self.lines.append(
+            Line(
+                text,
+                min(c[1] for c in visible),
+                max(c[2] for c in visible),
+                min(c[3] for c in visible),
+                max(c[4] for c in visible),
+                size,
+                number,
+            )
+        )
 
     def usable(self, images: int) -> bool:
         """False for a page of images with (almost) no text (a scan), or of mostly unmapped glyphs."""
@@ -140,7 +149,9 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
         if count == 0:
             raise CorpusError(f"{path.name} is a PDF without pages")
         if count > options.max_pages:
-            raise CorpusError(f"{path.name} has {count} pages; documents may have at most {options.max_pages} (ASSISTANT_MAX_PAGES)")
+            raise CorpusError(
+                f"{path.name} has {count} pages; documents may have at most {options.max_pages} (ASSISTANT_MAX_PAGES)"
+            )
         pages: list[Page] = []
         unreadable: list[int] = []
         unmapped = chars = 0
@@ -154,7 +165,9 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
                 usable = text.usable(_object_count(page, "IMAGE"))
                 if not usable:
                     unreadable.append(index)
-                tables = _tables(path, index, height) if usable and _object_count(page, "PATH") >= MIN_TABLE_PATHS else []
+                tables = (
+                    _tables(path, index, height) if usable and _object_count(page, "PATH") >= MIN_TABLE_PATHS else []
+                )
                 pages.append(Page(index + 1, width, height, text.lines if usable else [], tables))
             finally:
                 page.close()
@@ -163,8 +176,11 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
 
     notes: list[str] = []
     if unreadable:
-        why = (f"{unmapped} of {chars} characters come from fonts without a Unicode map" if unmapped > chars * MAX_UNMAPPED_SHARE
-               else "its pages hold images of text (a scan) and no text layer")
+        why = (
+            f"{unmapped} of {chars} characters come from fonts without a Unicode map"
+            if unmapped > chars * MAX_UNMAPPED_SHARE
+            else "its pages hold images of text (a scan) and no text layer"
+        )
         if options.ocr:
             from assistant.ingest.readers.ocr import ocr_pages
 
@@ -177,7 +193,10 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
                 "(apt-get install tesseract-ocr tesseract-ocr-chi-sim; about 3 minutes a page), or add a text version"
             )
         else:
-            notes.append(f"page{'s' * (len(unreadable) > 1)} {_page_list(unreadable)} have no usable text (set ASSISTANT_OCR=true)")
+            notes.append(
+                f"page{'s' * (len(unreadable) > 1)} {_page_list(unreadable)} have no usable text "
+                "(set ASSISTANT_OCR=true)"
+            )
 
     if not any(page.lines for page in pages):
         raise CorpusError(f"{path.name} holds no text: its {count} page{'s are' if count > 1 else ' is'} blank")
