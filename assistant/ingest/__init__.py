@@ -9,7 +9,7 @@ passages with stable ids and section paths.
 """
 
 from assistant.ingest.chunk import split_sentences
-from assistant.ingest.corpus import IngestedDocument, check_unique, corpus_files, ingest_file, load_corpus
+from assistant.ingest.corpus import IngestedDocument, check_unique, chunk_report, corpus_files, ingest_file, load_corpus
 from assistant.ingest.markers import cn_to_int
 from assistant.ingest.read import SUFFIXES, ReadOptions, read_document
 from assistant.ingest.repair import repair_text
@@ -31,14 +31,3 @@ __all__ = [
     "repair_text",
     "split_sentences",
 ]
-
-
-def chunk_report(text: str, source: str, max_chars: int = 700) -> list["Passage"]:  # noqa: F821
-    """Passages of one plain-text document given as a string (``source`` names it: ids use its stem)."""
-    from pathlib import Path
-
-    from assistant.ingest import chunk, corpus
-    from assistant.ingest.readers.text import read_text
-
-    found = corpus.outline(read_text(Path(source), text), fallback_title=Path(source).stem)
-    return chunk.passages(found, source, max_chars)

@@ -89,6 +89,14 @@ def ingest_file(
     return IngestedDocument(source, chunk.passages(found, source, max_chars), found.layout)
 
 
+def chunk_report(text: str, source: str, max_chars: int = 700) -> list[Passage]:
+    """Passages of one plain-text document given as a string (``source`` names it: ids use its stem)."""
+    from assistant.ingest.readers.text import read_text
+
+    found = outline(read_text(Path(source), text), fallback_title=Path(source).stem, name=source)
+    return chunk.passages(found, source, max_chars)
+
+
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The document files of the corpus, sorted by path. Raises CorpusError when there are none."""
     kinds = "/".join(s.lstrip(".") for s in SUFFIXES)
