@@ -47,6 +47,7 @@ class Line:
     size: float
     page: int
     table: Table | None = None  # a table standing in the flow of lines
+    ocr: bool = False  # read by OCR: its size is estimated from glyph heights, too rough for heading levels
 
 
 @dataclass
@@ -167,7 +168,7 @@ def _continues(prev: Line, line: Line, columns: list[_Column], body: float) -> b
     """Whether ``line`` carries on the paragraph that ``prev`` is in."""
     if prev.table is not None or line.table is not None:
         return False
-    if abs(prev.size - line.size) > 0.15 * body:
+    if abs(prev.size - line.size) > (0.3 if line.ocr or prev.ocr else 0.15) * body:
         return False  # a heading begins or ends
     col, prev_col = _column_of(line, columns), _column_of(prev, columns)
     indented = line.x0 - col.left > 0.6 * line.size
@@ -207,4 +208,4 @@ def paragraphs(pages: list[Page]) -> list[Block]:
 def _is_heading(group: list[Line], body: float) -> bool:
     first = group[0]
     length = sum(len(ln.text) for ln in group)
-    return first.table is None and first.size >= body * HEADING_RATIO and length <= HEADING_MAX_CHARS
+    return first.table is None and not first.ocr and first.size >= body * HEADING_RATIO and length <= HEADING_MAX_CHARS

@@ -5,7 +5,8 @@ a progress bar: on this kind of machine a full page of Chinese takes minutes. Te
 output places every word; its words are put together into :class:`~assistant.ingest.pagelines.Line`
 objects in PDF coordinates (the median word height standing in for the font size), so OCR'd pages
 go through the same repair as pages with a text layer: running headers dropped, lines joined
-into paragraphs by their geometry, headings found by size.
+into paragraphs by their geometry. Glyph heights are too rough for heading levels, so OCR'd
+headings come from numbering only.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _lines(tsv: str, page_number: int, height: float, scale: float) -> list[Line
         top = min(int(c[7]) for c in group) * scale
         bottom = max(int(c[7]) + int(c[9]) for c in group) * scale
         size = round(statistics.median(int(c[9]) for c in group) * scale * 2) / 2
-        lines.append(Line(text, left, right, height - bottom, height - top, size, page_number))
+        lines.append(Line(text, left, right, height - bottom, height - top, size, page_number, ocr=True))
     return lines
 
 
