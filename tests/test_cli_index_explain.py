@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,12 +13,12 @@ from tests.support import CORPUS_DIR
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     return tmp_path
 
 
-def test_explain_the_report(env, capsys):
+def test_explain_the_report(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = next(CORPUS_DIR.glob("*.txt"))
     assert main(["index", "--explain", str(report)]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -36,7 +37,7 @@ def test_explain_the_report(env, capsys):
     assert not (env / "index").exists()  # nothing was indexed
 
 
-def test_explain_json_of_a_pdf(env, capsys):
+def test_explain_json_of_a_pdf(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pdf = docgen.write_pdf(env / "report.pdf")
     assert main(["index", "--explain", str(pdf), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -49,7 +50,7 @@ def test_explain_json_of_a_pdf(env, capsys):
     assert {"id", "source", "section", "text", "kind"} <= set(data["passages"][0])
 
 
-def test_explain_errors(env, capsys):
+def test_explain_errors(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "--explain", str(env / "missing.pdf")]) == 2
     assert "missing.pdf is not a file" in capsys.readouterr().err
     (env / "empty.docx").write_bytes(b"")

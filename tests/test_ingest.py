@@ -157,7 +157,7 @@ def test_corpus_errors(tmp_path: Path) -> None:
         load_corpus(tmp_path)
 
 
-def test_two_documents_with_one_stem_are_named(tmp_path):
+def test_two_documents_with_one_stem_are_named(tmp_path: Path) -> None:
     (tmp_path / "plan.txt").write_text("计划\n\n第一段正文，内容较长一些。\n", encoding="utf-8")
     (tmp_path / "plan.md").write_text("计划\n\n第一段正文，内容较长一些。\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"plan.md and plan.txt both give the passage id plan#para-001: .* rename"):

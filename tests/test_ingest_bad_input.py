@@ -22,22 +22,22 @@ def _refused(path: Path, pattern: str, options: ReadOptions | None = None) -> No
         ingest_file(path, options=options)
 
 
-def test_scanned_pdf_without_text_layer(tmp_path):
+def test_scanned_pdf_without_text_layer(tmp_path: Path) -> None:
     scan = docgen.write_scan_pdf(tmp_path / "scan.pdf", LINES)
     _refused(scan, r"scan.pdf has no usable text layer: its pages hold images of text \(a scan\).*ASSISTANT_OCR=true")
 
 
-def test_pdf_whose_font_has_no_unicode_map(tmp_path):
+def test_pdf_whose_font_has_no_unicode_map(tmp_path: Path) -> None:
     pdf = docgen.write_unmapped_font_pdf(tmp_path / "glyphs.pdf", LINES)
     _refused(pdf, r"glyphs.pdf has no usable text layer: \d+ of \d+ characters come from fonts without a Unicode map")
 
 
-def test_password_protected_pdf(tmp_path):
+def test_password_protected_pdf(tmp_path: Path) -> None:
     pdf = docgen.write_text_pdf(tmp_path / "locked.pdf", LINES, password="secret")
     _refused(pdf, r"locked.pdf is a password-protected PDF")
 
 
-def test_blank_pdf(tmp_path):
+def test_blank_pdf(tmp_path: Path) -> None:
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument.new()
@@ -47,19 +47,19 @@ def test_blank_pdf(tmp_path):
     _refused(tmp_path / "blank.pdf", r"blank.pdf holds no text: its 1 page is blank")
 
 
-def test_truncated_pdf(tmp_path):
+def test_truncated_pdf(tmp_path: Path) -> None:
     data = docgen.write_text_pdf(tmp_path / "whole.pdf", LINES).read_bytes()
     (tmp_path / "cut.pdf").write_bytes(data[: len(data) // 2])
     _refused(tmp_path / "cut.pdf", r"cut.pdf is not a readable PDF \(damaged or truncated\)")
 
 
-def test_pdf_with_too_many_pages(tmp_path):
+def test_pdf_with_too_many_pages(tmp_path: Path) -> None:
     big = docgen.write_text_pdf(tmp_path / "big.pdf", LINES, pages=2000, font_size=8, top=300)
     _refused(big, r"big.pdf has 2000 pages; documents may have at most 1000 \(ASSISTANT_MAX_PAGES\)")
     assert len(ingest_file(big, options=ReadOptions(max_pages=2000)).passages) >= 1
 
 
-def test_file_too_large(tmp_path):
+def test_file_too_large(tmp_path: Path) -> None:
     path = tmp_path / "long.txt"
     path.write_text("很长的报告。" * 2000, encoding="utf-8")
     _refused(
@@ -69,7 +69,7 @@ def test_file_too_large(tmp_path):
     )
 
 
-def test_docx_zip_bomb_is_refused_from_its_directory(tmp_path):
+def test_docx_zip_bomb_is_refused_from_its_directory(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.docx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
@@ -82,7 +82,7 @@ def test_docx_zip_bomb_is_refused_from_its_directory(tmp_path):
     )
 
 
-def test_damaged_docx(tmp_path):
+def test_damaged_docx(tmp_path: Path) -> None:
     good = docgen.write_docx(tmp_path / "good.docx").read_bytes()
     (tmp_path / "cut.docx").write_bytes(good[: len(good) // 2])
     _refused(tmp_path / "cut.docx", r"cut.docx is a damaged zip archive")
@@ -94,7 +94,7 @@ def test_damaged_docx(tmp_path):
     _refused(tmp_path / "broken.docx", r"broken.docx is a damaged .docx")
 
 
-def test_encrypted_docx(tmp_path):
+def test_encrypted_docx(tmp_path: Path) -> None:
     ooxml = pytest.importorskip(
         "msoffcrypto.format.ooxml", reason="msoffcrypto-tool (dev extra) writes the encrypted file"
     )
@@ -104,7 +104,7 @@ def test_encrypted_docx(tmp_path):
     _refused(tmp_path / "secret.docx", r"secret.docx is a password-protected Office document")
 
 
-def test_empty_files(tmp_path):
+def test_empty_files(tmp_path: Path) -> None:
     for name in ("empty.pdf", "empty.docx", "empty.html", "empty.txt"):
         (tmp_path / name).write_bytes(b"")
         _refused(tmp_path / name, rf"{name} is empty \(0 bytes\)")
@@ -114,7 +114,7 @@ def test_empty_files(tmp_path):
     _refused(tmp_path / "nothing.html", r"nothing.html: no main text found in the HTML page")
 
 
-def test_type_is_checked_by_content(tmp_path):
+def test_type_is_checked_by_content(tmp_path: Path) -> None:
     (tmp_path / "fake.pdf").write_text("只是文本。", encoding="utf-8")
     _refused(tmp_path / "fake.pdf", r"fake.pdf is named like a PDF but its content is plain text")
     shutil.copy(docgen.write_docx(tmp_path / "real.docx"), tmp_path / "word.pdf")
@@ -135,12 +135,14 @@ def test_type_is_checked_by_content(tmp_path):
     assert ingest_file(tmp_path / "page.txt").layout.reader == "html"
 
 
-def test_gb18030_text_is_read(tmp_path):
+def test_gb18030_text_is_read(tmp_path: Path) -> None:
     (tmp_path / "gbk.txt").write_bytes("一、总体要求\n\n（一）指导思想。坚持以人民为中心。\n".encode("gb18030"))
     assert "坚持以人民为中心" in ingest_file(tmp_path / "gbk.txt").passages[0].text
 
 
-def test_cli_exit_code_for_a_bad_corpus_file(tmp_path, monkeypatch, capsys):
+def test_cli_exit_code_for_a_bad_corpus_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     docgen.write_scan_pdf(corpus / "scan.pdf", LINES)
@@ -156,7 +158,7 @@ def test_cli_exit_code_for_a_bad_corpus_file(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.skipif(not {"chi_sim", "eng"} <= tesseract_languages(), reason="tesseract with chi_sim is not installed")
-def test_ocr_reads_a_scanned_page(tmp_path):
+def test_ocr_reads_a_scanned_page(tmp_path: Path) -> None:
     """One small scanned page, read for real (a few seconds; a full page takes minutes)."""
     scan = docgen.write_scan_pdf(tmp_path / "scan.pdf", LINES)
     doc = ingest_file(scan, options=ReadOptions(ocr=True))
@@ -166,7 +168,7 @@ def test_ocr_reads_a_scanned_page(tmp_path):
     assert doc.layout.title == LINES[0]
 
 
-def test_ocr_without_tesseract_says_what_to_install(tmp_path, monkeypatch):
+def test_ocr_without_tesseract_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scan = docgen.write_scan_pdf(tmp_path / "scan.pdf", LINES)
     monkeypatch.setenv("PATH", str(tmp_path / "no-such-dir"))
     _refused(

@@ -56,7 +56,9 @@ def txt_passages() -> list[Passage]:
 
 
 @pytest.mark.parametrize("kind", FORMATS)
-def test_format_yields_the_txt_passages(kind, ingested, txt_passages):
+def test_format_yields_the_txt_passages(
+    kind: str, ingested: dict[str, IngestedDocument], txt_passages: list[Passage]
+) -> None:
     doc = ingested[kind]
     text_passages = [p for p in doc.passages if p.kind != "table"]
     got = {p.id: p for p in text_passages}
@@ -69,7 +71,7 @@ def test_format_yields_the_txt_passages(kind, ingested, txt_passages):
 
 
 @pytest.mark.parametrize("kind", FORMATS)
-def test_the_table_is_a_passage_with_its_caption(kind, ingested):
+def test_the_table_is_a_passage_with_its_caption(kind: str, ingested: dict[str, IngestedDocument]) -> None:
     tables = [p for p in ingested[kind].passages if p.kind == "table"]
     assert len(tables) == 1
     table = tables[0]
@@ -80,7 +82,7 @@ def test_the_table_is_a_passage_with_its_caption(kind, ingested):
     assert ingested[kind].layout.tables == 1
 
 
-def test_pdf_layout_is_repaired(ingested, documents):
+def test_pdf_layout_is_repaired(ingested: dict[str, IngestedDocument], documents: dict[str, Path]) -> None:
     doc = ingested["pdf"]
     assert doc.pages == docgen.pdf_page_count(documents["pdf"]) >= 3
     text = "\n".join(p.text for p in doc.passages)
@@ -93,13 +95,13 @@ def test_pdf_layout_is_repaired(ingested, documents):
     assert any("running header" in note for note in doc.layout.notes)
 
 
-def test_html_boilerplate_is_left_out(ingested):
+def test_html_boilerplate_is_left_out(ingested: dict[str, IngestedDocument]) -> None:
     text = "\n".join(p.text for p in ingested["html"].passages)
     for boilerplate in ("首页", "京ICP备", "相关文件", "分享到", "政府工作报告解读", "来源：国务院"):
         assert boilerplate not in text, boilerplate
 
 
-def test_docx_and_html_headings_come_from_the_format(ingested):
+def test_docx_and_html_headings_come_from_the_format(ingested: dict[str, IngestedDocument]) -> None:
     assert ingested["docx"].layout.levels == ("Heading 1 style", "（一）")
     assert ingested["html"].layout.levels == ("<h2>", "（一）")
 

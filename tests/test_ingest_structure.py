@@ -11,6 +11,7 @@ from assistant.errors import CorpusError
 from assistant.ingest import ingest_file, load_corpus
 from assistant.ingest.markers import marker
 from assistant.ingest.paragraphs import split_paragraphs
+from assistant.types import Passage
 
 _BODY = (
     "推动{}工作取得新进展，完善相关制度机制，加强统筹协调和督促检查，确保各项任务落到实处。"
@@ -39,14 +40,14 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def _local(passages) -> list[str]:
+def _local(passages: list[Passage]) -> list[str]:
     return [p.id.split("#", 1)[1] for p in passages]
 
 
 # ---- issue 14, failure 1: restarted numbering ------------------------------------------------------
 
 
-def test_restarted_item_numbering_gives_section_qualified_ids(tmp_path):
+def test_restarted_item_numbering_gives_section_qualified_ids(tmp_path: Path) -> None:
     _write(tmp_path, "plan.txt", "\n\n".join(plan_paragraphs()) + "\n")
     passages = load_corpus(tmp_path)  # used to fail: "two passages share the id plan#item-01"
     assert _local(passages) == [
@@ -70,7 +71,7 @@ def test_restarted_item_numbering_gives_section_qualified_ids(tmp_path):
     assert layout.levels == ("一、", "（一）") and layout.restarts == ("（一）",)
 
 
-def test_ids_do_not_move_when_a_restarting_section_is_edited(tmp_path):
+def test_ids_do_not_move_when_a_restarting_section_is_edited(tmp_path: Path) -> None:
     paragraphs = plan_paragraphs()
     _write(tmp_path, "plan.txt", "\n\n".join(paragraphs))
     before = {p.id: p.text for p in load_corpus(tmp_path)}
@@ -81,7 +82,7 @@ def test_ids_do_not_move_when_a_restarting_section_is_edited(tmp_path):
     assert [k for k in before if before[k] != after[k]] == ["plan#s03-item-01"]
 
 
-def test_duplicate_id_error_names_the_files_and_the_cause(tmp_path):
+def test_duplicate_id_error_names_the_files_and_the_cause(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     _write(tmp_path / "a", "plan.txt", "\n\n".join(plan_paragraphs()))
@@ -93,7 +94,7 @@ def test_duplicate_id_error_names_the_files_and_the_cause(tmp_path):
     assert "file name without its extension" in message and "rename one" in message
 
 
-def test_a_list_that_restarts_without_a_new_parent_still_gets_unique_ids(tmp_path):
+def test_a_list_that_restarts_without_a_new_parent_still_gets_unique_ids(tmp_path: Path) -> None:
     items = [f"（{_CN[i]}）{n}。" + _BODY.format(n) for i, n in enumerate(["甲", "乙"])]
     _write(tmp_path, "twice.txt", "\n\n".join(["两份清单", *items, *items]))
     assert _local(load_corpus(tmp_path)) == ["item-01", "item-02", "item-01-2", "item-02-2"]
@@ -102,7 +103,7 @@ def test_a_list_that_restarts_without_a_new_parent_still_gets_unique_ids(tmp_pat
 # ---- issue 14, failure 2: single newlines ----------------------------------------------------------
 
 
-def test_single_newline_text_is_recognised_into_sections_and_items(tmp_path):
+def test_single_newline_text_is_recognised_into_sections_and_items(tmp_path: Path) -> None:
     blank, single = tmp_path / "blank", tmp_path / "single"
     blank.mkdir()
     single.mkdir()
@@ -117,7 +118,7 @@ def test_single_newline_text_is_recognised_into_sections_and_items(tmp_path):
     assert ingest_file(blank / "plan.txt").layout.paragraphs == "blank-line"
 
 
-def test_wrapped_lines_inside_a_blank_line_paragraph_are_joined():
+def test_wrapped_lines_inside_a_blank_line_paragraph_are_joined() -> None:
     wrapped = (
         "（一）完善新质生产力发展政策体系。推动研究制定发展\n新质生产力的指导文件，聚焦科技创新、产业创新、发展\n"
         "方式创新。下一步，将深入贯彻落实党的二十届四中全会\n精神。\n\n（二）健全体制机制。大力推动区域战略深化实施。"
@@ -131,7 +132,7 @@ def test_wrapped_lines_inside_a_blank_line_paragraph_are_joined():
     ]
 
 
-def test_single_newline_news_digest_without_headings_is_cut_at_paragraphs(tmp_path):
+def test_single_newline_news_digest_without_headings_is_cut_at_paragraphs(tmp_path: Path) -> None:
     digest = [
         "科技要闻摘要",
         "国产大飞机C919累计交付超过50架，覆盖国内多条主要航线，运行平稳。",
@@ -146,7 +147,7 @@ def test_single_newline_news_digest_without_headings_is_cut_at_paragraphs(tmp_pa
     assert all(p.section == "科技要闻摘要" for p in doc.passages)
 
 
-def test_short_lines_become_headings_in_a_document_without_other_structure(tmp_path):
+def test_short_lines_become_headings_in_a_document_without_other_structure(tmp_path: Path) -> None:
     text = (
         "市场周报\n\n能源\n\n煤炭价格本周小幅回落，电厂库存保持高位，供需总体平稳。\n\n"
         "金融\n\n央行开展逆回购操作，市场流动性合理充裕，利率平稳运行。\n"
@@ -169,7 +170,7 @@ _MD = """# 资料 1
 """
 
 
-def test_markdown_headings_with_chinese_text(tmp_path):
+def test_markdown_headings_with_chinese_text(tmp_path: Path) -> None:
     passages = ingest_file(_write(tmp_path, "notes.md", _MD)).passages
     assert [(p.id, p.section) for p in passages] == [
         ("notes#s01-01", "资料 1 › 片段 1"),
@@ -182,7 +183,7 @@ def test_markdown_headings_with_chinese_text(tmp_path):
     assert not any("#" in p.text or "#" in p.section for p in passages)
 
 
-def test_markdown_with_blank_lines_and_a_title(tmp_path):
+def test_markdown_with_blank_lines_and_a_title(tmp_path: Path) -> None:
     md = (
         "# 常见问题\n\n## 如何申请补贴？\n\n登录政务服务网，填写申请表并上传材料。\n\n"
         "## 多久到账？\n\n审核通过后15个工作日内到账。\n"
@@ -198,7 +199,7 @@ def test_markdown_with_blank_lines_and_a_title(tmp_path):
 # ---- more layouts ---------------------------------------------------------------------------------------
 
 
-def test_four_levels_of_chinese_numbering(tmp_path):
+def test_four_levels_of_chinese_numbering(tmp_path: Path) -> None:
     lines = [
         "实施细则",
         "一、工作目标",
@@ -226,7 +227,7 @@ def test_four_levels_of_chinese_numbering(tmp_path):
     assert by_id["s01-02-item-01"].text.endswith("（1）完善标准规范体系。\n（2）健全安全保障体系。")
 
 
-def test_decimal_numbering_and_chapters(tmp_path):
+def test_decimal_numbering_and_chapters(tmp_path: Path) -> None:
     lines = [
         "第一章 总则",
         "1.1 目的",
@@ -261,7 +262,7 @@ def test_decimal_numbering_and_chapters(tmp_path):
         ("## 片段 1", "markdown", (2,)),
     ],
 )
-def test_markers(paragraph, scheme, numbers):
+def test_markers(paragraph: str, scheme: str, numbers: tuple[int, ...]) -> None:
     m = marker(paragraph)
     assert m is not None and (m.scheme, m.numbers) == (scheme, numbers)
 
@@ -269,11 +270,11 @@ def test_markers(paragraph, scheme, numbers):
 @pytest.mark.parametrize(
     "paragraph", ["1.76万家企业获得支持。", "2025年11月27日", "3.5%的增长", "12 月份", "正文一、二"]
 )
-def test_figures_are_not_markers(paragraph):
+def test_figures_are_not_markers(paragraph: str) -> None:
     assert marker(paragraph) is None
 
 
-def test_every_character_is_kept(tmp_path):
+def test_every_character_is_kept(tmp_path: Path) -> None:
     """Whatever the layout, no text is lost: all paragraphs are in the passages, in order."""
     for name, text in [("plan.txt", "\n".join(plan_paragraphs())), ("notes.md", _MD)]:
         doc = ingest_file(_write(tmp_path, name, text))
@@ -284,7 +285,7 @@ def test_every_character_is_kept(tmp_path):
 # ---- shapes from the second eval corpus -------------------------------------------------------------
 
 
-def test_questions_and_answers(tmp_path):
+def test_questions_and_answers(tmp_path: Path) -> None:
     qa = (
         "以旧换新补贴政策问答\n\n市商务局\n\n"
         "问：今年汽车报废更新补贴的标准是多少？\n答：购买新能源乘用车的，补贴2万元；购买燃油乘用车的，补贴1.5万元。\n\n"
@@ -300,7 +301,7 @@ def test_questions_and_answers(tmp_path):
     assert doc.passages[2].text == "问：政策执行到什么时候？\n答：政策执行至2025年12月31日，资金用完即止。"
 
 
-def test_items_about_dates_and_times_are_items(tmp_path):
+def test_items_about_dates_and_times_are_items(tmp_path: Path) -> None:
     text = (
         "交通管制通告\n\n一、管制时间\n\n1.12月7日5:00至8:30，人民路禁止机动车通行。\n\n"
         "2.7:00起，赛道沿线道路分段实施管制。\n\n二、公共交通\n\n1.12月7日，地铁首班车提前至5:30发车。\n"
@@ -310,7 +311,7 @@ def test_items_about_dates_and_times_are_items(tmp_path):
     assert [p.text.split("\n")[-1][:2] for p in passages] == ["1.", "2.", "1."]
 
 
-def test_tab_separated_table_across_a_page_number(tmp_path):
+def test_tab_separated_table_across_a_page_number(tmp_path: Path) -> None:
     rows = ["序号\t项目\t主要内容", "1\t新增公办学位\t新增公办学位1.2万个", "2\t口袋公园建设\t新建口袋公园50个"]
     text = (
         "十件民生实事\n\n（2026年1月9日票决通过）\n\n经市人民代表大会票决，市政府将办好以下实事。\n\n"
@@ -335,7 +336,7 @@ def test_tab_separated_table_across_a_page_number(tmp_path):
     assert "— 1 —" not in "".join(p.text for p in doc.passages)
 
 
-def test_a_long_table_is_split_between_rows_with_its_header(tmp_path):
+def test_a_long_table_is_split_between_rows_with_its_header(tmp_path: Path) -> None:
     rows = ["指标\t数值"] + [f"第{i}项指标的名称比较长\t{i * 100}个" for i in range(1, 30)]
     doc = ingest_file(_write(tmp_path, "stats.txt", "统计表\n\n表1 主要指标\n" + "\n".join(rows) + "\n"), max_chars=200)
     tables = [p for p in doc.passages if p.kind == "table"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from assistant.commands import Subparsers
 from assistant.embed import load_embedder
 from assistant.errors import InvalidInputError
-from assistant.ingest import IngestedDocument, ReadOptions, ingest_file
 from assistant.indexing import build_from_corpus
+from assistant.ingest import IngestedDocument, ReadOptions, ingest_file
 from assistant.settings import Settings
 
 DESCRIPTION = """\
