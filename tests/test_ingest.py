@@ -19,8 +19,8 @@ from assistant.ingest import (
     corpus_files,
     load_corpus,
     repair_text,
-    split_sentences,
 )
+from assistant.ingest.chunk import pieces
 from assistant.types import Passage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,10 +183,10 @@ def test_cn_to_int() -> None:
     ]
 
 
-def test_split_sentences_keeps_quotes() -> None:
-    assert split_sentences("他说：“好。”然后走了。Next one. Done") == [
-        "他说：“好。”", "然后走了。", "Next one.", "Done"
-    ]
+def test_long_text_is_cut_at_sentence_ends_keeping_quotes_and_spaces() -> None:
+    text = "他说：“好。”然后走了。Next one. Done here."
+    assert pieces([text], 12) == ["他说：“好。”然后走了。", "Next one.", "Done here."]
+    assert pieces([text], 100) == [text]
 
 
 # ---- property: repair undoes synthetic page breaks --------------------------------------------

@@ -8,7 +8,6 @@ headings, numbered items, closing, signature) and :mod:`~assistant.ingest.chunk`
 passages with stable ids and section paths.
 """
 
-from assistant.ingest.chunk import split_sentences
 from assistant.ingest.corpus import IngestedDocument, check_unique, chunk_report, corpus_files, ingest_file, load_corpus
 from assistant.ingest.markers import cn_to_int
 from assistant.ingest.read import SUFFIXES, ReadOptions, read_document
@@ -29,5 +28,4 @@ __all__ = [
     "load_corpus",
     "read_document",
     "repair_text",
-    "split_sentences",
 ]

@@ -22,7 +22,6 @@ every run.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +29,11 @@ from pathlib import Path
 from assistant.ingest.document import Table
 from assistant.ingest.paragraphs import ends_sentence
 from assistant.ingest.structure import SECTION_SEP, Node, Outline
+from assistant.text.sentences import split_lossless
 from assistant.types import Passage
 
 #: a line this short that does not finish a sentence leads the next paragraph (documents without headings)
 LEAD_IN_MAX_CHARS = 40
-
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])(?![”’」』）)])|(?<=[。！？!?][”’」』])")
 
 
 @dataclass
@@ -49,16 +47,6 @@ class Unit:
     table: Table | None = None
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split Chinese/English text after sentence-ending punctuation, keeping closing quotes attached."""
-    parts = [s for s in _SENTENCE_END.split(text) if s]
-    # English full stops: split after ". " followed by a capital letter
-    out: list[str] = []
-    for part in parts:
-        out.extend(s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", part) if s)
-    return out
-
-
 def pieces(paragraphs: list[str], max_chars: int) -> list[str]:
     """Pack sentences into pieces of at most ``max_chars`` (a single longer sentence stays whole)."""
     text = "\n".join(paragraphs)
@@ -67,14 +55,14 @@ def pieces(paragraphs: list[str], max_chars: int) -> list[str]:
     out: list[str] = []
     current = ""
     for paragraph_no, paragraph in enumerate(paragraphs):
-        for i, sentence in enumerate(split_sentences(paragraph)):
+        for i, sentence in enumerate(split_lossless(paragraph)):
             glue = "\n" if (i == 0 and paragraph_no > 0 and current) else ""
-            if current and len(current) + len(glue) + len(sentence) > max_chars:
-                out.append(current)
+            if current and len(current.rstrip()) + len(glue) + len(sentence.rstrip()) > max_chars:
+                out.append(current.rstrip())
                 current, glue = "", ""
             current += glue + sentence
-    if current:
-        out.append(current)
+    if current.strip():
+        out.append(current.rstrip())
     return out
 
 

@@ -19,13 +19,12 @@ import re
 from dataclasses import dataclass
 
 from assistant.ingest.markers import MD_HEADING, starts_block
+from assistant.text.cjk import is_cjk
 
 #: sentence-final punctuation (a paragraph ending with one is finished)
 TERMINAL = tuple("。！？!?；;：:…")
 _CLOSERS = "”’」』）)"
-#: Chinese characters and full-width punctuation: no whitespace belongs next to them
-CJK_CLASS = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’《》"
-_CJK = re.compile(rf"[{CJK_CLASS}]")
+
 # a line this much shorter than the longest of its block did not reach the right margin
 _FULL_LINE = 0.8
 
@@ -36,11 +35,6 @@ class Paragraphs:
 
     paragraphs: list[str]
     layout: str
-
-
-def is_cjk(ch: str) -> bool:
-    """Whether ``ch`` is a Chinese character or full-width punctuation."""
-    return bool(_CJK.match(ch))
 
 
 def ends_sentence(line: str) -> bool:

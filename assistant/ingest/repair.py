@@ -16,7 +16,8 @@ import re
 
 from assistant.ingest.document import Block, Table
 from assistant.ingest.markers import ARABIC_PAREN, CAPTION, CN_DUN, CN_PAREN, MD_HEADING, marker
-from assistant.ingest.paragraphs import CJK_CLASS, ends_sentence, is_cjk, split_paragraphs
+from assistant.ingest.paragraphs import ends_sentence, split_paragraphs
+from assistant.text.cjk import CJK_TEXT, is_cjk
 
 _SPACED_SCHEMES = ("decimal", "chapter", "part", "article")
 _PAGE_NUMBER = re.compile(
@@ -24,7 +25,7 @@ _PAGE_NUMBER = re.compile(
     r"|page\s+\d{1,4}(?:\s+of\s+\d{1,4})?)$",
     re.I,
 )
-_SPACE_AT_CJK = re.compile(rf"(?<=[{CJK_CLASS}])\s+|\s+(?=[{CJK_CLASS}])")
+_SPACE_AT_CJK = re.compile(rf"(?<=[{CJK_TEXT}])\s+|\s+(?=[{CJK_TEXT}])")
 
 
 def is_structural(paragraph: str) -> bool:
