@@ -190,7 +190,7 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
         elif len(unreadable) == count:
             raise CorpusError(
                 f"{path.name} has no usable text layer: {why}. Set ASSISTANT_OCR=true to read it with tesseract "
-                "(apt-get install tesseract-ocr tesseract-ocr-chi-sim; about 3 minutes a page), or add a text version"
+                "(apt-get install tesseract-ocr tesseract-ocr-chi-sim; 1-3 minutes a page), or add a text version"
             )
         else:
             notes.append(
