@@ -22,7 +22,7 @@ from assistant.index import (
     read_manifest,
     stale_reason,
 )
-from assistant.ingest import load_corpus
+from assistant.ingest import ReadOptions, load_corpus
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def build_from_corpus(
     """Read the corpus and (re)build the index, re-embedding only changed passages."""
     # fingerprint first: if a report changes while we read it, the next search sees it as stale
     fingerprint = corpus_fingerprint(settings.corpus_dir)
-    passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
+    options = ReadOptions.from_settings(settings, progress=progress)
+    passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars, options)
     return build_index(
         settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify
     )

@@ -30,13 +30,34 @@ class Settings(BaseSettings):
     )
 
     # --- where things live
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="folder of .txt/.md reports")
+    corpus_dir: Path = Field(
+        PROJECT_ROOT / "corpus", description="folder of the documents (.txt, .md, .pdf, .docx, .html)"
+    )
     index_dir: Path = Field(PROJECT_ROOT / "index", description="folder of the FAISS index and its manifest")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="folder of prompt files")
     models_dir: Path = Field(default_factory=_default_models_dir, description="folder for GGUF models (outside git)")
 
     # --- chunking
     chunk_max_chars: int = Field(700, ge=100, le=10_000, description="longest passage; longer items split at sentences")
+
+    # --- reading documents (assistant/ingest)
+    max_document_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="largest document file read, in bytes (larger: refused before reading)"
+    )
+    max_pages: int = Field(
+        1000, ge=1, le=100_000, description="most pages a PDF may have (more: refused before reading)"
+    )
+    max_unpacked_bytes: int = Field(
+        200 * 1024 * 1024, ge=1024 * 1024,
+        description="most bytes a .docx may unpack to, from its zip directory (more: refused as a zip bomb)",
+    )
+    ocr: bool = Field(
+        False,
+        description="read PDF pages without a text layer with tesseract "
+        "(Debian tesseract-ocr + tesseract-ocr-chi-sim; 1-3 min a page)",
+    )
+    ocr_languages: str = Field("chi_sim+eng", description="tesseract languages for OCR, joined by '+'")
+    ocr_dpi: int = Field(200, ge=72, le=600, description="resolution pages are rendered at for OCR")
 
     # --- embeddings and retrieval
     embedding_model: str = Field(

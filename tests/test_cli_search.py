@@ -83,7 +83,7 @@ def test_empty_corpus_exits_3(
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "corpus"))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     assert main(["index"]) == 3
-    assert "no .txt or .md" in capsys.readouterr().err
+    assert "holds no documents (txt/md/markdown/pdf/docx/html/htm)" in capsys.readouterr().err
 
 
 def test_mismatched_index_exits_4_with_the_fix(

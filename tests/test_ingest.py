@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -17,8 +19,8 @@ from assistant.ingest import (
     corpus_files,
     load_corpus,
     repair_text,
-    split_sentences,
 )
+from assistant.ingest.chunk import pieces
 from assistant.types import Passage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +44,26 @@ def _squash(text: str) -> str:
 @pytest.fixture(scope="module")
 def passages() -> list[Passage]:
     return load_corpus(CORPUS, max_chars=700)
+
+
+@pytest.mark.parametrize("max_chars", [700, 150])
+def test_report_passages_match_the_snapshot(max_chars: int) -> None:
+    """The report comes out exactly as the chunker before the ingest package cut it: same ids,
+    sections, kinds and texts (tests/fixtures/report_passages.json was written by that chunker)."""
+    snapshot = json.loads((ROOT / "tests" / "fixtures" / "report_passages.json").read_text(encoding="utf-8"))
+    got = [
+        {
+            "id": p.id,
+            "source": p.source,
+            "section": p.section,
+            "kind": p.kind,
+            "text_sha256": hashlib.sha256(p.text.encode("utf-8")).hexdigest(),
+            "chars": len(p.text),
+        }
+        for p in load_corpus(CORPUS, max_chars=max_chars)
+    ]
+    assert got == snapshot[str(max_chars)]
+    assert len(got) == {700: 21, 150: 53}[max_chars]
 
 
 def test_one_passage_per_item_plus_front_matter_closing_and_signature(passages: list[Passage]) -> None:
@@ -128,22 +150,31 @@ def test_long_item_split_at_sentence_boundaries() -> None:
 def test_corpus_errors(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         corpus_files(tmp_path / "nope")
-    with pytest.raises(CorpusError, match="no .txt or .md"):
+    with pytest.raises(CorpusError, match=r"holds no documents \(txt/md/markdown/pdf/docx/html/htm\)"):
         corpus_files(tmp_path)
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="empty"):
+    with pytest.raises(CorpusError, match="empty.txt is empty"):
+        load_corpus(tmp_path)
+
+
+def test_two_documents_with_one_stem_are_named(tmp_path: Path) -> None:
+    (tmp_path / "plan.txt").write_text("计划\n\n第一段正文，内容较长一些。\n", encoding="utf-8")
+    (tmp_path / "plan.md").write_text("计划\n\n第一段正文，内容较长一些。\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"plan.md and plan.txt both give the passage id plan#para-001: .* rename"):
         load_corpus(tmp_path)
 
 
 def test_markdown_report(tmp_path: Path) -> None:
+    """A lone '#' heading is the title; it leads the first passage instead of being a fragment of its own."""
     (tmp_path / "r.md").write_text(
         "# Annual report\n\n## Energy\n\nSolar capacity grew 20% in 2024. Wind grew too.\n\n"
         "## Finance\n\nThe fund raised 3 billion yuan.\n",
         encoding="utf-8",
     )
     passages = load_corpus(tmp_path)
-    assert [p.section for p in passages] == ["Annual report", "Energy", "Finance"]
-    assert "Solar capacity grew 20% in 2024." in passages[1].text
+    assert [p.section for p in passages] == ["Energy", "Finance"]
+    assert [p.id for p in passages] == ["r#s01", "r#s02"]
+    assert passages[0].text == "Annual report\nEnergy\nSolar capacity grew 20% in 2024. Wind grew too."
 
 
 def test_cn_to_int() -> None:
@@ -152,10 +183,10 @@ def test_cn_to_int() -> None:
     ]
 
 
-def test_split_sentences_keeps_quotes() -> None:
-    assert split_sentences("他说：“好。”然后走了。Next one. Done") == [
-        "他说：“好。”", "然后走了。", "Next one.", "Done"
-    ]
+def test_long_text_is_cut_at_sentence_ends_keeping_quotes_and_spaces() -> None:
+    text = "他说：“好。”然后走了。Next one. Done here."
+    assert pieces([text], 12) == ["他说：“好。”然后走了。", "Next one.", "Done here."]
+    assert pieces([text], 100) == [text]
 
 
 # ---- property: repair undoes synthetic page breaks --------------------------------------------

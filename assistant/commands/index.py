@@ -1,30 +1,51 @@
-"""``assistant index [--rebuild]``: build or refresh the FAISS index of the corpus."""
+"""``assistant index [--rebuild]``: build or refresh the FAISS index of the corpus;
+``assistant index --explain FILE [--json]``: show how one document is cut into passages."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from assistant.commands import Subparsers
 from assistant.embed import load_embedder
+from assistant.errors import InvalidInputError
 from assistant.indexing import build_from_corpus
+from assistant.ingest import IngestedDocument, ReadOptions, ingest_file
 from assistant.settings import Settings
 
 DESCRIPTION = """\
-Read the reports in the corpus folder (ASSISTANT_CORPUS_DIR), cut them into passages and index
-them in ASSISTANT_INDEX_DIR with the embedding model ASSISTANT_EMBEDDING_MODEL.
+Read the documents in the corpus folder (ASSISTANT_CORPUS_DIR: .txt, .md, .pdf, .docx, .html),
+cut them into passages and index them in ASSISTANT_INDEX_DIR with the embedding model
+ASSISTANT_EMBEDDING_MODEL.
 
 Passages whose content did not change keep their vectors; only new or changed ones are
 embedded. The new index replaces the old one atomically: if the build is interrupted, the
 previous index stays usable. An index made with another model or other chunking settings is
 replaced as a whole.
+
+--explain FILE reads one document (in the corpus or not) and prints how it was cut, without
+indexing anything: the layout found (reader, paragraph layout, heading levels, title, tables,
+closing, signature), then each passage's id, kind, section path and first characters.
+With --json it prints {"source", "layout": {...}, "passages": [{"id", "source", "section",
+"text", "kind"}, ...]} with each passage's full text.
+
+examples:
+  assistant index
+  assistant index --rebuild
+  assistant index --explain corpus/report.pdf
+  assistant index --explain notes.md --json
 """
+
+#: characters of each passage shown by --explain
+PREVIEW_CHARS = 40
 
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "index",
-        help="build or refresh the search index of the corpus",
+        help="build or refresh the search index of the corpus (or --explain how a document is cut)",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -32,12 +53,20 @@ def register(subparsers: Subparsers) -> None:
         "--rebuild", action="store_true", help="re-embed every passage instead of reusing unchanged ones"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    parser.add_argument(
+        "--explain", metavar="FILE", type=Path, help="show how FILE is cut into passages; index nothing"
+    )
+    parser.add_argument("--json", action="store_true", help="with --explain: print machine-readable JSON on stdout")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
     progress = not args.quiet and sys.stderr.isatty()
+    if args.explain is not None:
+        return explain(args.explain, settings, as_json=args.json, progress=progress)
+    if args.json:
+        raise InvalidInputError("--json goes with --explain FILE")
     embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
     report = build_from_corpus(settings, embedder, rebuild=args.rebuild, progress=progress, notify=_stderr)
     if not args.quiet:
@@ -47,6 +76,32 @@ def run(args: argparse.Namespace) -> int:
             f"(model {embedder.model_id})"
         )
     return 0
+
+
+def explain(path: Path, settings: Settings, *, as_json: bool, progress: bool) -> int:
+    """Print how ``path`` is cut (see DESCRIPTION)."""
+    if not path.is_file():
+        raise InvalidInputError(f"--explain: {path} is not a file")
+    options = ReadOptions.from_settings(settings, progress=progress)
+    document = ingest_file(path, max_chars=settings.chunk_max_chars, options=options)
+    if as_json:
+        print(json.dumps(document.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_explanation(document))
+    return 0
+
+
+def format_explanation(document: IngestedDocument) -> str:
+    """The layout line, then one line per passage: id, kind, section path, the text's first characters."""
+    lines = [f"{document.source}: {document.layout.describe()}", f"{len(document.passages)} passages:"]
+    width = max(len(p.id.split("#", 1)[1]) for p in document.passages)
+    for p in document.passages:
+        local = p.id.split("#", 1)[1]
+        preview = " ".join(p.text.split())
+        preview = preview if len(preview) <= PREVIEW_CHARS else preview[:PREVIEW_CHARS] + "…"
+        lines.append(f"  {local:<{width}}  {p.kind:<9}  {p.section}")
+        lines.append(f"  {'':<{width}}  {'':<9}  {preview}  ({len(p.text)} chars)")
+    return "\n".join(lines)
 
 
 def _stderr(message: str) -> None:

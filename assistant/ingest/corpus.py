@@ -1,0 +1,136 @@
+"""Files in, passages out: one document (:func:`ingest_file`) or a whole corpus folder (:func:`load_corpus`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import CorpusError
+from assistant.ingest import chunk, structure
+from assistant.ingest.document import Block, Document
+from assistant.ingest.paragraphs import split_paragraphs
+from assistant.ingest.read import SUFFIXES, ReadOptions, read_document
+from assistant.ingest.repair import normalise_paragraph, repair_blocks
+from assistant.ingest.structure import Layout, Outline
+from assistant.types import Passage
+
+
+@dataclass(frozen=True)
+class IngestedDocument:
+    """One document cut into passages, with what was found in it."""
+
+    source: str  # the file's name inside the corpus folder
+    passages: list[Passage]
+    layout: Layout
+
+    @property
+    def pages(self) -> int | None:
+        """Pages of a paged format (PDF); ``None`` for text, HTML and DOCX."""
+        return self.layout.pages
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``assistant index --explain --json``)."""
+        layout = self.layout
+        return {
+            "source": self.source,
+            "layout": {
+                "reader": layout.reader,
+                "paragraphs": layout.paragraphs,
+                "levels": list(layout.levels),
+                "restarts": list(layout.restarts),
+                "title": layout.title,
+                "tables": layout.tables,
+                "pages": layout.pages,
+                "closing": layout.closing,
+                "signature": layout.signature,
+                "notes": list(layout.notes),
+                "summary": layout.describe(),
+            },
+            "passages": [p.to_dict() for p in self.passages],
+        }
+
+
+def outline(document: Document, fallback_title: str, name: str | None = None) -> Outline:
+    """Repair a read document's paragraphs and find its outline (``name`` names the file in errors)."""
+    if document.text is not None:
+        found = split_paragraphs(document.text)
+        blocks = repair_blocks(found.paragraphs)
+        layout = found.layout
+    else:
+        blocks = [
+            b if b.table is not None else Block(normalise_paragraph(b.text), b.heading, None, b.page)
+            for b in document.blocks
+        ]
+        layout = "page-lines" if document.reader.startswith("pdf") else "marked-up"
+    if not any(b.text.strip() or b.table for b in blocks):
+        raise CorpusError(f"{name or fallback_title}: no text found in the document")
+    return structure.detect(
+        blocks,
+        fallback_title=fallback_title,
+        reader=document.reader,
+        paragraphs=layout,
+        pages=document.pages,
+        notes=tuple(document.notes),
+    )
+
+
+def ingest_file(
+    path: Path, *, source: str | None = None, max_chars: int = 700, options: ReadOptions | None = None
+) -> IngestedDocument:
+    """Read one file and cut it into passages (ids ``<file stem>#<place>``, ``source`` defaults to the file name).
+
+    Raises CorpusError, naming the file and the cause, for anything that cannot be read.
+    """
+    source = source or path.name
+    document = read_document(path, options)
+    found = outline(document, fallback_title=Path(source).stem, name=source)
+    return IngestedDocument(source, chunk.passages(found, source, max_chars), found.layout)
+
+
+def chunk_report(text: str, source: str, max_chars: int = 700) -> list[Passage]:
+    """Passages of one plain-text document given as a string (``source`` names it: ids use its stem)."""
+    from assistant.ingest.readers.text import read_text
+
+    found = outline(read_text(Path(source), text), fallback_title=Path(source).stem, name=source)
+    return chunk.passages(found, source, max_chars)
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The document files of the corpus, sorted by path. Raises CorpusError when there are none."""
+    kinds = "/".join(s.lstrip(".") for s in SUFFIXES)
+    if not corpus_dir.is_dir():
+        raise CorpusError(
+            f"corpus folder {corpus_dir} does not exist; put documents ({kinds}) in it "
+            "or point ASSISTANT_CORPUS_DIR at the folder that holds them"
+        )
+    files = sorted(p for p in corpus_dir.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not files:
+        raise CorpusError(f"corpus folder {corpus_dir} holds no documents ({kinds})")
+    return files
+
+
+def load_corpus(corpus_dir: Path, max_chars: int = 700, options: ReadOptions | None = None) -> list[Passage]:
+    """All passages of all documents in ``corpus_dir`` (file order, then document order)."""
+    passages: list[Passage] = []
+    for path in corpus_files(corpus_dir):
+        source = path.relative_to(corpus_dir).as_posix()
+        passages.extend(ingest_file(path, source=source, max_chars=max_chars, options=options).passages)
+    check_unique(passages)
+    return passages
+
+
+def check_unique(passages: Iterable[Passage]) -> None:
+    """Raise CorpusError when two passages share an id: two documents with the same file stem."""
+    first: dict[str, Passage] = {}
+    for p in passages:
+        if p.id in first:
+            other = first[p.id].source
+            if other == p.source:  # cannot happen by construction; say so rather than blame the files
+                raise CorpusError(f"two passages of {p.source} share the id {p.id}; please report this as a bug")
+            raise CorpusError(
+                f"{other} and {p.source} both give the passage id {p.id}: passage ids start with the file name "
+                f"without its extension, so two documents may not share it; rename one of them"
+            )
+        first[p.id] = p

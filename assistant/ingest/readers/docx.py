@@ -1,0 +1,140 @@
+"""DOCX: paragraphs with their heading styles, and tables with their captions, in document order (python-docx).
+
+The archive is checked before python-docx opens it: a DOCX is a zip file, and a small one can
+unpack to gigabytes (a zip bomb), so the members' declared sizes are added up first and compared
+with ``max_unpacked_bytes``. Page headers and footers live in other parts of the package and are
+not read, so they never reach the text.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import CorpusError
+from assistant.ingest.document import Block, Document, Table
+from assistant.ingest.markers import CAPTION
+from assistant.ingest.paragraphs import join_lines
+from assistant.ingest.read import ReadOptions
+
+#: members a DOCX may hold (real ones have a few dozen; a zip bomb may have millions)
+MAX_MEMBERS = 10_000
+#: how much a member may shrink when compressed before it counts as a bomb (text XML reaches ~20-50)
+MAX_RATIO = 200
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.I)
+
+
+def check_archive(path: Path, options: ReadOptions) -> None:
+    """Refuse a DOCX whose members would unpack to more than the limit (checked from the zip directory)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CorpusError(f"{path.name} is a damaged .docx (not a readable zip archive): {exc}") from exc
+    if len(members) > MAX_MEMBERS:
+        raise CorpusError(f"{path.name} holds {len(members)} files; a .docx holds a few dozen (refused as a zip bomb)")
+    total = sum(m.file_size for m in members)
+    if total > options.max_unpacked_bytes:
+        raise CorpusError(
+            f"{path.name} would unpack to {total / 1024 / 1024:.0f} MB, more than "
+            f"{options.max_unpacked_bytes / 1024 / 1024:.0f} MB (ASSISTANT_MAX_UNPACKED_BYTES): refused as a zip bomb"
+        )
+    for m in members:
+        if m.file_size > 10 * 1024 * 1024 and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise CorpusError(
+                f"{path.name}: {m.filename} expands {m.file_size // max(m.compress_size, 1)}-fold "
+                "(refused as a zip bomb)"
+            )
+
+
+def _text(paragraph: Any) -> str:
+    lines = [ln.strip() for ln in paragraph.text.split("\n") if ln.strip()]
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        text = join_lines(text, line)
+    return text
+
+
+def _level(paragraph: Any) -> int | None:
+    """The heading level a paragraph's style or outline level states (0 = Title)."""
+    style = paragraph.style
+    name = (style.name or "") if style is not None else ""
+    if name.lower() in ("title", "标题"):
+        return 0
+    if m := _HEADING_STYLE.match(name):
+        return int(m.group(1))
+    for element in (paragraph._p.pPr, style.element.pPr if style is not None else None):  # noqa: SLF001 (no public API)
+        outline = (
+            element.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}outlineLvl")
+            if element is not None
+            else None
+        )
+        if outline is not None:
+            value = int(outline.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val", "9"))
+            return value + 1 if value < 9 else None
+    return None
+
+
+def _is_caption(paragraph: Any, text: str) -> bool:
+    style = paragraph.style
+    return ((style.name or "").lower() == "caption" if style is not None else False) or bool(
+        CAPTION.match(text) and len(text) <= 80
+    )
+
+
+def _table(table: Any) -> tuple[tuple[str, ...], ...]:
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        previous = None
+        for cell in row.cells:
+            if cell._tc is previous:  # noqa: SLF001 (a merged cell repeats; keep it once)
+                continue
+            previous = cell._tc  # noqa: SLF001
+            cells.append(" ".join(_text(p) for p in cell.paragraphs if p.text.strip()))
+        rows.append(tuple(cells))
+    return tuple(rows)
+
+
+def read_docx(path: Path, options: ReadOptions) -> Document:
+    """Read a Word document into blocks (see the module docstring)."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table as DocxTable
+
+    check_archive(path, options)
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise CorpusError(f"{path.name} is a damaged .docx: {exc}") from exc
+    except Exception as exc:  # lxml raises its own syntax errors for broken XML parts
+        if type(exc).__module__.startswith("lxml"):
+            raise CorpusError(f"{path.name} is a damaged .docx (broken XML): {exc}") from exc
+        raise
+    blocks: list[Block] = []
+    caption: str | None = None  # a caption paragraph waiting for the table after it
+    for part in document.iter_inner_content():
+        if isinstance(part, DocxTable):
+            rows = _table(part)
+            if caption is None and blocks and blocks[-1].heading is None and CAPTION.match(blocks[-1].text):
+                caption = blocks.pop().text
+            blocks.append(Block("", table=Table(rows, caption or "")))
+            caption = None
+            continue
+        text = _text(part)
+        if not text:
+            continue
+        if caption is not None:
+            blocks.append(Block(caption))
+            caption = None
+        if _is_caption(part, text):
+            caption = text
+            continue
+        blocks.append(Block(text, heading=_level(part)))
+    if caption is not None:
+        blocks.append(Block(caption))
+    if not blocks:
+        raise CorpusError(f"{path.name} is a .docx without text")
+    return Document(reader="docx", blocks=blocks)
