@@ -22,7 +22,7 @@ product's promise is that everything shown comes from the report. Markers are th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from assistant.text.cjk import cjk_count, content_chars, ideographs_only
@@ -31,7 +31,7 @@ from assistant.text.language import Language, detect_language
 from assistant.text.markers import format_markers, parse_markers
 from assistant.text.sentences import split_sentences
 from assistant.text.words import bigrams, named_items, normalize, proper_names
-from assistant.types import Citation, Passage, Source
+from assistant.types import Citation, Hit, Passage, Source
 
 #: cosine of an English sentence to each passage, same order (the embedder's, when available)
 Similarity = Callable[[str, list[Passage]], list[float]]
@@ -186,6 +186,12 @@ class CitationChecker:
 
 
 # ---- refusal rules ------------------------------------------------------------------------------
+
+
+def top_cosine(hits: Iterable[Hit]) -> float:
+    """What the retrieval floor is compared with: the best dense cosine among the hits (a hit
+    without a dense score, from BM25 alone, counts with its fused score)."""
+    return max((h.scores.get("dense", h.score) for h in hits), default=float("-inf"))
 
 
 def too_weak(top_cosine: float, language: Language, *, floor: float, floor_crosslingual: float) -> bool:

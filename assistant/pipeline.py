@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.cite import REFUSALS, CitationChecker, refuses, too_weak
+from assistant.cite import REFUSALS, CitationChecker, refuses, too_weak, top_cosine
 from assistant.condense import Condenser
 from assistant.errors import AssistantError
 from assistant.generate import GenerationRequest, Generator, GeneratorPool
@@ -107,8 +107,7 @@ class Assistant:
         hits = self.retriever.search(query, k)  # 1. retrieve
         timings["retrieve_ms"] = _ms(t)
         yield SourcesEvent(hits=hits, query=query)
-        top = max((h.scores.get("dense", h.score) for h in hits), default=float("-inf"))
-        if too_weak(top, language, floor=s.min_relevance, floor_crosslingual=s.min_relevance_crosslingual):
+        if too_weak(top_cosine(hits), language, floor=s.min_relevance, floor_crosslingual=s.min_relevance_crosslingual):
             timings["total_ms"] = _ms(t0)
             yield AnswerEvent(Answer.refusal(meta, REFUSALS[language], timings=timings,
                                              passages=[h.to_source() for h in hits]))

@@ -3,13 +3,16 @@ and passed down; no other module reads ``os.environ``."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.fusion import FUSIONS
+
+log = logging.getLogger(__name__)
 
 #: the repository root (the package is installed editable from it)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
     min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
     min_relevance_crosslingual: float = Field(
         0.70, description="the same floor for English questions (cross-lingual cosines to Chinese passages run lower)"
+    )
+    use_calibration: bool = Field(
+        True, description="take the refusal floors `assistant calibrate` fitted (calibration.json beside the index) "
+        "for those not set explicitly"
     )
 
     # --- generation
@@ -165,6 +172,41 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
+
+    #: setting name -> value taken from the calibration file beside the index
+    _calibrated: dict[str, float] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Take the fitted floors from ``calibration.json`` beside the index, for every floor not
+        set explicitly (an ``ASSISTANT_*`` variable, ``.env`` or a keyword always wins)."""
+        if not self.use_calibration:
+            return
+        # imported here: the calibration module is downstream of the settings
+        from assistant.refusal_calibration import read_calibration
+
+        cal = read_calibration(self.index_dir)
+        if cal is None:
+            return
+        if cal.embedding_model != self.embedding_model:
+            log.warning("ignoring %s: its floors were fitted with %s, not %s; run `assistant calibrate` again",
+                        self.index_dir / "calibration.json", cal.embedding_model, self.embedding_model)
+            return
+        for name, value in cal.values.items():
+            if name not in self.model_fields_set:
+                # not setattr: that would count the value as explicitly set
+                self.__dict__[name] = value
+                self._calibrated[name] = value
+
+    @property
+    def calibrated(self) -> dict[str, float]:
+        """The settings whose values come from the calibration file beside the index."""
+        return dict(self._calibrated)
+
+    def for_corpus(self, corpus_dir: Path, index_dir: Path) -> Settings:
+        """These settings for another corpus and its index (whose calibration file, if any, then
+        applies instead of this index's)."""
+        explicit = {name: getattr(self, name) for name in self.model_fields_set if name not in self._calibrated}
+        return type(self)(**{**explicit, "corpus_dir": corpus_dir, "index_dir": index_dir})
 
     def chunking_params(self) -> dict[str, int | str]:
         """The settings that shape passages; the index manifest records them."""

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant import evaluation as ev
-from assistant.commands import Subparsers
+from assistant.commands import Subparsers, add_corpus_options
 from assistant.errors import InvalidInputError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.evaluation.calibration import Calibration
+    from assistant.evaluation.evalset import EvalSet
     from assistant.evaluation.judge import GroundingJudge
 
 
@@ -27,7 +28,9 @@ def register(subparsers: Subparsers) -> None:
         "key-fact, refusal, citation (ALCE, independent judge) and latency metrics.",
     )
     p.add_argument("files", nargs="*", type=Path,
-                   help=f"JSONL question sets (default {ev.DEFAULT_QUESTIONS.relative_to(ev.EVALS_DIR.parent)})")
+                   help=f"JSONL question sets (default {ev.DEFAULT_QUESTIONS.relative_to(ev.EVALS_DIR.parent)}); "
+                   "a set's header line may name its corpus, thresholds and judge labels (evals/README.md)")
+    add_corpus_options(p)
     p.add_argument("--generator", action="append", dest="generators", metavar="NAME",
                    help="generator to evaluate; repeat for several (default: the configured one)")
     p.add_argument("--out", type=Path,
@@ -35,10 +38,11 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--noise", type=int, default=0, metavar="N",
                    help="also run with N irrelevant passages mixed into the context")
     p.add_argument("--limit", type=int, metavar="N", help="only N questions, taken round-robin across question types")
-    p.add_argument("--thresholds", type=Path, default=ev.DEFAULT_THRESHOLDS, help="TOML thresholds file")
+    p.add_argument("--thresholds", type=Path,
+                   help="TOML thresholds file (default: the set's header's, else evals/thresholds.toml)")
     p.add_argument("--labels", type=Path, action="append", metavar="FILE",
                    help="hand-labelled judge sample(s) for the judge's error rate "
-                        "(default: the tuning and held-out samples)")
+                        "(default: the set's header's; for the configured corpus the tuning and held-out samples)")
     p.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS",
                    help="ask nothing: merge earlier results.json files into one report and chart "
                         "(generators side by side)")
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from assistant.assemble import build_assistant
     from assistant.embed import load_embedder
     from assistant.evaluation.calibration import calibrate, load_labels
-    from assistant.evaluation.dataset import load_questions, subset, validate_against_corpus
+    from assistant.evaluation.dataset import subset, validate_against_corpus
+    from assistant.evaluation.evalset import open_eval_set
     from assistant.evaluation.judge import GroundingJudge
     from assistant.evaluation.report import build_results, markdown, write_all
     from assistant.evaluation.runner import run_questions
@@ -62,10 +67,12 @@ def run(args: argparse.Namespace) -> int:
         return _combine(args)
     if args.noise < 0 or (args.limit is not None and args.limit < 1):
         raise InvalidInputError("--noise must be >= 0 and --limit >= 1")
-    settings = Settings()
-    thresholds = load_thresholds(args.thresholds)  # fail on a bad file before the long run
     files = args.files or [ev.DEFAULT_QUESTIONS]
-    questions = load_questions(files)
+    evalset = open_eval_set(files, Settings(), corpus=args.corpus, index_dir=args.index_dir,
+                            thresholds=args.thresholds, labels=args.labels)
+    settings, questions = evalset.settings, evalset.questions
+    thresholds = load_thresholds(evalset.thresholds)  # fail on a bad file before the long run
+    print(evalset.describe(), file=sys.stderr)
     passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars)
     problems = validate_against_corpus(questions, passages)
     if problems:
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         questions = subset(questions, args.limit)
 
     judge = GroundingJudge(load_embedder(ev.JUDGE_EMBEDDING_MODEL, settings.embedding_batch_size))
-    calibrations = {f.name: calibrate(judge, load_labels(f, passages)) for f in args.labels or ev.DEFAULT_LABELS}
+    calibrations = {f.name: calibrate(judge, load_labels(f, passages)) for f in evalset.judge_labels}
     for name, c in calibrations.items():
         print(f"{name}: {c.summary()}", file=sys.stderr)
 
@@ -94,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     failures = [f for r in runs if r.noise == 0 for f in check(r.overall(), thresholds, r.generator)]
-    meta = _meta(args, settings, files, len(questions), started, judge, calibrations)
+    meta = _meta(args, evalset, len(questions), started, judge, calibrations)
     results = build_results(runs, meta, failures)
     out = args.out or _default_out(started)
     paths = write_all(results, out)
@@ -106,15 +113,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _meta(args: argparse.Namespace, settings: Settings, files: list[Path], n: int, started: datetime,
+def _meta(args: argparse.Namespace, evalset: EvalSet, n: int, started: datetime,
           judge: GroundingJudge, calibrations: dict[str, Calibration]) -> dict[str, object]:
     """What a results file records about its run, so figures can be traced to their set-up."""
+    settings = evalset.settings
     return {
         "started": started.isoformat(timespec="seconds"),
-        "files": [str(f) for f in files],
+        "files": [str(f) for f in evalset.files],
+        "corpus": str(evalset.corpus_dir),
+        "index": str(evalset.index_dir),
         "questions": n,
         "noise": args.noise,
-        "thresholds": str(args.thresholds),
+        "thresholds": str(evalset.thresholds),
         "judge": {
             "summary": "; ".join(f"{name}: {c.summary()}" for name, c in calibrations.items()),
             "error_rates": {name: c.error_rate for name, c in calibrations.items()},
@@ -125,6 +135,8 @@ def _meta(args: argparse.Namespace, settings: Settings, files: list[Path], n: in
         "settings": {
             "k": settings.k, "fusion": settings.fusion, "embedding_model": settings.embedding_model,
             "context_passages": settings.context_passages, "min_relevance": settings.min_relevance,
+            "min_relevance_crosslingual": settings.min_relevance_crosslingual,
+            "calibrated": settings.calibrated,
             "generator": settings.generator, "local_model": settings.local_model,
             **{name: getattr(settings, name) for name in type(settings).model_fields if name.startswith("extractive_")},
         },

@@ -64,20 +64,82 @@ class Question(BaseModel):
         return self
 
 
+#: the key of a question set's optional header line (its first line)
+HEADER_KEY = "eval_set"
+
+
+class EvalSetHeader(BaseModel):
+    """The optional first line of a question set, ``{"eval_set": {...}}``: what the set runs
+    against. Paths are relative to the question file's folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: the folder of documents the questions are about (default: the configured corpus)
+    corpus: Path | None = None
+    #: the thresholds file its runs must meet (default: evals/thresholds.toml)
+    thresholds: Path | None = None
+    #: hand-labelled judge samples over this corpus (default: none, unless the corpus is the configured one)
+    judge_labels: list[Path] | None = None
+    #: what the set is, for people
+    about: str = ""
+
+    def resolved(self, folder: Path) -> EvalSetHeader:
+        """The header with its paths made relative to ``folder`` (the question file's)."""
+        return self.model_copy(update={
+            "corpus": folder / self.corpus if self.corpus else None,
+            "thresholds": folder / self.thresholds if self.thresholds else None,
+            "judge_labels": [folder / p for p in self.judge_labels] if self.judge_labels is not None else None,
+        })
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read question set {path}: {exc.strerror or exc}") from exc
+
+
+def _header_record(line: str) -> dict[str, object] | None:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) and HEADER_KEY in record else None
+
+
+def read_header(path: Path) -> EvalSetHeader | None:
+    """The header of the question set ``path`` (paths resolved against its folder); ``None``
+    when its first line is a question."""
+    first = next((line for line in _read_lines(path) if line.strip()), "")
+    record = _header_record(first)
+    if record is None:
+        return None
+    if set(record) != {HEADER_KEY}:
+        raise InvalidInputError(f"{path}:1: a header line holds only {HEADER_KEY!r}, not {sorted(set(record) - {HEADER_KEY})}")
+    try:
+        return EvalSetHeader.model_validate(record[HEADER_KEY]).resolved(path.parent)
+    except ValidationError as exc:
+        raise InvalidInputError(f"{path}:1: bad header: {exc}") from exc
+
+
 def load_questions(paths: Sequence[Path]) -> list[Question]:
-    """Read one or more JSONL question sets; ids must be unique across all of them.
+    """Read one or more JSONL question sets (each may open with a header line, see
+    :class:`EvalSetHeader`); ids must be unique across all of them.
 
     Raises :class:`InvalidInputError` naming the file and line of the first bad record.
     """
     questions: list[Question] = []
     for path in paths:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read question set {path}: {exc.strerror or exc}") from exc
-        for lineno, line in enumerate(lines, start=1):
+        first = True
+        for lineno, line in enumerate(_read_lines(path), start=1):
             if not line.strip():
                 continue
+            if _header_record(line) is not None:
+                if not first:
+                    raise InvalidInputError(f"{path}:{lineno}: a header line ({HEADER_KEY!r}) must be the first line")
+                first = False
+                continue
+            first = False
             try:
                 questions.append(Question.model_validate(json.loads(line)))
             except (json.JSONDecodeError, ValidationError) as exc:
