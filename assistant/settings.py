@@ -182,7 +182,7 @@ class Settings(BaseSettings):
         if not self.use_calibration:
             return
         # imported here: the calibration module is downstream of the settings
-        from assistant.refusal_calibration import read_calibration
+        from assistant.calibration_file import read_calibration
 
         cal = read_calibration(self.index_dir)
         if cal is None:

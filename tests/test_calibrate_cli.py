@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.calibration_file import CALIBRATION_FILE
 from assistant.cli import main
-from assistant.refusal_calibration import CALIBRATION_FILE
 from tests.support import make_settings
 
 DATA = Path(__file__).parent / "data" / "calibration_en"
@@ -56,7 +56,8 @@ def test_calibrate_fits_generalising_floors_and_eval_measures_what_it_predicted(
     cal = json.loads((evalset.parent / "corpus.index" / CALIBRATION_FILE).read_text(encoding="utf-8"))
     report = cal["report"]
     assert report["languages"]["en"]["adopted"]
-    assert set(cal["values"]) == {"min_relevance_crosslingual", "extractive_min_cosine_crosslingual", "cite_min_crosslingual"}
+    assert set(cal["values"]) == {"min_relevance_crosslingual", "extractive_min_cosine_crosslingual",
+                                  "cite_min_crosslingual"}
     # MiniLM cosines are low: every fitted floor goes down, and more questions are handled right,
     # on held-out folds too (that is what adopting requires)
     assert all(cal["values"][k] < v for k, v in report["before"].items())

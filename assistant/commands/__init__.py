@@ -14,7 +14,8 @@ def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     """``--corpus`` and ``--index-dir``, shared by the commands that run question sets
     (resolved by :func:`assistant.evaluation.evalset.open_eval_set`)."""
     parser.add_argument("--corpus", type=Path, metavar="DIR",
-                        help="the documents the questions are about (default: the set's header's, else ASSISTANT_CORPUS_DIR)")
+                        help="the documents the questions are about "
+                             "(default: the set's header's, else ASSISTANT_CORPUS_DIR)")
     parser.add_argument("--index-dir", type=Path, metavar="DIR",
                         help="its index (default: the configured index for the configured corpus, else DIR.index "
                         "beside the corpus folder; built on first use)")

@@ -1,6 +1,6 @@
 """``assistant calibrate EVALSET``: fit the refusal floors to a corpus on a question set's
 answerable and unanswerable questions, and write them beside the index (``calibration.json``).
-How the floors are fitted: :mod:`assistant.refusal_calibration`."""
+How the floors are fitted: :mod:`assistant.evaluation.refusal_calibration`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from assistant.errors import InvalidInputError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.refusal_calibration import Calibration
+    from assistant.evaluation.refusal_calibration import Calibration
 
 #: the default cap on false refusals: the target of the eval sets (evals/*/thresholds.toml)
 DEFAULT_MAX_FALSE_REFUSALS = 0.08
@@ -34,7 +34,8 @@ def register(subparsers: Subparsers) -> None:
     add_corpus_options(p)
     p.add_argument("--generator", metavar="NAME", help="generator to fit for (default: the configured one)")
     p.add_argument("--max-false-refusals", type=float, default=DEFAULT_MAX_FALSE_REFUSALS, metavar="RATE",
-                   help=f"highest share of answerable questions the floors may refuse (default {DEFAULT_MAX_FALSE_REFUSALS})")
+                   help="highest share of answerable questions the fitted values may refuse "
+                        f"(default {DEFAULT_MAX_FALSE_REFUSALS})")
     p.add_argument("--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
     p.add_argument("--dry-run", action="store_true", help="fit and report, but write nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -46,48 +47,46 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from assistant.assemble import build_assistant
+    from assistant.calibration_file import CALIBRATED_SETTINGS, CalibrationFile, write_calibration
     from assistant.evaluation.dataset import validate_against_corpus
     from assistant.evaluation.evalset import open_eval_set
+    from assistant.evaluation.refusal_calibration import FLOOR_OFF, GATE_SETTINGS, calibrate, observe
     from assistant.ingest import load_corpus
-    from assistant.refusal_calibration import (
-        CALIBRATED_SETTINGS,
-        FLOOR_OFF,
-        GATE_SETTINGS,
-        CalibrationFile,
-        calibrate,
-        observe,
-        write_calibration,
-    )
 
     if not 0.0 <= args.max_false_refusals <= 1.0:
         raise InvalidInputError(f"--max-false-refusals must be a share from 0 to 1, got {args.max_false_refusals}")
     if args.folds < 2:
         raise InvalidInputError(f"--folds must be at least 2, got {args.folds}")
     # fit from the settings' own values, not from an earlier calibration of this index
-    evalset = open_eval_set([args.evalset], Settings(use_calibration=False), corpus=args.corpus, index_dir=args.index_dir)
+    evalset = open_eval_set([args.evalset], Settings(use_calibration=False), corpus=args.corpus,
+                            index_dir=args.index_dir)
     settings, questions = evalset.settings, evalset.questions
     print(evalset.describe(), file=sys.stderr)
     problems = validate_against_corpus(questions, load_corpus(settings.corpus_dir, settings.chunk_max_chars))
     if problems:
         raise InvalidInputError("the question set does not fit the corpus:\n  " + "\n  ".join(problems))
     if not any(q.answerable for q in questions) or all(q.answerable for q in questions):
-        raise InvalidInputError(f"{args.evalset} needs both answerable and unanswerable questions to fit refusal floors")
+        raise InvalidInputError(f"{args.evalset} needs both answerable and unanswerable questions "
+                                "to fit refusal thresholds")
     explicit = sorted(set(CALIBRATED_SETTINGS) & settings.model_fields_set)
     if explicit:
-        print(f"note: {', '.join(explicit)} set explicitly; that value keeps winning over the fitted one", file=sys.stderr)
+        print(f"note: {', '.join(explicit)} set explicitly; that value keeps winning over the fitted one",
+              file=sys.stderr)
 
     in_force = {name: float(getattr(settings, name)) for name in CALIBRATED_SETTINGS}
     assistant = build_assistant(settings.model_copy(update=dict.fromkeys(GATE_SETTINGS, FLOOR_OFF)), progress=True)
     generator = assistant.generators.resolve(args.generator)
-    with tqdm(total=len(questions), desc=f"calibrating ({generator})", disable=args.no_progress, file=sys.stderr) as bar:
-        observations = observe(assistant, questions, generator, on_question=lambda: bar.update())
+    with tqdm(total=len(questions), desc=f"calibrating ({generator})", disable=args.no_progress,
+              file=sys.stderr) as bar:
+        observations = observe(assistant, questions, generator, on_question=bar.update)
     cal = calibrate(observations, in_force, args.max_false_refusals, folds_k=args.folds)
     name = assistant.generators.get(generator).name
     print(render(cal, args, name, len(questions)))
     if args.dry_run:
         return 0
     path = write_calibration(settings.index_dir, CalibrationFile(
-        embedding_model=settings.embedding_model, values=cal.values, fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedding_model=settings.embedding_model, values=cal.values,
+        fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         eval_set=str(args.evalset), generator=name, max_false_refusals=args.max_false_refusals,
         questions=len(questions), report=cal.report(),
     ))
@@ -107,7 +106,8 @@ def render(cal: Calibration, args: argparse.Namespace, generator: str, n: int) -
     for lang in cal.languages.values():
         for setting, (before, after) in lang["floors"].items():
             fitted = lang["fitted"][setting]
-            lines.append(f"| `{setting}` | {before:.4f} | {after:.4f}" + ("" if lang["adopted"] else f" (fitted {fitted:.4f}, not adopted)") + " |")
+            unadopted = "" if lang["adopted"] else f" (fitted {fitted:.4f}, not adopted)"
+            lines.append(f"| `{setting}` | {before:.4f} | {after:.4f}{unadopted} |")
     lines += ["", "| | correct | key facts | negative rejection | false refusals |", "|---|---|---|---|---|"]
     rows = (("before (floors in force)", "before"), ("fitted, on the questions fitted on", "fitted_in_sample"),
             (f"fitted, on held-out questions ({args.folds}-fold cross-validation)", "cross_validated"),

@@ -115,7 +115,8 @@ def read_header(path: Path) -> EvalSetHeader | None:
     if record is None:
         return None
     if set(record) != {HEADER_KEY}:
-        raise InvalidInputError(f"{path}:1: a header line holds only {HEADER_KEY!r}, not {sorted(set(record) - {HEADER_KEY})}")
+        extra = sorted(set(record) - {HEADER_KEY})
+        raise InvalidInputError(f"{path}:1: a header line holds only {HEADER_KEY!r}, not {extra}")
     try:
         return EvalSetHeader.model_validate(record[HEADER_KEY]).resolved(path.parent)
     except ValidationError as exc:

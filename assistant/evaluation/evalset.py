@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assistant import evaluation as ev
 from assistant.errors import InvalidInputError
-from assistant.evaluation.dataset import EvalSetHeader, Question, load_questions, read_header
+from assistant.evaluation.dataset import Question, load_questions, read_header
 from assistant.settings import Settings
 
 #: the suffix of the index folder an eval corpus gets beside itself
@@ -68,7 +68,8 @@ def _agreed(values: list[object], what: str, files: Sequence[Path]) -> object | 
     """The one value the headers give for ``what`` (None if none does); two different ones are an error."""
     distinct = list(dict.fromkeys(values))
     if len(distinct) > 1:
-        raise InvalidInputError(f"the question sets {', '.join(map(str, files))} name different {what}; run them separately")
+        names = ", ".join(map(str, files))
+        raise InvalidInputError(f"the question sets {names} name different {what}; run them separately")
     return distinct[0] if distinct else None
 
 
@@ -81,7 +82,8 @@ def open_eval_set(files: Sequence[Path], settings: Settings, *, corpus: Path | N
     questions = load_questions(files)
     header_corpus = _agreed([h.corpus for h in headers if h.corpus], "corpora", files)
     header_thresholds = _agreed([h.thresholds for h in headers if h.thresholds], "thresholds", files)
-    header_labels = _agreed([tuple(h.judge_labels) for h in headers if h.judge_labels is not None], "judge labels", files)
+    header_labels = _agreed([tuple(h.judge_labels) for h in headers if h.judge_labels is not None],
+                            "judge labels", files)
 
     corpus_dir = corpus or (header_corpus if isinstance(header_corpus, Path) else settings.corpus_dir)
     configured_corpus = _same(corpus_dir, settings.corpus_dir)

@@ -37,26 +37,19 @@ there. The result goes to ``calibration.json`` beside the index, which
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from assistant.errors import IndexCorruptError
+from assistant.calibration_file import CALIBRATED_SETTINGS
 
 if TYPE_CHECKING:
     from assistant.evaluation.dataset import Question
     from assistant.pipeline import Assistant
+    from assistant.types import Answer, Passage
 
-CALIBRATION_FILE = "calibration.json"
-FORMAT_VERSION = 1
 #: a floor below (above) every recorded score sits this far from the nearest one: about the
 #: spread of one question's cosines across rewordings, so off-topic noise stays refused
 EDGE_MARGIN = 0.02
@@ -67,7 +60,6 @@ MIN_PER_CLASS = 5
 ROUNDS = 2
 
 Outcome = Literal["right", "wrong", "refused"]
-Stage = Literal["retrieval", "extractive", "cite"]
 #: a gate refuses when its score is under the floor; a check changes the outcome in other ways
 Kind = Literal["gate", "check"]
 
@@ -77,7 +69,7 @@ class Floor:
     """A calibratable threshold: the setting that holds it, its stage, kind and language."""
 
     setting: str
-    stage: Stage
+    stage: str  # "retrieval", "extractive" or "cite"
     language: str
     kind: Kind = "gate"
 
@@ -90,76 +82,12 @@ FLOORS: tuple[Floor, ...] = (
     Floor("cite_min_overlap", "cite", "zh", "check"),
     Floor("cite_min_crosslingual", "cite", "en", "check"),
 )
-#: names of the settings a calibration file may set
-CALIBRATED_SETTINGS: tuple[str, ...] = tuple(f.setting for f in FLOORS)
+assert tuple(f.setting for f in FLOORS) == CALIBRATED_SETTINGS  # one list, in the file's module
 #: the floors switched off while observing (cosines are never below -1)
 GATE_SETTINGS: tuple[str, ...] = tuple(f.setting for f in FLOORS if f.kind == "gate")
 FLOOR_OFF = -1.0
 #: the citation thresholds tried (overlap shares and cosines both live here in practice)
 CHECK_GRID: tuple[float, ...] = tuple(round(0.30 + i / 100, 2) for i in range(66))
-
-
-# ---- the calibration file ----------------------------------------------------------------------
-
-
-class CalibrationFile(BaseModel):
-    """``calibration.json``: fitted settings and how they were obtained."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format_version: int = FORMAT_VERSION
-    #: the embedding model whose cosines the floors were fitted on; another model ignores them
-    embedding_model: str
-    values: dict[str, float]
-    fitted_at: str
-    eval_set: str
-    generator: str
-    max_false_refusals: float
-    questions: int
-    #: per-language details and before/after/cross-validated figures, for people to read
-    report: dict[str, Any] = Field(default_factory=dict)
-
-
-def read_calibration(index_dir: Path) -> CalibrationFile | None:
-    """The calibration beside the index in ``index_dir``; ``None`` when there is none.
-
-    Raises :class:`IndexCorruptError` for a file that exists but cannot be used.
-    """
-    path = index_dir / CALIBRATION_FILE
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise IndexCorruptError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    hint = "delete it or run `assistant calibrate` again"
-    try:
-        cal = CalibrationFile.model_validate(json.loads(raw))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        raise IndexCorruptError(f"{path} is not a valid calibration file ({exc}); {hint}") from exc
-    if cal.format_version != FORMAT_VERSION:
-        raise IndexCorruptError(f"{path} has format {cal.format_version}, expected {FORMAT_VERSION}; {hint}")
-    unknown = sorted(set(cal.values) - set(CALIBRATED_SETTINGS))
-    if unknown:
-        raise IndexCorruptError(f"{path} sets {unknown}, which cannot be calibrated; {hint}")
-    return cal
-
-
-def write_calibration(index_dir: Path, cal: CalibrationFile) -> Path:
-    """Write ``calibration.json`` atomically (a reader sees the old file or the new one)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / CALIBRATION_FILE
-    fd, tmp = tempfile.mkstemp(prefix=".calibration-", suffix=".json", dir=index_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(cal.model_dump_json(indent=2) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ---- observations and their tallies ------------------------------------------------------------
@@ -285,7 +213,7 @@ def _gate_options(observations: Sequence[Observation], stage: str,
     scores = sorted({o.scores[stage] for o in observations
                      if stage in o.scores and math.isfinite(o.scores[stage]) and o.under(others) != "refused"})
     bounds = [-math.inf, *scores, math.inf]
-    return [(low, high, high) for low, high in zip(bounds, bounds[1:])]
+    return [(low, high, high) for low, high in zip(bounds, bounds[1:], strict=False)]
 
 
 def _gate_place(low: float, high: float) -> float:
@@ -316,8 +244,8 @@ def fit_floor(observations: Sequence[Observation], stage: str, max_false_refusal
     rates = [t.false_refusal_rate or 0.0 for t in tallies]
     cap_met = min(rates) <= max_false_refusals
     limit = max_false_refusals if cap_met else min(rates)
-    best = max(t.correct for t, rate in zip(tallies, rates) if rate <= limit + 1e-12)
-    wins = [rate <= limit + 1e-12 and t.correct == best for t, rate in zip(tallies, rates)]
+    best = max(t.correct for t, rate in zip(tallies, rates, strict=True) if rate <= limit + 1e-12)
+    wins = [rate <= limit + 1e-12 and t.correct == best for t, rate in zip(tallies, rates, strict=True)]
     # runs of consecutive winning options (with the same tally: equally good, and the same answers)
     runs: list[list[int]] = []
     for i, win in enumerate(wins):
@@ -326,9 +254,10 @@ def fit_floor(observations: Sequence[Observation], stage: str, max_false_refusal
         elif win:
             runs.append([i])
     spans = [(options[r[0]][0], options[r[-1]][1], r) for r in runs]
-    for low, high, r in spans if current is not None else ():
-        if (low <= current <= high) if check else (low < current <= high):
-            return FloorFit(current, low, high, tallies[r[0]], cap_met)
+    if current is not None:
+        for low, high, r in spans:
+            if (low <= current <= high) if check else (low < current <= high):
+                return FloorFit(current, low, high, tallies[r[0]], cap_met)
     # the widest run; of two unbounded ones (equal widths) the lower value, which refuses less
     low, high, r = max(spans, key=lambda sp: (sp[1] - sp[0], -sp[1]))
     if check:  # a value tried, the one nearest the middle: between tried values the outcome is unknown
@@ -351,14 +280,15 @@ class LanguageFit:
     note: str = ""
 
 
-def fit_language(observations: Sequence[Observation], current: Mapping[str, float], max_false_refusals: float) -> LanguageFit:
+def fit_language(observations: Sequence[Observation], current: Mapping[str, float],
+                 max_false_refusals: float) -> LanguageFit:
     """Fit the floors of the stages in ``current`` (stage -> floor in force) on one language's
     questions, one floor at a time, :data:`ROUNDS` rounds."""
     n_ans = sum(o.answerable for o in observations)
     n_neg = len(observations) - n_ans
     if min(n_ans, n_neg) < MIN_PER_CLASS:
-        return LanguageFit(dict(current), fitted=False,
-                           note=f"kept: {n_ans} answerable and {n_neg} unanswerable questions (fewer than {MIN_PER_CLASS} of a kind)")
+        note = f"kept: {n_ans} answerable and {n_neg} unanswerable questions (fewer than {MIN_PER_CLASS} of a kind)"
+        return LanguageFit(dict(current), fitted=False, note=note)
     floors = dict(current)
     cap_met = True
     for _ in range(ROUNDS):
@@ -411,6 +341,10 @@ def cross_validate(observations: Sequence[Observation], current: Mapping[str, fl
 # ---- the whole calibration -------------------------------------------------------------------------
 
 
+#: the tallies a calibration reports, in order
+TALLIES = ("before", "fitted_in_sample", "cross_validated", "after")
+
+
 @dataclass
 class Calibration:
     """Fitted floors for every language, with the figures before, after and cross-validated."""
@@ -431,7 +365,7 @@ class Calibration:
         """The JSON-ready summary the calibration file carries."""
         return {
             "before": {**self.before}, "after": {**self.values},
-            "overall": {w: self.tallies(w).as_dict() for w in ("before", "after", "fitted_in_sample", "cross_validated")},
+            "overall": {w: self.tallies(w).as_dict() for w in TALLIES},
             "languages": {
                 lang: {k: (v.as_dict() if isinstance(v, Tally) else v) for k, v in info.items()}
                 for lang, info in self.languages.items()
@@ -457,7 +391,7 @@ def calibrate(observations: Sequence[Observation], in_force: Mapping[str, float]
         obs = [o for o in observations if o.language == lang]
         floors = [f for f in FLOORS if f.language == lang and f.setting in in_force
                   and any(f.stage in (o.checks if f.kind == "check" else o.scores) for o in obs)]
-        current = {f.stage: in_force[f.setting] for f in floors}
+        current: dict[str, float] = {f.stage: in_force[f.setting] for f in floors}
         before = Tally.of(obs, current)
         fit = fit_language(obs, current, max_false_refusals)
         cv = cross_validate(obs, current, max_false_refusals, folds_k, seed) if fit.fitted else None
@@ -494,19 +428,52 @@ def _outcome(question: Question, refused: bool, text: str) -> Outcome:
     return "right" if question.answerable and all(facts_found(text, question.key_facts)) else "wrong"
 
 
+class _CachedSimilarity:
+    """The retriever's claim-to-passage cosines, each computed once: a draft is checked again at
+    every threshold tried, and its English claims need embedding only the first time."""
+
+    def __init__(self, similarity: Callable[[str, list[Passage]], list[float]]) -> None:
+        self.similarity = similarity
+        self.cache: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+
+    def __call__(self, claim: str, passages: list[Passage]) -> list[float]:
+        key = (claim, tuple(p.id for p in passages))
+        if key not in self.cache:
+            self.cache[key] = self.similarity(claim, passages)
+        return self.cache[key]
+
+
+def _check_steps(assistant: Assistant, question: Question, answer: Answer) -> Steps:
+    """The outcome of ``answer``'s draft checked again at each threshold of :data:`CHECK_GRID`,
+    exactly as the pipeline checks it (``cite_min_overlap`` for Chinese questions,
+    ``cite_min_crosslingual`` for English ones; the other one stays in force)."""
+    from assistant.cite import CitationChecker, refuses
+
+    if not answer.draft:  # the generator refused: no threshold of the check changes that
+        return ((CHECK_GRID[0], "refused"),)
+    settings = assistant.settings
+    passages = [p for p in (assistant.passage(s.passage_id) for s in answer.passages) if p is not None]
+    similarity = _CachedSimilarity(assistant.retriever.similarity)
+    steps: list[tuple[float, Outcome]] = []
+    for t in CHECK_GRID:
+        zh = answer.language == "zh"
+        checker = CitationChecker(min_overlap=t if zh else settings.cite_min_overlap,
+                                  min_crosslingual=settings.cite_min_crosslingual if zh else t, similarity=similarity)
+        checked = checker.check(answer.draft, passages, answer.language)
+        refused = refuses(answer.question, answer.language, checked, passages)
+        steps.append((t, _outcome(question, refused, checked.text)))
+    return tuple(steps)
+
+
 def observe(assistant: Assistant, questions: Sequence[Question], generator: str | None = None,
-            on_question: Callable[[], None] | None = None) -> list[Observation]:
+            on_question: Callable[[], object] | None = None) -> list[Observation]:
     """Answer every question with ``assistant`` (built with the floors at :data:`FLOOR_OFF`) and
     record the scores the floors are compared with, and the outcome under each citation
     threshold of :data:`CHECK_GRID` (the same draft checked again, as the pipeline checks it)."""
-    from functools import lru_cache
-
-    from assistant.cite import CitationChecker, refuses, top_cosine
+    from assistant.cite import top_cosine
     from assistant.generate import GenerationRequest
     from assistant.generate.extractive import ExtractiveGenerator
-    from assistant.types import Passage
 
-    settings = assistant.settings
     gen = assistant.generators.get(generator)
     out = []
     for q in questions:
@@ -519,25 +486,8 @@ def observe(assistant: Assistant, questions: Sequence[Question], generator: str 
                                         language=answer.language)
             picked = gen.select(request)
             scores["extractive"] = picked[0].score if picked else -math.inf
-        passages: list[Passage] = [p for p in (assistant.passage(s.passage_id) for s in answer.passages) if p is not None]
-
-        # one question's English claims are embedded once, whatever the threshold
-        @lru_cache(maxsize=None)
-        def cosines(claim: str, ids: tuple[str, ...]) -> tuple[float, ...]:
-            return tuple(assistant.retriever.similarity(claim, [p for p in passages if p.id in ids]))
-
-        def similarity(claim: str, ps: list[Passage]) -> list[float]:
-            return list(cosines(claim, tuple(p.id for p in ps)))
-
-        steps: list[tuple[float, Outcome]] = []
-        for t in CHECK_GRID if answer.draft else ():
-            overlap, cross = (t, settings.cite_min_crosslingual) if answer.language == "zh" else (settings.cite_min_overlap, t)
-            checker = CitationChecker(min_overlap=overlap, min_crosslingual=cross, similarity=similarity)
-            checked = checker.check(answer.draft, passages, answer.language)
-            steps.append((t, _outcome(q, refuses(answer.question, answer.language, checked, passages), checked.text)))
         outcome = _outcome(q, answer.refused, answer.answer)
-        # no draft (the generator refused): no threshold of the check changes that
-        checks = {"cite": tuple(steps) if steps else ((CHECK_GRID[0], outcome),)}
+        checks = {"cite": _check_steps(assistant, q, answer)}
         out.append(Observation(q.id, answer.language, q.answerable, scores, outcome, checks))
         if on_question:
             on_question()
