@@ -25,8 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
      "assistant.langchain_retriever"),
     ("assistant.indexing",),
     ("assistant.index", "assistant.ingest", "assistant.embed"),
-    ("assistant.types", "assistant.text", "assistant.inputs", "assistant.settings", "assistant.errors",
-     "assistant.fusion", "assistant"),
+    ("assistant.types", "assistant.text", "assistant.inputs", "assistant.settings", "assistant.calibration_file",
+     "assistant.errors", "assistant.fusion", "assistant"),
 ]
 
 

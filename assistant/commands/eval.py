@@ -126,7 +126,8 @@ def _meta(args: argparse.Namespace, evalset: EvalSet, n: int, started: datetime,
         "noise": args.noise,
         "thresholds": str(evalset.thresholds),
         "judge": {
-            "summary": "; ".join(f"{name}: {c.summary()}" for name, c in calibrations.items()),
+            "summary": "; ".join(f"{name}: {c.summary()}" for name, c in calibrations.items())
+            or "no hand-labelled sample over this corpus (its error rate is measured on the report's)",
             "error_rates": {name: c.error_rate for name, c in calibrations.items()},
             "embedding_model": ev.JUDGE_EMBEDDING_MODEL,
             "min_containment": judge.min_containment,
