@@ -168,5 +168,7 @@ def test_calibrate_fits_each_language_that_has_enough_questions() -> None:
     assert cal.languages["en"]["note"].startswith("kept")
     assert cal.tallies("after").correct == 2 * n + 1 and cal.tallies("before").correct == n + 1
     assert cal.languages["zh"]["cross_validated"].correct == 2 * n
+    # the held-out estimate of what was adopted: Chinese cross-validated, English as it was
+    assert cal.tallies("after_held_out") == cal.languages["zh"]["cross_validated"] + cal.languages["en"]["before"]
     report = cal.report()
     assert report["after"] == cal.values and report["overall"]["after"]["correct"] == 2 * n + 1

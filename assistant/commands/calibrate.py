@@ -109,9 +109,10 @@ def render(cal: Calibration, args: argparse.Namespace, generator: str, n: int) -
             unadopted = "" if lang["adopted"] else f" (fitted {fitted:.4f}, not adopted)"
             lines.append(f"| `{setting}` | {before:.4f} | {after:.4f}{unadopted} |")
     lines += ["", "| | correct | key facts | negative rejection | false refusals |", "|---|---|---|---|---|"]
-    rows = (("before (floors in force)", "before"), ("fitted, on the questions fitted on", "fitted_in_sample"),
+    rows = (("before (values in force)", "before"), ("fitted, on the questions fitted on", "fitted_in_sample"),
             (f"fitted, on held-out questions ({args.folds}-fold cross-validation)", "cross_validated"),
-            ("after (fitted floors adopted where they generalise)", "after"))
+            ("after (fitted values adopted where they generalise)", "after"),
+            ("after, held-out estimate", "after_held_out"))
     for label, which in rows:
         t = cal.tallies(which)
         lines.append(f"| {label} | {t.correct}/{t.answerable + t.unanswerable} | {_pct(t.key_fact_accuracy)} | "

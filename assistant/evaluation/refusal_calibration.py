@@ -342,7 +342,7 @@ def cross_validate(observations: Sequence[Observation], current: Mapping[str, fl
 
 
 #: the tallies a calibration reports, in order
-TALLIES = ("before", "fitted_in_sample", "cross_validated", "after")
+TALLIES = ("before", "fitted_in_sample", "cross_validated", "after", "after_held_out")
 
 
 @dataclass
@@ -354,8 +354,9 @@ class Calibration:
     languages: dict[str, dict[str, Any]]
 
     def tallies(self, which: str) -> Tally:
-        """``before``, ``after`` (the adopted floors), ``fitted_in_sample`` or ``cross_validated``,
-        summed over languages."""
+        """One of :data:`TALLIES`, summed over languages: ``before`` (the values in force),
+        ``fitted_in_sample``, ``cross_validated`` (the fitting scored on held-out folds), ``after``
+        (the adopted values, in-sample) or ``after_held_out`` (their held-out estimate)."""
         total = Tally()
         for lang in self.languages.values():
             total = total + lang[which]
@@ -411,6 +412,9 @@ def calibrate(observations: Sequence[Observation], in_force: Mapping[str, float]
             "after": Tally.of(obs, chosen),
             "fitted_in_sample": Tally.of(obs, fit.floors),
             "cross_validated": cv.tally if cv else before,
+            # what the adopted values should do on new questions: the held-out figures where fitted
+            # values were adopted, the values in force (fitted on nothing here) elsewhere
+            "after_held_out": cv.tally if cv and adopted else before,
             "fold_floors": cv.floors if cv else [],
             "note": note,
         }
