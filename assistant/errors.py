@@ -87,3 +87,16 @@ class PromptError(AssistantError):
 
     exit_code = 7
     http_status = 500
+
+
+class NotFoundError(InvalidInputError):
+    """Something asked for by id (a logged answer) does not exist."""
+
+    http_status = 404
+
+
+class QuestionLogError(AssistantError):
+    """The question log is switched off, or its database cannot be read or written."""
+
+    exit_code = 8
+    http_status = 503

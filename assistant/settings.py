@@ -22,6 +22,10 @@ def _default_models_dir() -> Path:
     return Path.home() / ".cache" / "report-assistant" / "models"
 
 
+def _default_log_db() -> Path:
+    return Path.home() / ".local" / "share" / "report-assistant" / "questions.db"
+
+
 class Settings(BaseSettings):
     """Every tunable of the assistant. Each field can be set as ``ASSISTANT_<NAME>``."""
 
@@ -154,6 +158,14 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body the API reads (larger: HTTP 413)")
 
+    # --- question log (assistant/questionlog/)
+    log_enabled: bool = Field(True, description="keep a SQLite log of every answer and its feedback (false: none)")
+    log_db: Path = Field(default_factory=_default_log_db, description="the question log's SQLite file")
+    log_texts: bool = Field(
+        True, description="false: no question, answer, comment or correction texts in the log (hashes and metrics only)"
+    )
+    log_retention_days: int = Field(90, ge=0, description="logged answers older than this are pruned; 0 keeps them forever")
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, v: object) -> object:
@@ -168,7 +180,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown fusion {v!r}; choose one of: {', '.join(FUSIONS)}")
         return v
 
-    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", mode="after")
+    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", "log_db", mode="after")
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()

@@ -98,6 +98,8 @@ class AnswerJSON(AnswerMeta):
     timings: dict[str, float] = Field(default_factory=dict)
     #: sentences of the draft that were dropped because no retrieved passage supports them
     dropped: list[str] = Field(default_factory=list)
+    #: the id under which the question log keeps this answer (for feedback); None when not logged
+    answer_id: str | None = None
 
 
 class Answer(AnswerJSON):

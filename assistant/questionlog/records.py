@@ -1,0 +1,166 @@
+"""What the question log holds: one :class:`LogEntry` per answer, :class:`FeedbackEntry` rows on it.
+
+:func:`entry_for` turns a pipeline :class:`~assistant.types.Answer` into the row to write, applying
+the privacy setting: without texts, only hashes, ids and metrics are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.types import Answer, Passage
+
+Rating = Literal["up", "down"]
+#: where an answer was asked: ``assistant ask``, ``POST /v1/ask``, ``/v1/chat/completions``, the chat page
+Channel = Literal["cli", "api", "openai", "chat"]
+
+
+def sha256(text: str) -> str:
+    """Hex sha256 of ``text`` (UTF-8): how texts are identified when they are not kept."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def now() -> str:
+    """The current UTC time as the log writes it (ISO 8601, sortable as text)."""
+    return timestamp(datetime.now(timezone.utc))
+
+
+def timestamp(moment: datetime) -> str:
+    """``moment`` in the log's format; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def retention_cutoff(days: int) -> str:
+    """The time before which answers are pruned when they are kept ``days`` days."""
+    return timestamp(datetime.now(timezone.utc) - timedelta(days=days))
+
+
+def new_answer_id() -> str:
+    """A fresh answer id: 32 hex characters, random (it reveals nothing about the answer)."""
+    return uuid.uuid4().hex
+
+
+class CitedPassage(BaseModel):
+    """A citation as logged: which passage, in which version (its content hash)."""
+
+    model_config = ConfigDict(extra="forbid")
+    marker: int
+    passage_id: str
+    passage_sha256: str
+
+
+class RetrievedPassage(BaseModel):
+    """A passage the generator was given, in retrieval order."""
+
+    model_config = ConfigDict(extra="forbid")
+    passage_id: str
+    passage_sha256: str
+    score: float
+
+
+class FeedbackEntry(BaseModel):
+    """One rating of an answer; the newest one is the answer's rating."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer_id: str
+    rating: Rating
+    comment: str | None = None
+    correction: str | None = None
+    client: str | None = None
+    created_at: str = Field(default_factory=now)
+
+
+class LogEntry(BaseModel):
+    """One logged answer (a row of ``answers``) and, when read back, its feedback."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer_id: str
+    created_at: str
+    channel: Channel
+    client: str | None
+    question: str | None
+    question_sha256: str
+    query: str | None
+    query_sha256: str
+    language: str
+    generator: str
+    model: str | None
+    prompt_name: str | None
+    prompt_sha256: str | None
+    answer: str | None
+    answer_sha256: str
+    refused: bool
+    citations: list[CitedPassage] = Field(default_factory=list)
+    passages: list[RetrievedPassage] = Field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    index_build: str | None = None
+    feedback: list[FeedbackEntry] = Field(default_factory=list)
+
+    @property
+    def rating(self) -> Rating | None:
+        """The newest feedback's rating (None: not rated)."""
+        return self.feedback[-1].rating if self.feedback else None
+
+    @property
+    def correction(self) -> str | None:
+        """The newest correction any feedback on this answer gave."""
+        return next((f.correction for f in reversed(self.feedback) if f.correction), None)
+
+
+def passage_sha256(passage: dict[str, Any]) -> str:
+    """The index's content hash of a passage given as the pipeline's dict (``passage_id``, ``source``,
+    ``section``, ``text``): the same hash the index manifest records for it."""
+    return Passage(id=passage["passage_id"], source=passage["source"], section=passage["section"],
+                   text=passage["text"]).hash
+
+
+def entry_for(
+    answer: Answer,
+    *,
+    answer_id: str,
+    query: str,
+    channel: Channel,
+    client: str | None,
+    index_build: str | None,
+    texts: bool = True,
+) -> LogEntry:
+    """The row logged for ``answer``; with ``texts=False`` no question, query, answer or dropped
+    sentence is kept, only their hashes (dropped sentences become hashes too)."""
+    generator, _, model = answer.generator.partition(":")
+    return LogEntry(
+        answer_id=answer_id,
+        created_at=now(),
+        channel=channel,
+        client=client,
+        question=answer.question if texts else None,
+        question_sha256=sha256(answer.question),
+        query=query if texts else None,
+        query_sha256=sha256(query),
+        language=answer.language,
+        generator=generator,
+        model=model or None,
+        prompt_name=answer.prompt.get("name"),
+        prompt_sha256=answer.prompt.get("sha256"),
+        answer=answer.answer if texts else None,
+        answer_sha256=sha256(answer.answer),
+        refused=answer.refused,
+        citations=[
+            CitedPassage(marker=c.marker, passage_id=c.passage_id, passage_sha256=passage_sha256(c.model_dump()))
+            for c in answer.citations
+        ],
+        passages=[
+            RetrievedPassage(passage_id=p["passage_id"], passage_sha256=passage_sha256(p), score=float(p.get("score", 0.0)))
+            for p in answer.passages
+        ],
+        dropped=list(answer.dropped) if texts else [sha256(s) for s in answer.dropped],
+        timings=dict(answer.timings),
+        index_build=index_build,
+    )
