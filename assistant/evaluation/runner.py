@@ -105,8 +105,9 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "recall_at_1": mean(r["recall_at_1"] for r in with_gold),
         "recall_at_5": mean(r["recall_at_5"] for r in with_gold),
         "mrr": mean(r["rr"] for r in with_gold),
-        "key_fact_accuracy": mean(float(r["facts_all"]) for r in answerable),
-        "key_fact_partial": mean(r["facts_share"] for r in answerable),
+        # a question exported from the question log for review may have no key facts yet
+        "key_fact_accuracy": mean(float(r["facts_all"]) for r in answerable if "facts_all" in r),
+        "key_fact_partial": mean(r["facts_share"] for r in answerable if "facts_share" in r),
         "negative_rejection": mean(float(r["refused"]) for r in unanswerable),
         "false_refusal_rate": mean(float(r["refused"]) for r in answerable),
         "citation_recall": mean(r["citation_recall"] for r in answered if r.get("citation_recall") is not None),
@@ -171,6 +172,8 @@ def _one(
         "id": q.id, "type": q.type, "language": q.language, "answerable": q.answerable,
         "question": q.question, "noise": noise, **retrieval,
     }
+    if q.review:
+        rec["review"] = q.review
     kwargs: dict[str, Any] = {"generator": gen}
     if noise:
         kwargs["noise"] = noise
