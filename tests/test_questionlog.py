@@ -98,6 +98,17 @@ def test_a_failed_write_is_logged_and_the_answer_still_given(tmp_path: Path, cap
     assert "1 answer(s) not logged" in caplog.text
 
 
+def test_a_row_that_cannot_be_built_is_logged_and_the_others_written(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = make_answer(QUESTION).model_copy(update={"passages": [{"passage_id": "no-source-or-text"}]})
+    with caplog.at_level(logging.ERROR, logger="assistant.questionlog"), QuestionLog(tmp_path / "q.db") as qlog:
+        assert qlog.record(broken, query=QUESTION, channel="api").answer_id  # the answer is still given
+        good = qlog.record(make_answer(QUESTION), query=QUESTION, channel="api")
+        qlog.flush()
+        assert qlog._writer is not None and qlog._writer.failed == 1
+    assert "cannot build a row" in caplog.text
+    assert [e.answer_id for e in LogStore(tmp_path / "q.db").entries()] == [good.answer_id]
+
+
 def test_a_full_queue_drops_the_row_not_the_answer(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "q.db"
     LogStore(db)

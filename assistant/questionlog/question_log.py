@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from assistant.errors import InvalidInputError, QuestionLogError
-from assistant.questionlog.records import Channel, FeedbackEntry, entry_for, new_answer_id
+from assistant.questionlog.records import Channel, FeedbackEntry, entry_for, new_answer_id, now
 from assistant.questionlog.store import LogStore
 from assistant.questionlog.writer import BackgroundWriter
 from assistant.types import Answer, AnswerEvent, Event, SourcesEvent
@@ -88,18 +89,19 @@ class QuestionLog:
     # ---- recording answers (never fails, never waits) -----------------------------------------
 
     def record(self, answer: Answer, *, query: str, channel: Channel, client: str | None = None) -> Answer:
-        """``answer`` with a fresh ``answer_id``, its row queued for writing; unchanged when the log
-        is off or the row cannot even be built (then the reason goes to the server log)."""
+        """``answer`` with a fresh ``answer_id``, its row queued for writing; unchanged when the log is off.
+
+        Never raises and never waits: a row that cannot be built or written is reported in the
+        server log by the writer thread."""
         if self._writer is None:
             return answer
-        try:
-            answer_id = new_answer_id()
-            entry = entry_for(answer, answer_id=answer_id, query=query, channel=channel, client=client,
-                              index_build=self.index_build, texts=self.texts)
-        except Exception:  # a logging bug must not cost the user the answer
-            log.exception("question log: cannot log the answer to %r", answer.question[:80])
-            return answer
-        self._writer.submit(entry)
+        answer_id = new_answer_id()
+        # the row is built on the writer thread: here only an id, a time stamp and a queue slot
+        self._writer.submit(
+            partial(entry_for, answer, answer_id=answer_id, query=query, channel=channel, client=client,
+                    index_build=self.index_build, texts=self.texts, created_at=now()),
+            answer_id,
+        )
         return answer.model_copy(update={"answer_id": answer_id})
 
     def recorded(self, events: Iterator[Event], *, channel: Channel, client: str | None = None) -> Iterator[Event]:

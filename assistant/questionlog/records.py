@@ -131,13 +131,14 @@ def entry_for(
     client: str | None,
     index_build: str | None,
     texts: bool = True,
+    created_at: str | None = None,
 ) -> LogEntry:
     """The row logged for ``answer``; with ``texts=False`` no question, query, answer or dropped
     sentence is kept, only their hashes (dropped sentences become hashes too)."""
     generator, _, model = answer.generator.partition(":")
     return LogEntry(
         answer_id=answer_id,
-        created_at=now(),
+        created_at=created_at or now(),
         channel=channel,
         client=client,
         question=answer.question if texts else None,

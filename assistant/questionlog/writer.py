@@ -1,6 +1,8 @@
 """Writing the log off the request path: answers go into a queue, one thread commits them in batches.
 
-:meth:`BackgroundWriter.submit` never blocks and never raises. A full queue or a failed write
+The caller queues a function that builds the row, so even building it (hashing passages,
+dropping texts for privacy) happens on the writer thread. :meth:`BackgroundWriter.submit` never
+blocks and never raises. A full queue or a failed write
 loses those entries and says so in the server log; the answer has long been sent. The same
 thread prunes rows older than the retention period.
 """
@@ -56,20 +58,20 @@ class BackgroundWriter:
 
     # ---- callers' side ------------------------------------------------------------------------
 
-    def submit(self, entry: LogEntry) -> bool:
-        """Queue ``entry`` for writing; False (and a warning) when the queue is full or closed."""
+    def submit(self, make_entry: Callable[[], LogEntry], answer_id: str) -> bool:
+        """Queue the row ``make_entry`` builds; False (and a warning) when the queue is full or closed."""
         with self._cond:
             self._submitted += 1
             if not self._closed:
                 try:
-                    self._queue.put_nowait(entry)
+                    self._queue.put_nowait(make_entry)
                     return True
                 except queue.Full:
                     pass
             self._handled += 1
             self._cond.notify_all()
         self.dropped += 1
-        log.warning("question log: writer queue full or closed; answer %s not logged", entry.answer_id)
+        log.warning("question log: writer queue full or closed; answer %s not logged", answer_id)
         return False
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -109,7 +111,7 @@ class BackgroundWriter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            entries = [e for e in batch if isinstance(e, LogEntry)]
+            entries = self._build([item for item in batch if item is not _STOP])
             if entries:
                 store, conn = self._write(store, conn, entries)
             if store is not None and conn is not None and self.retention_days and time.monotonic() >= next_prune:
@@ -120,6 +122,16 @@ class BackgroundWriter:
                 break
         if conn is not None:
             conn.close()
+
+    def _build(self, makers: list[object]) -> list[LogEntry]:
+        entries = []
+        for make in makers:
+            try:
+                entries.append(make())  # type: ignore[operator]  # the queue holds only _STOP and makers
+            except Exception:  # a bug in building one row must not lose the others
+                self.failed += 1
+                log.exception("question log: cannot build a row; that answer is not logged")
+        return entries
 
     def _write(
         self, store: LogStore | None, conn: sqlite3.Connection | None, entries: list[LogEntry]
