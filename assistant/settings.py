@@ -164,7 +164,9 @@ class Settings(BaseSettings):
     log_texts: bool = Field(
         True, description="false: no question, answer, comment or correction texts in the log (hashes and metrics only)"
     )
-    log_retention_days: int = Field(90, ge=0, description="logged answers older than this are pruned; 0 keeps them forever")
+    log_retention_days: int = Field(
+        90, ge=0, description="logged answers older than this are pruned; 0 keeps them forever"
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

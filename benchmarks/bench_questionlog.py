@@ -85,7 +85,7 @@ def added_latency(settings: Settings, asks: int, folder: Path) -> tuple[dict[str
     return {
         "ask_plain_ms": _stats(plain),
         "ask_logged_ms": _stats(logged),
-        "ask_added_ms": _stats([b - a for a, b in zip(plain, logged)]),
+        "ask_added_ms": _stats([b - a for a, b in zip(plain, logged, strict=True)]),
         "record_ms": _stats(record_ms),
         "insert_in_request_ms": _stats(insert_ms),
     }, answers
@@ -100,7 +100,8 @@ def throughput(answers: list[Answer], rows: int, folder: Path) -> list[dict[str,
     for i in range(rows):
         store.insert([entry_for(answers[i % len(answers)], answer_id=new_answer_id(), query="q", channel="api",
                                 client=None, index_build=None)], conn)
-    results.append({"how": "insert per row, on the caller", "threads": 1, "rows_per_s": rows / (time.perf_counter() - t)})
+    rate = rows / (time.perf_counter() - t)
+    results.append({"how": "insert per row, on the caller", "threads": 1, "rows_per_s": rate})
     conn.close()
     for threads in (1, 16):
         db = folder / f"writer-{threads}.db"
@@ -127,20 +128,25 @@ def main(argv: list[str] | None = None) -> int:
         writes = throughput(answers, args.rows, Path(tmp))
 
     base = latency["ask_plain_ms"]
-    print(f"{'per ask (extractive, in process)':40} {'p50 ms':>9} {'p95 ms':>9}   {'p50 x':>6} {'p95 x':>6}   (x = ratio to plain ask)")
+    print(f"{'per ask (extractive, in process)':40} {'p50 ms':>9} {'p95 ms':>9}   {'p50 x':>6} {'p95 x':>6}"
+          "   (x = ratio to plain ask)")
     for name, key in (("plain ask (baseline)", "ask_plain_ms"), ("logged ask", "ask_logged_ms"),
                       ("logged - plain, same question", "ask_added_ms"),
-                      ("record(): row built and queued", "record_ms"), ("insert of one row in the request", "insert_in_request_ms")):
+                      ("record(): id and queue slot", "record_ms"),
+                      ("insert of one row in the request", "insert_in_request_ms")):
         s = latency[key]
-        print(f"{name:40} {s['p50']:>9.3f} {s['p95']:>9.3f}   {s['p50'] / base['p50']:>6.3f} {s['p95'] / base['p95']:>6.3f}")
+        ratios = f"{s['p50'] / base['p50']:>6.3f} {s['p95'] / base['p95']:>6.3f}"
+        print(f"{name:40} {s['p50']:>9.3f} {s['p95']:>9.3f}   {ratios}")
     print()
     print(f"{'writes':40} {'threads':>7} {'rows/s':>9}   {'x':>6}   (x = ratio to one transaction per row)")
     for r in writes:
-        print(f"{r['how']:40} {r['threads']:>7} {r['rows_per_s']:>9.0f}   {r['rows_per_s'] / writes[0]['rows_per_s']:>6.2f}")
+        ratio = r["rows_per_s"] / writes[0]["rows_per_s"]
+        print(f"{r['how']:40} {r['threads']:>7} {r['rows_per_s']:>9.0f}   {ratio:>6.2f}")
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench_questionlog-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    meta = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": platform.python_version(), "command": sys.argv}
+    meta = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": platform.python_version(),
+            "command": sys.argv}
     path.write_text(json.dumps({"meta": meta, "latency": latency, "throughput": writes}, indent=2), "utf-8")
     print(f"results: {path.relative_to(ROOT)}")
     return 0

@@ -3,13 +3,7 @@ that answers real questions while logging them (for the kill -9 test)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from assistant.types import Answer, Citation, Passage
-
-
-def passage_dict(p: Passage, score: float = 0.9) -> dict[str, Any]:
-    return {"passage_id": p.id, "section": p.section, "source": p.source, "text": p.text, "score": score}
+from assistant.types import Answer, Citation, Passage, Source
 
 
 def make_answer(question: str, text: str = "答案[1]。", *, refused: bool = False, cited: list[Passage] | None = None,
@@ -18,13 +12,12 @@ def make_answer(question: str, text: str = "答案[1]。", *, refused: bool = Fa
     """An :class:`Answer` as the pipeline returns it (citations and passages from real passages)."""
     cited = [] if refused else list(cited or [])
     citations = [
-        Citation(marker=i, passage_id=p.id, section=p.section, source=p.source, text=p.text, score=0.9)
-        for i, p in enumerate(cited, start=1)
+        Citation(marker=i, **Source.of(p, 0.9).model_dump()) for i, p in enumerate(cited, start=1)
     ]
     return Answer(
         question=question, answer=text, refused=refused, generator=generator, citations=citations,
         timings={"retrieve_ms": 30.0, "total_ms": 95.5}, language=language,  # type: ignore[arg-type]
-        passages=[passage_dict(p) for p in (retrieved or cited)],
+        passages=[Source.of(p, 0.9) for p in (retrieved or cited)],
         prompt={"name": f"answer_{language}", "sha256": "0" * 64}, dropped=list(dropped or []),
     )
 
@@ -53,7 +46,7 @@ def _ask_child(db: str, index_dir: str, n: int, threads: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
-    from assistant.pipeline import build_assistant
+    from assistant.assemble import build_assistant
     from assistant.questionlog import QuestionLog
     from tests.support import QUESTIONS_FILE, make_settings
 

@@ -30,7 +30,8 @@ def log_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def filled(log_db: Path) -> dict[str, str]:
     """Three answers: an old refusal, a down-rated answer with a correction, a fresh one."""
     store = LogStore(log_db)
-    old, down, fresh = _entry("2025年我国GDP增长率是多少？", refused=True, days_ago=5), _entry("单项冠军企业有多少家？", days_ago=1), _entry()
+    old = _entry("2025年我国GDP增长率是多少？", refused=True, days_ago=5)
+    down, fresh = _entry("单项冠军企业有多少家？", days_ago=1), _entry()
     store.insert([old, down, fresh])
     store.add_feedback(FeedbackEntry(answer_id=down.answer_id, rating="down", comment="数字错了", correction="1557家"))
     return {"old": old.answer_id, "down": down.answer_id, "fresh": fresh.answer_id}
@@ -47,7 +48,8 @@ def test_log_lists_newest_first_and_filters(filled: dict[str, str], capsys: pyte
     assert filled["old"][:8] in out and filled["down"][:8] not in out
     assert main(["log", "--down", "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [(r["answer_id"], r["rating"], r["feedback"][0]["correction"]) for r in rows] == [(filled["down"], "down", "1557家")]
+    assert [(r["answer_id"], r["rating"], r["feedback"][0]["correction"]) for r in rows] == [
+        (filled["down"], "down", "1557家")]
     assert main(["log", "--since", "2099-01-01"]) == 0
     assert capsys.readouterr().out == ""
 
@@ -70,7 +72,8 @@ def test_log_errors_have_their_exit_codes(filled: dict[str, str], capsys: pytest
     assert "not a date" in capsys.readouterr().err
 
 
-def test_log_without_a_log_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_without_a_log_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_LOG_DB", str(tmp_path / "none.db"))
     assert main(["log"]) == 0
     assert "no question log at" in capsys.readouterr().err
@@ -81,12 +84,14 @@ def test_log_prunes_past_the_retention_period(filled: dict[str, str], monkeypatc
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_LOG_RETENTION_DAYS", "3")
     assert main(["log", "--json"]) == 0
-    assert {json.loads(x)["answer_id"] for x in capsys.readouterr().out.splitlines()} == {filled["down"], filled["fresh"]}
+    listed = {json.loads(x)["answer_id"] for x in capsys.readouterr().out.splitlines()}
+    assert listed == {filled["down"], filled["fresh"]}
 
 
 def test_feedback_export_and_eval_round_trip(built_index_settings: Settings, log_db: Path, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.pipeline import build_assistant
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.assemble import build_assistant
 
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built_index_settings.index_dir))
     settings = built_index_settings.model_copy(update={"generator": "extractive", "log_db": log_db})
@@ -108,14 +113,18 @@ def test_feedback_export_and_eval_round_trip(built_index_settings: Settings, log
     assert "wrote 2 eval case(s)" in capsys.readouterr().err
     cases = {c["id"]: c for c in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     case = cases[f"log-{wrong[:12]}"]
-    assert (case["answerable"], case["gold"], case["key_facts"]) == (True, ["企业研发经费投入占全社会比重超77%"], [["77%", "77％"]])
+    assert (case["answerable"], case["gold"], case["key_facts"]) == (
+        True, ["企业研发经费投入占全社会比重超77%"], [["77%", "77％"]])
 
     labels = tmp_path / "labels.jsonl"  # a two-pair judge sample keeps the run short
-    labels.write_text("\n".join(ev.DEFAULT_LABELS[0].read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8")
-    code = main(["eval", str(out), "--generator", "extractive", "--out", str(tmp_path / "eval"), "--labels", str(labels),
+    pairs = ev.DEFAULT_LABELS[0].read_text(encoding="utf-8").splitlines()[:2]
+    labels.write_text("\n".join(pairs) + "\n", encoding="utf-8")
+    code = main(["eval", str(out), "--generator", "extractive", "--out", str(tmp_path / "eval"),
+                 "--labels", str(labels),
                  "--no-progress"])
     assert code in (0, 1)  # 1: these are the hard cases, under the suite's thresholds
-    records = {r["id"]: r for r in json.loads((tmp_path / "eval" / "results.json").read_text(encoding="utf-8"))["runs"][0]["records"]}
+    results = json.loads((tmp_path / "eval" / "results.json").read_text(encoding="utf-8"))
+    records = {r["id"]: r for r in results["runs"][0]["records"]}
     assert set(records) == set(cases)
     assert records[case["id"]]["recall_at_5"] == 1.0  # the gold phrase names a passage retrieval finds
     assert "facts_all" in records[case["id"]] and "error" not in records[case["id"]]

@@ -17,7 +17,7 @@ from assistant.errors import InvalidInputError, NotFoundError, QuestionLogError
 from assistant.questionlog import LogStore, QuestionLog
 from assistant.questionlog.records import sha256
 from assistant.settings import PROJECT_ROOT
-from assistant.types import AnswerEvent, SourcesEvent, TokenEvent
+from assistant.types import AnswerEvent, Event, SourcesEvent, TokenEvent
 from tests.logsupport import make_answer
 from tests.support import make_settings
 
@@ -30,15 +30,18 @@ def _child_env() -> dict[str, str]:
 
 def test_a_recorded_answer_gets_an_id_and_its_row(tmp_path: Path) -> None:
     with QuestionLog(tmp_path / "q.db", index_build="build-7") as qlog:
-        events = iter([SourcesEvent(hits=[], query="制造业单项冠军企业"), TokenEvent("1557"), AnswerEvent(make_answer(QUESTION))])
-        out = list(qlog.recorded(events, channel="openai", client="key-12ab"))
+        events: list[Event] = [SourcesEvent(hits=[], query="制造业单项冠军企业"), TokenEvent("1557"),
+                               AnswerEvent(make_answer(QUESTION))]
+        out = list(qlog.recorded(iter(events), channel="openai", client="key-12ab"))
         answer = out[-1].answer  # type: ignore[union-attr]
         assert answer.answer_id and answer.to_json()["answer_id"] == answer.answer_id
         assert isinstance(out[1], TokenEvent)  # the other events pass through unchanged
         qlog.flush()
         entry = qlog.store.get(answer.answer_id)
-    assert (entry.question, entry.query, entry.channel, entry.client) == (QUESTION, "制造业单项冠军企业", "openai", "key-12ab")
-    assert (entry.generator, entry.model, entry.prompt_name, entry.index_build) == ("local", "qwen2.5-1.5b", "answer_zh", "build-7")
+    assert (entry.question, entry.query) == (QUESTION, "制造业单项冠军企业")
+    assert (entry.channel, entry.client) == ("openai", "key-12ab")
+    assert (entry.generator, entry.model, entry.prompt_name, entry.index_build) == (
+        "local", "qwen2.5-1.5b", "answer_zh", "build-7")
     assert entry.timings["total_ms"] == 95.5
 
 
@@ -98,7 +101,8 @@ def test_a_failed_write_is_logged_and_the_answer_still_given(tmp_path: Path, cap
     assert "1 answer(s) not logged" in caplog.text
 
 
-def test_a_row_that_cannot_be_built_is_logged_and_the_others_written(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_row_that_cannot_be_built_is_logged_and_the_others_written(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
     broken = make_answer(QUESTION).model_copy(update={"passages": [{"passage_id": "no-source-or-text"}]})
     with caplog.at_level(logging.ERROR, logger="assistant.questionlog"), QuestionLog(tmp_path / "q.db") as qlog:
         assert qlog.record(broken, query=QUESTION, channel="api").answer_id  # the answer is still given
@@ -150,7 +154,8 @@ def test_without_texts_only_hashes_and_metrics_reach_the_file(tmp_path: Path) ->
     assert entry.question_sha256 == sha256(QUESTION) and entry.dropped == [sha256("没有依据的一句。")]
     assert entry.timings and entry.feedback[0].rating == "down" and entry.feedback[0].comment is None
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    for text in (QUESTION, "制造业单项冠军企业数量", "1557家单项冠军", "没有依据的一句", "数字不对的评论", "更正后的答案"):
+    texts = (QUESTION, "制造业单项冠军企业数量", "1557家单项冠军", "没有依据的一句", "数字不对的评论", "更正后的答案")
+    for text in texts:
         assert text.encode() not in raw
 
 

@@ -28,7 +28,8 @@ def _committed(db: Path) -> set[str]:
         conn.close()
 
 
-def test_kill_9_during_100_concurrent_asks_keeps_every_committed_row(built_index_settings: Settings, tmp_path: Path) -> None:
+def test_kill_9_during_100_concurrent_asks_keeps_every_committed_row(built_index_settings: Settings,
+                                                                     tmp_path: Path) -> None:
     db = tmp_path / "questions.db"
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.logsupport", "ask", str(db), str(built_index_settings.index_dir), "100", "16"],
@@ -48,6 +49,8 @@ def test_kill_9_during_100_concurrent_asks_keeps_every_committed_row(built_index
     finally:
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
     assert child.returncode == -signal.SIGKILL
 
     store = LogStore(db)  # opens and checks the schema as any later process would

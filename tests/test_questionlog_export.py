@@ -41,7 +41,8 @@ class Log:
 
 
 def test_key_facts_are_the_figures_the_question_does_not_already_state() -> None:
-    facts = key_facts("截至2025年10月，共有 1,557 家，占比达53.2%，规模5.86万亿元；另有1.76万家", "2024年占比是53.2%吗？")
+    text = "截至2025年10月，共有 1,557 家，占比达53.2%，规模5.86万亿元；另有1.76万家"
+    facts = key_facts(text, "2024年占比是53.2%吗？")
     assert facts == [["1557"], ["5.86万亿"], ["1.76万"]]
     assert key_facts("增长了 12.5％", "") == [["12.5%", "12.5％"]]
     assert key_facts("报告没有说", "") == []
@@ -64,7 +65,8 @@ def test_export_turns_feedback_into_cases(tmp_path: Path, report_passages: list[
     log.add("报告说了量子计算机的价格吗？", refused=True, rating="up")
     log.add("煤炭消费占比是多少？", text="大约一半[1]。", cited=[item7], rating="down")
     log.add("可再生能源装机占比是多少？", text="56%[1]。", cited=[item7], rating="down", correction="应该是61%")
-    log.add("有多少国家实验室？", text="共有14家[1]。", cited=[item4], rating="down", correction="报告中没有提到这一点。")
+    log.add("有多少国家实验室？", text="共有14家[1]。", cited=[item4], rating="down",
+            correction="报告中没有提到这一点。")
     log.add("企业技术中心有多少家？", text="1900余家[1]。", cited=[item4], rating="up")  # agreed: no case
     log.add("专精特新小巨人企业有多少家？", refused=True)  # refused once …
     log.add("专精特新小巨人企业有多少家？", text="超1.76万家[1]。", cited=[item4], rating="up")  # … answered and agreed
@@ -79,7 +81,8 @@ def test_export_turns_feedback_into_cases(tmp_path: Path, report_passages: list[
     }
     # a correction whose figure the cited passage states: a complete case
     c = cases["制造业单项冠军企业有多少家？"]
-    assert (c["answerable"], c["gold"], c["key_facts"], c["type"]) == (True, ["制造业单项冠军企业1557家"], [["1557"]], "direct")
+    assert (c["answerable"], c["gold"], c["key_facts"], c["type"]) == (
+        True, ["制造业单项冠军企业1557家"], [["1557"]], "direct")
     assert "review" not in c and str(c["id"]).startswith("log-")
     # a wrong refusal: the gold passage is found among the retrieved ones
     c = cases["全国研发资金里由公司出的份额是多少？"]

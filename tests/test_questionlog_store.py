@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from tests.logsupport import make_answer
 def _entry(question: str = "制造业单项冠军企业有多少家？", *, refused: bool = False, days_ago: float = 0) -> LogEntry:
     entry = entry_for(make_answer(question, refused=refused), answer_id=new_answer_id(), query=question,
                       channel="api", client="key-0a1b2c3d", index_build="build-1")
-    return entry.model_copy(update={"created_at": timestamp(datetime.now(timezone.utc) - timedelta(days=days_ago))})
+    return entry.model_copy(update={"created_at": timestamp(datetime.now(UTC) - timedelta(days=days_ago))})
 
 
 def test_a_new_log_is_migrated_in_wal_mode_and_readable_by_its_owner_only(tmp_path: Path) -> None:
@@ -54,7 +54,8 @@ def test_a_log_of_the_first_schema_is_migrated_and_keeps_its_rows(tmp_path: Path
         "INSERT INTO answers (id, created_at, channel, client, question, question_sha256, query, query_sha256, "
         "language, generator, model, prompt_name, prompt_sha256, answer, answer_sha256, refused, citations, "
         "passages, dropped, timings, total_ms, index_build) VALUES ('00112233445566778899aabbccddeeff', "
-        "'2026-11-01T08:00:00.000000+00:00', 'cli', NULL, '制造业单项冠军企业有多少家？', 'q', '制造业单项冠军企业', 'h', "
+        "'2026-11-01T08:00:00.000000+00:00', 'cli', NULL, '制造业单项冠军企业有多少家？', 'q', "
+        "'制造业单项冠军企业', 'h', "
         "'zh', 'extractive', NULL, NULL, NULL, '1557家[1]。', 'a', 0, "
         "'[{\"marker\": 1, \"passage_id\": \"r#item-04\", \"passage_sha256\": \"p\"}]', '[]', '[]', "
         "'{\"total_ms\": 60.0}', 60.0, 'build-1')"
@@ -107,7 +108,8 @@ def test_processes_opening_a_new_log_at_once_migrate_it_once(tmp_path: Path) -> 
 def test_filters_combine_and_list_newest_first(tmp_path: Path) -> None:
     store = LogStore(tmp_path / "questions.db")
     old = _entry("去年的问题？", days_ago=10)
-    answered, refused, refused_down = _entry("甲？", days_ago=2), _entry("乙？", refused=True, days_ago=1), _entry("丙？", refused=True)
+    answered, refused = _entry("甲？", days_ago=2), _entry("乙？", refused=True, days_ago=1)
+    refused_down = _entry("丙？", refused=True)
     store.insert([old, answered, refused, refused_down])
     store.add_feedback(FeedbackEntry(answer_id=answered.answer_id, rating="down"))
     store.add_feedback(FeedbackEntry(answer_id=refused.answer_id, rating="down"))
@@ -121,7 +123,7 @@ def test_filters_combine_and_list_newest_first(tmp_path: Path) -> None:
     assert ids(refused=True) == ["丙？", "乙？"]
     assert ids(down=True) == ["丙？", "甲？"]
     assert ids(refused=True, down=True) == ["丙？"]
-    assert ids(since=timestamp(datetime.now(timezone.utc) - timedelta(days=3))) == ["丙？", "乙？", "甲？"]
+    assert ids(since=timestamp(datetime.now(UTC) - timedelta(days=3))) == ["丙？", "乙？", "甲？"]
     assert ids(limit=1) == ["丙？"]
     assert [f.rating for f in store.get(refused.answer_id).feedback] == ["down", "up"]
 
@@ -153,7 +155,7 @@ def test_pruning_removes_old_answers_with_their_feedback(tmp_path: Path) -> None
     old, new = _entry(days_ago=40), _entry(days_ago=1)
     store.insert([old, new])
     store.add_feedback(FeedbackEntry(answer_id=old.answer_id, rating="down"))
-    assert store.prune(timestamp(datetime.now(timezone.utc) - timedelta(days=30))) == 1
+    assert store.prune(timestamp(datetime.now(UTC) - timedelta(days=30))) == 1
     assert [e.answer_id for e in store.entries()] == [new.answer_id]
     conn = sqlite3.connect(tmp_path / "questions.db")
     assert conn.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0  # cascaded

@@ -58,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refused", action="store_true", help="only refused answers")
     parser.add_argument("--down", action="store_true", help="only answers whose latest rating is thumbs down")
-    parser.add_argument("--since", type=_date, metavar="DATE", help="only answers logged on or after DATE (YYYY-MM-DD, UTC)")
+    parser.add_argument("--since", type=_date, metavar="DATE",
+                        help="only answers logged on or after DATE (YYYY-MM-DD, UTC)")
 
 
 def _date(text: str) -> str:
@@ -83,7 +84,8 @@ def run_list(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise InvalidInputError("--limit must be 0 (all) or more")
     store = open_store(Settings())
-    entries = store.entries(refused=args.refused, down=args.down, since=args.since, limit=args.limit or None) if store else []
+    entries = (store.entries(refused=args.refused, down=args.down, since=args.since, limit=args.limit or None)
+               if store else [])
     for e in entries:
         print(json.dumps(_json(e), ensure_ascii=False) if args.json else _line(e))
     return 0
@@ -108,7 +110,8 @@ def run_export(args: argparse.Namespace) -> int:
     export = eval_cases(entries, load_corpus(settings.corpus_dir, settings.chunk_max_chars))
     lines = "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in export.cases)
     _write_atomically(args.as_eval, lines)
-    print(f"wrote {len(export.cases)} eval case(s) to {args.as_eval}; {export.for_review} marked for review", file=sys.stderr)
+    print(f"wrote {len(export.cases)} eval case(s) to {args.as_eval}; {export.for_review} marked for review",
+          file=sys.stderr)
     if export.without_text:
         print(f"{export.without_text} answer(s) were logged without their question text (ASSISTANT_LOG_TEXTS=false) "
               "and cannot be exported", file=sys.stderr)
@@ -137,7 +140,8 @@ def _line(e: LogEntry) -> str:
     if len(question) > 60:
         question = question[:60] + "…"
     model = f"{e.generator}:{e.model}" if e.model else e.generator
-    return f"{e.created_at[:16].replace('T', ' ')}  {e.answer_id[:8]}  {e.channel:<6} {model:<22} {outcome:<8} {rating}  {question}"
+    when = e.created_at[:16].replace("T", " ")
+    return f"{when}  {e.answer_id[:8]}  {e.channel:<6} {model:<22} {outcome:<8} {rating}  {question}"
 
 
 def _details(e: LogEntry) -> str:
@@ -159,7 +163,8 @@ def _details(e: LogEntry) -> str:
     lines += [f"cited    [{c.marker}] {c.passage_id} ({c.passage_sha256[:12]})" for c in e.citations]
     lines += [f"dropped  {s}" for s in e.dropped]
     for f in e.feedback:
-        lines.append(f"feedback {f.created_at[:19].replace('T', ' ')} {f.rating}" + (f" ({f.client})" if f.client else ""))
+        by = f" ({f.client})" if f.client else ""
+        lines.append(f"feedback {f.created_at[:19].replace('T', ' ')} {f.rating}{by}")
         lines += [f"  comment    {f.comment}"] if f.comment else []
         lines += [f"  correction {f.correction}"] if f.correction else []
     return "\n".join(lines)

@@ -24,18 +24,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.cite import REFUSALS, parse_markers
+from assistant.cite import REFUSALS
 from assistant.evaluation.dataset import gold_passage_ids, squash
 from assistant.questionlog.records import LogEntry
-from assistant.sentences import split_sentences
+from assistant.text.markers import strip_markers
+from assistant.text.sentences import split_clauses, split_sentences
 from assistant.types import Passage
 
 # a figure with its magnitude and percent sign: "1557", "1.76万", "53.2%", "5.86万亿"
 _FIGURE = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万亿|亿|万|千)?\s*(%)?")
 _NOT_A_FACT = re.compile(r"\s*[年月日号]")  # years and dates frame a question; they are not its answer
-_CLAUSE_END = re.compile(r"[，,；;、：:。！？!?]")
 #: corrections that say the answer should have been a refusal
-_SAYS_UNANSWERABLE = re.compile(r"没有提到|未提及|没有提及|并未提|报告中没有|not (?:say|mention|state)|does(?:n't| not) say", re.I)
+_SAYS_UNANSWERABLE = re.compile(
+    r"没有提到|未提及|没有提及|并未提|报告中没有|not (?:say|mention|state)|does(?:n't| not) say", re.I
+)
 #: a gold phrase shorter than this names too little to be trusted even when it is unique
 _MIN_PHRASE = 6
 
@@ -63,7 +65,7 @@ def key_facts(text: str, question: str) -> list[list[str]]:
     asked = {_value(m) for m in _FIGURE.finditer(unicodedata.normalize("NFKC", question))}
     facts: list[list[str]] = []
     # "[1]" is a citation, not a figure
-    normalized = unicodedata.normalize("NFKC", parse_markers(text)[0])
+    normalized = unicodedata.normalize("NFKC", strip_markers(text))
     for m in _FIGURE.finditer(normalized):
         if _NOT_A_FACT.match(normalized, m.end()):
             continue
@@ -91,7 +93,7 @@ def gold_phrase(passage: Passage, fact: list[str], passages: Sequence[Passage]) 
     for sentence in split_sentences(passage.text):
         if not any(_nfkc(v) in _nfkc(sentence) for v in fact):
             continue
-        clauses = [c.strip() for c in _CLAUSE_END.split(sentence) if any(_nfkc(v) in _nfkc(c) for v in fact)]
+        clauses = [c.strip() for c in split_clauses(sentence) if any(_nfkc(v) in _nfkc(c) for v in fact)]
         for candidate in [*clauses, sentence.strip()]:
             if len(squash(candidate)) >= _MIN_PHRASE and gold_passage_ids(candidate, passages) == [passage.id]:
                 return candidate
@@ -111,8 +113,9 @@ def _candidates(group: Sequence[LogEntry], by_id: dict[str, Passage]) -> list[Pa
 def _case(group: Sequence[LogEntry], passages: Sequence[Passage], by_id: dict[str, Passage]) -> dict[str, Any]:
     newest = group[0]
     question = newest.question or ""
+    language = "en" if newest.language == "en" else "zh"
     case: dict[str, Any] = {"id": f"log-{newest.answer_id[:12]}", "question": question, "answerable": True,
-                            "gold": [], "key_facts": [], "language": newest.language if newest.language == "en" else "zh"}
+                            "gold": [], "key_facts": [], "language": language}
     correction = next((e.correction for e in group if e.correction), None)
     agreed_answer = next((e.answer for e in group if e.rating == "up" and not e.refused and e.answer), None)
     refusal_agreed = any(e.refused and e.rating == "up" for e in group)

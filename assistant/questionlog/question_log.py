@@ -143,7 +143,8 @@ class QuestionLog:
         :class:`QuestionLogError` when the log is off or unwritable.
         """
         comment, correction = (comment or "").strip() or None, (correction or "").strip() or None
-        for name, text, limit in (("comment", comment, MAX_COMMENT_CHARS), ("correction", correction, MAX_CORRECTION_CHARS)):
+        limits = (("comment", comment, MAX_COMMENT_CHARS), ("correction", correction, MAX_CORRECTION_CHARS))
+        for name, text, limit in limits:
             if text is not None and len(text) > limit:
                 raise InvalidInputError(f"the {name} is {len(text)} characters long; the limit is {limit}")
         try:
@@ -177,5 +178,7 @@ class QuestionLog:
     def __enter__(self) -> QuestionLog:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.types import Answer, Passage
+from assistant.types import Answer, Passage, Source
 
 Rating = Literal["up", "down"]
 #: where an answer was asked: ``assistant ask``, ``POST /v1/ask``, ``/v1/chat/completions``, the chat page
@@ -27,19 +27,19 @@ def sha256(text: str) -> str:
 
 def now() -> str:
     """The current UTC time as the log writes it (ISO 8601, sortable as text)."""
-    return timestamp(datetime.now(timezone.utc))
+    return timestamp(datetime.now(UTC))
 
 
 def timestamp(moment: datetime) -> str:
     """``moment`` in the log's format; a naive datetime is taken as UTC."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def retention_cutoff(days: int) -> str:
     """The time before which answers are pruned when they are kept ``days`` days."""
-    return timestamp(datetime.now(timezone.utc) - timedelta(days=days))
+    return timestamp(datetime.now(UTC) - timedelta(days=days))
 
 
 def new_answer_id() -> str:
@@ -115,11 +115,9 @@ class LogEntry(BaseModel):
         return next((f.correction for f in reversed(self.feedback) if f.correction), None)
 
 
-def passage_sha256(passage: dict[str, Any]) -> str:
-    """The index's content hash of a passage given as the pipeline's dict (``passage_id``, ``source``,
-    ``section``, ``text``): the same hash the index manifest records for it."""
-    return Passage(id=passage["passage_id"], source=passage["source"], section=passage["section"],
-                   text=passage["text"]).hash
+def passage_sha256(source: Source) -> str:
+    """The content hash of a passage as an answer carries it: the same hash the index manifest records."""
+    return Passage(id=source.passage_id, source=source.source, section=source.section, text=source.text).hash
 
 
 def entry_for(
@@ -154,11 +152,11 @@ def entry_for(
         answer_sha256=sha256(answer.answer),
         refused=answer.refused,
         citations=[
-            CitedPassage(marker=c.marker, passage_id=c.passage_id, passage_sha256=passage_sha256(c.model_dump()))
+            CitedPassage(marker=c.marker, passage_id=c.passage_id, passage_sha256=passage_sha256(c))
             for c in answer.citations
         ],
         passages=[
-            RetrievedPassage(passage_id=p["passage_id"], passage_sha256=passage_sha256(p), score=float(p.get("score", 0.0)))
+            RetrievedPassage(passage_id=p.passage_id, passage_sha256=passage_sha256(p), score=p.score)
             for p in answer.passages
         ],
         dropped=list(answer.dropped) if texts else [sha256(s) for s in answer.dropped],

@@ -59,7 +59,7 @@ class LogStore:
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":  # e.g. a network file system without shared memory
-                log.warning("question log %s: journal mode %s, not WAL; concurrent writers will wait longer", self.path, mode)
+                log.warning("question log %s: journal mode %s, not WAL; writers wait longer", self.path, mode)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
@@ -114,7 +114,8 @@ class LogStore:
             if conn.execute("SELECT 1 FROM answers WHERE id = ?", (feedback.answer_id,)).fetchone() is None:
                 raise NotFoundError(f"no logged answer with id {feedback.answer_id!r}")
             conn.execute(
-                "INSERT INTO feedback (answer_id, created_at, rating, comment, correction, client) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (answer_id, created_at, rating, comment, correction, client) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (feedback.answer_id, feedback.created_at, feedback.rating, feedback.comment, feedback.correction,
                  feedback.client),
             )
@@ -131,7 +132,8 @@ class LogStore:
     ) -> list[LogEntry]:
         """Logged answers, newest first: only refused ones, only those whose latest rating is
         down, only those logged at or after ``since`` (each filter when given; they combine)."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if refused:
             where.append("a.refused = 1")
         if down:
@@ -152,7 +154,9 @@ class LogStore:
         """The answer with this id, or with this unique prefix of it (at least 8 characters)."""
         key = answer_id.strip().lower()
         if len(key) < MIN_PREFIX or not _HEX.fullmatch(key):
-            raise InvalidInputError(f"an answer id is hex; give at least {MIN_PREFIX} characters of it, got {answer_id!r}")
+            raise InvalidInputError(
+                f"an answer id is hex; give at least {MIN_PREFIX} characters of it, got {answer_id!r}"
+            )
         with self._reading() as conn:
             # the key is hex: the LIKE pattern holds no wildcard but the trailing one
             rows = conn.execute("SELECT a.* FROM answers a WHERE a.id LIKE ? LIMIT 3", (key + "%",)).fetchall()

@@ -89,7 +89,8 @@ class BackgroundWriter:
         try:
             self._queue.put(_STOP, timeout=timeout)
         except queue.Full:
-            log.error("question log: writer did not drain in %.0f s; %d queued answers lost", timeout, self._queue.qsize())
+            log.error("question log: writer did not drain in %.0f s; %d queued answers lost",
+                      timeout, self._queue.qsize())
             return
         self._thread.join(timeout)
 
