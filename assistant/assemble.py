@@ -13,6 +13,7 @@ from assistant.generate import GeneratorPool
 from assistant.indexing import Notify, ensure_index, log_notify, refuse_mismatch_early
 from assistant.pipeline import Assistant
 from assistant.prompts import AnswerPrompts, load_prompt
+from assistant.questionlog import QuestionLog
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 
@@ -66,3 +67,11 @@ def build_assistant(settings: Settings | None = None, *, progress: bool = False,
     if load_generator:
         assistant.generators.get()
     return assistant
+
+
+def build_question_log(settings: Settings, assistant: Assistant) -> QuestionLog:
+    """The question log the CLI, the API and the chat record answers in (off when
+    ``settings.log_enabled`` is false); its rows name the index build that answered."""
+    retriever = assistant.retriever
+    build = retriever.index.build_id if isinstance(retriever, Retriever) else None
+    return QuestionLog.from_settings(settings, index_build=build)

@@ -107,6 +107,11 @@ class Index:
     def __len__(self) -> int:
         return len(self.passages)
 
+    @property
+    def build_id(self) -> str:
+        """Which build this is: its folder's name (``build-<time>-<id>``), unique per build."""
+        return self.path.name
+
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest passages to one unit query vector as ``(row, cosine)``, best first."""
         k = min(k, len(self.passages))

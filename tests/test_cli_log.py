@@ -137,3 +137,19 @@ def test_entries_round_trip_through_the_store_unchanged(log_db: Path) -> None:
                       client=None, index_build=None)
     LogStore(log_db).insert([entry])
     assert LogStore(log_db).get(entry.answer_id) == entry
+
+
+def test_ask_json_returns_the_answer_id_under_which_it_was_logged(built_index_settings: Settings, log_db: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built_index_settings.index_dir))
+    assert main(["ask", "制造业单项冠军企业有多少家？", "--generator", "extractive", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    entry = LogStore(log_db).get(answer["answer_id"])  # written before the command returned
+    assert (entry.channel, entry.client, entry.answer, entry.refused) == ("cli", None, answer["answer"], False)
+    assert entry.index_build and entry.index_build.startswith("build-")
+
+    monkeypatch.setenv("ASSISTANT_LOG_ENABLED", "false")
+    assert main(["ask", "制造业单项冠军企业有多少家？", "--generator", "extractive", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["answer_id"] is None
+    assert LogStore(log_db).count() == 1

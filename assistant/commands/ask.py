@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 
 from assistant.commands import Subparsers
 from assistant.generate import generator_choices
-from assistant.types import Answer, AnswerEvent, SourcesEvent, TokenEvent
+from assistant.settings import Settings
+from assistant.types import Answer, AnswerEvent, Event, SourcesEvent, TokenEvent
 
 
 def register(subparsers: Subparsers) -> None:
@@ -41,16 +43,25 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.assemble import build_assistant
+    from assistant.assemble import build_assistant, build_question_log
 
-    assistant = build_assistant(progress=not args.json)
-    events = assistant.stream(args.question, generator=args.generator, k=args.k)
-    if args.json:
-        answer = next(e.answer for e in events if isinstance(e, AnswerEvent))
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
-        return 0
+    settings = Settings()
+    assistant = build_assistant(settings, progress=not args.json)
+    # closing the log waits for this answer's row: the process must not exit with it queued
+    with build_question_log(settings, assistant) as question_log:
+        events = question_log.recorded(assistant.stream(args.question, generator=args.generator, k=args.k),
+                                       channel="cli")
+        if args.json:
+            answer = next(e.answer for e in events if isinstance(e, AnswerEvent))
+            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+            return 0
+        _print_events(events, args.question)
+    return 0
+
+
+def _print_events(events: Iterator[Event], question: str) -> None:
     for event in events:
-        if isinstance(event, SourcesEvent) and event.query != args.question.strip():
+        if isinstance(event, SourcesEvent) and event.query != question.strip():
             print(f"(searching for: {event.query})", file=sys.stderr)
         elif isinstance(event, TokenEvent):
             # the unchecked draft, shown dimmed as it streams; the checked answer follows
@@ -60,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
             if event.answer.draft:
                 sys.stderr.write("\n\n")
             print_answer(event.answer)
-    return 0
 
 
 def print_answer(answer: Answer) -> None:
@@ -74,4 +84,5 @@ def print_answer(answer: Answer) -> None:
             print(f"[{c.marker}] {c.section} ({c.source}, {c.passage_id})\n    {text}")
     t = answer.timings
     print(f"\n— {answer.generator}; {t.get('total_ms', 0):.0f} ms"
-          + (f"; {len(answer.dropped)} unsupported sentence(s) dropped" if answer.dropped else ""))
+          + (f"; {len(answer.dropped)} unsupported sentence(s) dropped" if answer.dropped else "")
+          + (f"; answer {answer.answer_id[:8]} (assistant log show)" if answer.answer_id else ""))
