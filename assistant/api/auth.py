@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,9 +25,32 @@ def key_matches(supplied: str, keys: list[SecretStr]) -> bool:
     return matched
 
 
-def chat_login(keys: list[SecretStr]) -> Callable[[str, str], bool]:
-    """The chat page's login check: any user name, and one of the API keys as the password."""
-    return lambda _user, password: key_matches(password, keys)
+def key_id(key: str) -> str:
+    """What logs record for an API key: a name that does not reveal it (``key:`` and 16 hex
+    characters of its sha256; keys are long random strings, so the digest cannot be reversed)."""
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class ChatLogin:
+    """The chat page's login check: any user name, and one of the API keys as the password.
+
+    It remembers the id of the key each user name logged in with, so that the question log can
+    name the chat's clients as it names the API's (a user name reused with another key takes
+    that key's id)."""
+
+    def __init__(self, keys: list[SecretStr]) -> None:
+        self.keys = keys
+        self._key_ids: dict[str, str] = {}
+
+    def __call__(self, user: str, password: str) -> bool:
+        if not key_matches(password, self.keys):
+            return False
+        self._key_ids[user] = key_id(password)
+        return True
+
+    def client(self, user: str | None) -> str | None:
+        """The id of the key ``user`` logged in with (None: not logged in)."""
+        return self._key_ids.get(user) if user is not None else None
 
 
 def require_api_key(
@@ -38,3 +61,5 @@ def require_api_key(
     if keys and not key_matches(credentials.credentials if credentials else "", keys):
         reason = "invalid API key" if credentials else "missing 'Authorization: Bearer KEY' header"
         raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
+    if keys and credentials:
+        request.state.client = key_id(credentials.credentials)  # who asked, for the question log

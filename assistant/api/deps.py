@@ -10,6 +10,7 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
+    from assistant.questionlog import QuestionLog
 
 
 def get_assistant(request: Request) -> Assistant:
@@ -19,3 +20,13 @@ def get_assistant(request: Request) -> Assistant:
 
 def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
+
+
+def get_question_log(request: Request) -> QuestionLog:
+    """The question log, opened in the app's lifespan."""
+    return cast("QuestionLog", request.app.state.question_log)
+
+
+def get_client(request: Request) -> str | None:
+    """The id of the API key the request carries (None without keys): the log's ``client``."""
+    return cast("str | None", getattr(request.state, "client", None))

@@ -53,9 +53,11 @@ def pieces(text: str) -> list[str]:
 
 
 def extras(answer: Answer) -> dict[str, Any]:
-    """The non-OpenAI fields carrying the citations (``completion.model_extra`` in the client)."""
+    """The non-OpenAI fields carrying the citations and the answer's id for feedback
+    (``completion.model_extra`` in the client)."""
     data = answer.to_json()
-    return {"citations": data["citations"], "refused": data["refused"], "generator": data["generator"]}
+    return {"citations": data["citations"], "refused": data["refused"], "generator": data["generator"],
+            "answer_id": data["answer_id"]}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api import streaming
-from assistant.api.deps import get_assistant
+from assistant.api.deps import get_assistant, get_client, get_question_log
 from assistant.api.schemas import AskFields, Schemas, bind
 from assistant.types import AnswerJSON, Event, SourcesEvent, TokenEvent
 
@@ -61,12 +61,15 @@ def router(schemas: Schemas) -> APIRouter:
     api = APIRouter(tags=["answers"])
 
     async def ask(body: AskFields, request: Request) -> Any:
-        assistant = get_assistant(request)
+        assistant, question_log, client = get_assistant(request), get_question_log(request), get_client(request)
         options = _options(body)
         if not body.stream:
-            answer = await run_in_threadpool(lambda: assistant.ask(body.question, **options))
+            answer = await run_in_threadpool(
+                lambda: question_log.ask(assistant.stream(body.question, **options), channel="api", client=client)
+            )
             return JSONResponse(answer.to_json())
-        first, rest = await streaming.start(assistant.stream(body.question, **options))
+        events = question_log.recorded(assistant.stream(body.question, **options), channel="api", client=client)
+        first, rest = await streaming.start(events)
         return EventSourceResponse(_events(first, rest), ping=15)
 
     api.post(

@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api import openai_compat, streaming
-from assistant.api.deps import get_assistant, get_settings
+from assistant.api.deps import get_assistant, get_client, get_question_log, get_settings
 from assistant.api.openai_compat import Completion
 from assistant.api.schemas import ChatFields, Schemas, bind
 from assistant.types import AnswerEvent, Event
@@ -21,7 +21,8 @@ DESCRIPTION = (
     "The last user message is the question, earlier user/assistant messages the history (a follow-up "
     "is rewritten with it before retrieval). `model`: `report-assistant` (server default) or a "
     "generator name (see `GET /v1/models`). Sampling options (`max_tokens`, `temperature`, ...) are "
-    "accepted and ignored. The response carries extra fields `citations`, `refused` and `generator`; "
+    "accepted and ignored. The response carries extra fields `citations`, `refused`, `generator` and "
+    "`answer_id` (for `POST /v1/feedback`); "
     "when streaming, the content is the *checked* answer streamed in pieces once checking is done, and "
     "the extra fields arrive in the last chunk (`finish_reason: \"stop\"`) before `data: [DONE]`."
 )
@@ -53,14 +54,17 @@ def router(schemas: Schemas) -> APIRouter:
 
     async def chat_completions(body: ChatFields, request: Request) -> Any:
         question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)
-        assistant = get_assistant(request)
+        assistant, question_log, client = get_assistant(request), get_question_log(request), get_client(request)
         generator = openai_compat.generator_for_model(body.model, assistant.generators.names())
         options: dict[str, Any] = {"generator": generator, "k": body.k, "history": history or None}
         completion = Completion(model=body.model)
         if not body.stream:
-            answer = await run_in_threadpool(lambda: assistant.ask(question, **options))
+            answer = await run_in_threadpool(
+                lambda: question_log.ask(assistant.stream(question, **options), channel="openai", client=client)
+            )
             return JSONResponse(completion.message(answer))
-        first, rest = await streaming.start(assistant.stream(question, **options))
+        events = question_log.recorded(assistant.stream(question, **options), channel="openai", client=client)
+        first, rest = await streaming.start(events)
         return EventSourceResponse(_chunks(completion, first, rest), ping=15)
 
     api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION)(
