@@ -2,6 +2,8 @@
 
 Each browser session keeps its own conversation in ``gr.State`` (held on the server per
 session, never shared); the page streams the draft, then replaces it with the checked answer.
+Answers are logged in the question log and rated with thumbs up/down (``ui/feedback.py``); the
+"recent questions" view lists the log (``ui/recent.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import gradio as gr
 
 from assistant.errors import AssistantError
 from assistant.pipeline import Assistant
+from assistant.questionlog import QuestionLog
 from assistant.settings import Settings
 from assistant.types import AnswerEvent, TokenEvent
 from ui import render
+from ui.feedback import add_feedback
+from ui.recent import add_recent_view
 
 log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("style.css")
@@ -31,8 +36,10 @@ EXAMPLES = [
     "2025年我国GDP增长率是多少？",
 ]
 AssistantSource = Assistant | Callable[[], Assistant]
+QuestionLogSource = QuestionLog | Callable[[], QuestionLog] | None
 Message = dict[str, str]
-Outputs = tuple[list[Message], str, list[Message], list[Message]]
+#: (chat, text box, turns, shown, answer ids parallel to shown)
+Outputs = tuple[list[Message], str, list[Message], list[Message], list[str | None]]
 
 
 def theme() -> gr.themes.Base:
@@ -50,35 +57,56 @@ def _resolver(assistant: AssistantSource) -> Callable[[], Assistant]:
 
 
 def answer_stream(
-    assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message]
+    assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message],
+    ids: list[str | None], question_log: QuestionLog | None = None, client: str | None = None,
 ) -> Iterator[Outputs]:
-    """Drive one question through the pipeline, yielding (chat, textbox, turns, shown) updates."""
+    """Drive one question through the pipeline (logged in ``question_log``), yielding
+    (chat, textbox, turns, shown, ids) updates."""
     shown = [*shown, {"role": "user", "content": question}, {"role": "assistant", "content": render.searching()}]
-    yield shown, "", turns, shown
+    ids = [*ids, None, None]
+    yield shown, "", turns, shown, ids
     drafted = ""
     try:
-        for event in assistant.stream(question, generator=generator, history=turns or None):
+        events = assistant.stream(question, generator=generator, history=turns or None)
+        if question_log is not None:
+            events = question_log.recorded(events, channel="chat", client=client)
+        for event in events:
             if isinstance(event, TokenEvent):
                 drafted += event.text
                 shown[-1] = {"role": "assistant", "content": render.draft(drafted)}
             elif isinstance(event, AnswerEvent):
                 shown[-1] = {"role": "assistant", "content": render.answer(event.answer)}
+                ids[-1] = event.answer.answer_id
                 turns = [*turns, {"role": "user", "content": question},
                          {"role": "assistant", "content": event.answer.answer}]
-            yield shown, "", turns, shown
+            yield shown, "", turns, shown, ids
     except AssistantError as exc:
         # a readable line in the chat; the question stays in the box and out of the history
         shown[-1] = {"role": "assistant", "content": render.error(str(exc))}
-        yield shown, question, turns, shown
+        yield shown, question, turns, shown, ids
     except Exception:
         log.exception("the chat failed to answer %r", question)
         shown[-1] = {"role": "assistant", "content": render.error(render.INTERNAL)}
-        yield shown, question, turns, shown
+        yield shown, question, turns, shown, ids
 
 
-def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
-    """The chat page over ``assistant`` (or over a callable returning it, at request time)."""
+def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: QuestionLogSource = None,
+               client_of: Callable[[str | None], str | None] | None = None) -> gr.Blocks:
+    """The chat page over ``assistant`` (or over a callable returning it, at request time).
+
+    Answers are logged in ``question_log`` (likewise an object or a callable; None: not logged).
+    ``client_of`` maps the chat's login name to the id of the API key it logged in with; with API
+    keys set, only such key holders see the recent-questions view.
+    """
     get_assistant = _resolver(assistant)
+    get_log: Callable[[], QuestionLog | None] = question_log if callable(question_log) else lambda: question_log
+
+    def client(request: gr.Request) -> str | None:
+        return client_of(request.username) if client_of is not None else None
+
+    def may_see_log(request: gr.Request) -> bool:
+        return not settings.api_keys or client(request) is not None
+
     blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False)
     with blocks:
         gr.Markdown(
@@ -89,8 +117,10 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
         )
         turns = gr.State([])  # the conversation sent to the pipeline (text only)
         shown = gr.State([])  # the rendered messages, kept server-side so requests stay small
+        ids = gr.State([])  # the answer_id of each shown message (None but for checked answers)
         chatbot = gr.Chatbot(label="对话 · Conversation", show_label=False, height=560, elem_id="ra-chat",
-                             buttons=["copy"], feedback_options=None, group_consecutive_messages=False)
+                             buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False)
+        add_feedback(chatbot, ids, get_log, client)
         with gr.Row(equal_height=True):
             question = gr.Textbox(placeholder="输入问题… · Ask a question…", show_label=False, scale=6,
                                   max_length=settings.max_question_chars, elem_id="ra-question", lines=1)
@@ -100,26 +130,28 @@ def build_chat(assistant: AssistantSource, settings: Settings) -> gr.Blocks:
                                     label="生成方式 · Generator", elem_id="ra-generator")
             clear = gr.Button("新对话 · New chat", scale=1, elem_id="ra-clear")
         gr.Examples(EXAMPLES, inputs=[question], label="示例问题 · Example questions")
+        add_recent_view(get_log, may_see_log)
 
-        def respond(text: str, choice: str, past: list[Message], rows: list[Message]) -> Iterator[Outputs]:
+        def respond(text: str, choice: str, past: list[Message], rows: list[Message], answer_ids: list[str | None],
+                    request: gr.Request) -> Iterator[Outputs]:
             text = (text or "").strip()
             if not text:
-                yield rows, "", past, rows
+                yield rows, "", past, rows, answer_ids
                 return
             chosen = None if choice == DEFAULT else choice
-            yield from answer_stream(get_assistant(), text, chosen, past, rows)
+            yield from answer_stream(get_assistant(), text, chosen, past, rows, answer_ids, get_log(), client(request))
 
         def generator_choices() -> Any:
             pool = get_assistant().generators
             label = f"默认 · {DEFAULT} ({pool.default})"
             return gr.Dropdown(choices=[(label, DEFAULT), *((n, n) for n in pool.names())])
 
-        inputs, outputs = [question, generator, turns, shown], [chatbot, question, turns, shown]
+        inputs, outputs = [question, generator, turns, shown, ids], [chatbot, question, turns, shown, ids]
         question.submit(respond, inputs=inputs, outputs=outputs)
         ask.click(respond, inputs=inputs, outputs=outputs)
-        clear.click(lambda: ([], "", [], []), outputs=[chatbot, question, turns, shown])
+        clear.click(lambda: ([], "", [], [], []), outputs=[chatbot, question, turns, shown, ids])
         # the chatbot's own trash button empties the display; the conversation must go with it
-        chatbot.clear(lambda: ([], []), outputs=[turns, shown])
+        chatbot.clear(lambda: ([], [], []), outputs=[turns, shown, ids])
         blocks.load(generator_choices, outputs=[generator])
     # gradio runs one event at a time per listener by default, which would make every visitor wait
     # for every other one; the assistant itself serialises what cannot run in parallel (a local model)
