@@ -1,12 +1,15 @@
 """Print the README's settings table from assistant/settings.py (the single source of truth)."""
 
+from pathlib import Path
+
 from assistant.settings import Settings
 
 print("| variable | default | what |")
 print("|---|---|---|")
 for name, field in Settings.model_fields.items():
     if field.default_factory is not None:
-        default = "~/.cache/report-assistant/models" if name == "models_dir" else "(none)"
+        made = field.default_factory()  # type: ignore[call-arg]
+        default = str(made).replace(str(Path.home()), "~") if isinstance(made, Path) else "(none)"
     elif field.default is None:
         default = "(none)"
     elif hasattr(field.default, "relative_to"):
