@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pydantic import SecretStr
 
 from assistant.api import create_app
@@ -47,9 +47,12 @@ def page_url(built_index_settings: Settings, log_db: Path) -> Iterator[str]:
 
 
 def _ask(page: Page, question: str) -> None:
+    """Ask, and wait until this question's checked answer is shown (not the previous one's)."""
+    answers = page.locator("#ra-chat .ra-answer")
+    before = answers.count()
     page.locator("#ra-question textarea").fill(question)
     page.locator("#ra-ask").click()
-    page.locator(".ra-answer").last.wait_for(timeout=60_000)
+    expect(answers).to_have_count(before + 1, timeout=60_000)
 
 
 def _recent(page: Page, which: str) -> str:
