@@ -1,19 +1,22 @@
 """``assistant log``: listing, filters, ``show``, retention, and the round trip
-feedback → ``assistant log export --as-eval`` → ``assistant eval`` over the real pipeline."""
+``POST /v1/feedback`` → ``assistant log export --as-eval`` → ``assistant eval`` over the real pipeline."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant import evaluation as ev
+from assistant.api import create_app
 from assistant.cli import main
-from assistant.questionlog import FeedbackEntry, LogStore, QuestionLog
+from assistant.questionlog import FeedbackEntry, LogStore
 from assistant.questionlog.records import entry_for, new_answer_id
 from assistant.settings import Settings
 from tests.logsupport import make_answer
+from tests.servers import serve
 from tests.support import CORPUS_DIR
 from tests.test_questionlog_store import _entry
 
@@ -91,22 +94,20 @@ def test_log_prunes_past_the_retention_period(filled: dict[str, str], monkeypatc
 def test_feedback_export_and_eval_round_trip(built_index_settings: Settings, log_db: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.assemble import build_assistant
-
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(built_index_settings.index_dir))
     settings = built_index_settings.model_copy(update={"generator": "extractive", "log_db": log_db})
-    assistant = build_assistant(settings)
-    with QuestionLog.from_settings(settings) as qlog:
+    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as api:
         def ask(question: str) -> str:
-            answer = qlog.ask(assistant.stream(question), channel="api")
-            assert answer.answer_id
-            return answer.answer_id
+            return str(api.post("/v1/ask", json={"question": question}).json()["answer_id"])
+
+        def rate(answer_id: str, rating: str, **texts: str) -> None:
+            assert api.post("/v1/feedback", json={"answer_id": answer_id, "rating": rating, **texts}).status_code == 201
 
         # the extractive generator refuses this reworded question; the user gives the figure
         wrong = ask("全国的研究开发资金里，由公司出的份额大概是多少？")
-        qlog.feedback(wrong, "down", comment="报告里有", correction="企业研发经费投入占全社会比重超77%")
+        rate(wrong, "down", comment="报告里有", correction="企业研发经费投入占全社会比重超77%")
         ask("2025年我国GDP增长率是多少？")  # refused, nobody rates it
-        qlog.feedback(ask("制造业单项冠军企业有多少家？"), "up")  # right: not a case
+        rate(ask("制造业单项冠军企业有多少家？"), "up")  # right: not a case
 
     out = tmp_path / "from-log.jsonl"
     assert main(["log", "export", "--as-eval", str(out)]) == 0
