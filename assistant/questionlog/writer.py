@@ -71,7 +71,9 @@ class BackgroundWriter:
             self._handled += 1
             self._cond.notify_all()
         self.dropped += 1
-        log.warning("question log: writer queue full or closed; answer %s not logged", answer_id)
+        if self.dropped == 1 or self.dropped % 1000 == 0:  # an overload must not flood the server log too
+            log.warning("question log: writer queue full or closed; answer %s not logged (%d so far)",
+                        answer_id, self.dropped)
         return False
 
     def flush(self, timeout: float = 5.0) -> bool:
