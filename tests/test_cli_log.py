@@ -112,7 +112,9 @@ def test_feedback_export_and_eval_round_trip(built_index_settings: Settings, log
     out = tmp_path / "from-log.jsonl"
     assert main(["log", "export", "--as-eval", str(out)]) == 0
     assert "wrote 2 eval case(s)" in capsys.readouterr().err
-    cases = {c["id"]: c for c in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    header, *lines = map(json.loads, out.read_text(encoding="utf-8").splitlines())
+    assert Path(header["eval_set"]["corpus"]) == CORPUS_DIR.resolve()  # the documents the phrases were checked on
+    cases = {c["id"]: c for c in lines}
     case = cases[f"log-{wrong[:12]}"]
     assert (case["answerable"], case["gold"], case["key_facts"]) == (
         True, ["企业研发经费投入占全社会比重超77%"], [["77%", "77％"]])
@@ -121,8 +123,7 @@ def test_feedback_export_and_eval_round_trip(built_index_settings: Settings, log
     pairs = ev.DEFAULT_LABELS[0].read_text(encoding="utf-8").splitlines()[:2]
     labels.write_text("\n".join(pairs) + "\n", encoding="utf-8")
     code = main(["eval", str(out), "--generator", "extractive", "--out", str(tmp_path / "eval"),
-                 "--labels", str(labels),
-                 "--no-progress"])
+                 "--labels", str(labels), "--no-progress"])
     assert code in (0, 1)  # 1: these are the hard cases, under the suite's thresholds
     results = json.loads((tmp_path / "eval" / "results.json").read_text(encoding="utf-8"))
     records = {r["id"]: r for r in results["runs"][0]["records"]}

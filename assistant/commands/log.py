@@ -101,6 +101,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from assistant.evaluation.dataset import HEADER_KEY
     from assistant.ingest import load_corpus
     from assistant.questionlog.export import eval_cases
 
@@ -108,7 +109,11 @@ def run_export(args: argparse.Namespace) -> int:
     store = open_store(settings)
     entries = store.entries(since=args.since) if store else []
     export = eval_cases(entries, load_corpus(settings.corpus_dir, settings.chunk_max_chars))
-    lines = "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in export.cases)
+    # the header names the corpus the gold phrases were checked against, so `assistant eval FILE`
+    # runs the cases on those documents
+    about = f"exported from the question log {settings.log_db}: down-rated and refused questions"
+    header = {HEADER_KEY: {"corpus": str(settings.corpus_dir.resolve()), "about": about}}
+    lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in [header, *export.cases])
     _write_atomically(args.as_eval, lines)
     print(f"wrote {len(export.cases)} eval case(s) to {args.as_eval}; {export.for_review} marked for review",
           file=sys.stderr)
