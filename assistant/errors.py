@@ -52,6 +52,13 @@ class IndexCorruptError(AssistantError):
     http_status = 503
 
 
+class VectorStoreError(AssistantError):
+    """The vector store (e.g. a Milvus server) cannot be reached or refused an operation."""
+
+    exit_code = 4
+    http_status = 503
+
+
 class ModelLoadError(AssistantError):
     """An embedding or generative model could not be found or loaded."""
 

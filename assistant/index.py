@@ -1,14 +1,16 @@
-"""The FAISS index folder: vectors, passages and a manifest that says how they were made.
+"""The index folder: vectors, passages and a manifest that says how they were made.
 
 Layout under ``settings.index_dir``::
 
     CURRENT              name of the live build folder (replaced atomically)
     build-<time>-<id>/   one complete build
-        index.faiss      faiss.IndexFlatIP over L2-normalised vectors (inner product = cosine)
-        vectors.npy      the same vectors, reused by incremental builds
+        vectors.npy      L2-normalised passage vectors (inner product = cosine), reused by
+                         incremental builds whatever the store
         passages.jsonl   one Passage per line, in vector order
+        index.faiss      the FAISS store's index (flat or HNSW); a Milvus build has a
+                         collection named in the manifest instead (``assistant/store/``)
         manifest.json    model id + dim, chunking parameters, a hash per passage, corpus file
-                         hashes, sha256 of the three data files, build time, format version
+                         hashes, the store, sha256 of the data files, build time, format version
 
 A build writes a fresh folder, and only when every file is on disk does ``CURRENT`` switch to it
 (``os.replace`` of a small file is atomic). A crash at any point before that leaves the previous
@@ -23,19 +25,19 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tqdm import tqdm
 
 from assistant.embed import Embedder, canonical_model_id
 from assistant.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.settings import Settings
+from assistant.store import StoreRecord, VectorStore, store_backend
 from assistant.types import Passage
 
 FORMAT_VERSION = 1
@@ -43,7 +45,7 @@ FORMAT_VERSION = 1
 EMBED_TEXT = "text/v1"
 
 POINTER_FILE = "CURRENT"
-INDEX_FILE = "index.faiss"
+INDEX_FILE = "index.faiss"  # the FAISS store's file (assistant/store/faiss.py)
 VECTORS_FILE = "vectors.npy"
 PASSAGES_FILE = "passages.jsonl"
 MANIFEST_FILE = "manifest.json"
@@ -76,6 +78,9 @@ class PassageEntry(BaseModel):
     hash: str
 
 
+_FLAT_FAISS: dict[str, str | int] = {"backend": "faiss", "index": "flat", "file": INDEX_FILE}
+
+
 class Manifest(BaseModel):
     """``manifest.json``: everything needed to decide whether an index fits the current settings."""
 
@@ -88,6 +93,8 @@ class Manifest(BaseModel):
     passages: list[PassageEntry]
     corpus_files: dict[str, str]  # path relative to the corpus folder -> sha256
     files: dict[str, str]  # data file name -> sha256
+    # where the vectors are searched; manifests written before stores existed were FAISS files
+    store: dict[str, str | int] = Field(default_factory=lambda: _FLAT_FAISS.copy())
     built_at: str
     build_seconds: float
     embedded: int
@@ -96,13 +103,13 @@ class Manifest(BaseModel):
 
 @dataclass
 class Index:
-    """A loaded index: passages in vector order, their vectors and the FAISS index over them."""
+    """A loaded index: passages in vector order, their vectors and the store that searches them."""
 
     path: Path
     manifest: Manifest
     passages: list[Passage]
     vectors: np.ndarray
-    faiss_index: Any  # faiss.Index (faiss has no type stubs)
+    store: VectorStore
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -112,14 +119,18 @@ class Index:
         """Which build this is: its folder's name (``build-<time>-<id>``), unique per build."""
         return self.path.name
 
-    def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest passages to one unit query vector as ``(row, cosine)``, best first."""
-        k = min(k, len(self.passages))
-        if k <= 0:
-            return []
-        q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
-        scores, rows = self.faiss_index.search(q, k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    def search(
+        self, query_vector: np.ndarray, k: int, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest passages to one unit query vector as ``(row, cosine)``, best first.
+
+        ``documents`` keeps only passages of those documents (``Passage.source``).
+        """
+        return self.store.search(query_vector, k, documents)
+
+    def close(self) -> None:
+        """Release the store's connections (a Milvus client); the index is unusable afterwards."""
+        self.store.close()
 
 
 @dataclass(frozen=True)
@@ -193,8 +204,13 @@ def _read_manifest(folder: Path) -> Manifest:
         raise IndexCorruptError(f"unreadable manifest in {folder}: {_short(exc)}; {REBUILD_HINT}") from exc
 
 
-def mismatch_problems(manifest: Manifest, settings: Settings, embedder_model_id: str | None = None) -> list[str]:
-    """How an index differs from what ``settings`` (or ``embedder_model_id``) would build; [] if it fits."""
+def mismatch_problems(
+    manifest: Manifest, settings: Settings, embedder_model_id: str | None = None, *, store: bool = True
+) -> list[str]:
+    """How an index differs from what ``settings`` (or ``embedder_model_id``) would build; [] if it fits.
+
+    ``store=False`` ignores the vector store: vectors can be reused across stores.
+    """
     want_model = embedder_model_id or canonical_model_id(settings.embedding_model)
     problems = []
     if manifest.format_version != FORMAT_VERSION:
@@ -205,6 +221,12 @@ def mismatch_problems(manifest: Manifest, settings: Settings, embedder_model_id:
         problems.append(f"passages embedded as {manifest.embed_text!r}, this version uses {EMBED_TEXT!r}")
     if manifest.chunking != settings.chunking_params():
         problems.append(f"built with chunking {manifest.chunking}, settings say {settings.chunking_params()}")
+    if store:
+        backend = str(manifest.store.get("backend"))
+        if backend != settings.vector_store:
+            problems.append(f"built for the {backend} vector store, settings say {settings.vector_store}")
+        else:
+            problems.extend(store_backend(backend).problems(manifest.store, settings))
     return problems
 
 
@@ -239,35 +261,34 @@ def load_index(settings: Settings, embedder_model_id: str | None = None) -> Inde
 
 
 def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> Index:
-    import faiss
-
     if not folder.is_dir():
         raise IndexCorruptError(
             f"{settings.index_dir / POINTER_FILE} names a missing folder {folder.name}; {REBUILD_HINT}"
         )
     manifest = _read_manifest(folder)
     check_compatible(manifest, settings, embedder_model_id)
-    for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE):
+    for name in sorted({VECTORS_FILE, PASSAGES_FILE} | manifest.files.keys()):
         expected = manifest.files.get(name)
         if expected is None or _sha256_file(folder / name) != expected:
             raise IndexCorruptError(f"{folder / name} does not match its checksum in the manifest; {REBUILD_HINT}")
     try:
-        vectors = np.load(folder / VECTORS_FILE, allow_pickle=False)
-        faiss_index = faiss.read_index(str(folder / INDEX_FILE))
+        # memory-mapped: a million 384-dim vectors are 1.5 GB that only the searched rows touch
+        vectors = np.load(folder / VECTORS_FILE, allow_pickle=False, mmap_mode="r")
         passages = [Passage.from_dict(json.loads(line)) for line in _lines(folder / PASSAGES_FILE)]
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"unreadable index files in {folder}: {_short(exc)}; {REBUILD_HINT}") from exc
     n = len(manifest.passages)
-    if (
-        vectors.shape != (n, manifest.dim)
-        or faiss_index.ntotal != n
-        or faiss_index.d != manifest.dim
-        or [p.hash for p in passages] != [e.hash for e in manifest.passages]
-    ):
+    if vectors.shape != (n, manifest.dim) or [p.hash for p in passages] != [e.hash for e in manifest.passages]:
         raise IndexCorruptError(f"index files in {folder} disagree with each other; {REBUILD_HINT}")
-    return Index(folder, manifest, passages, vectors.astype(np.float32, copy=False), faiss_index)
+    vectors = vectors.astype(np.float32, copy=False)
+    try:
+        backend = store_backend(str(manifest.store.get("backend")))
+        store = backend.open(folder, manifest.store, vectors, passages, settings)
+    except IndexCorruptError as exc:
+        raise IndexCorruptError(f"{exc}; {REBUILD_HINT}" if REBUILD_HINT not in str(exc) else str(exc)) from exc
+    return Index(folder, manifest, passages, vectors, store)
 
 
 def _lines(path: Path) -> list[str]:
@@ -291,13 +312,16 @@ def build_index(
     *,
     fingerprint: dict[str, str] | None = None,
     notify: Notify = _quiet,
+    embed_batch_size: int | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index for ``passages`` and publish it atomically.
 
     Passages whose hash the live index already holds keep their vectors (unless ``rebuild``);
     only the others are embedded. A live index made with another model or chunking, or a corrupt
     one, is replaced as a whole (``notify`` says so). ``fingerprint`` are the corpus file hashes
-    the passages came from (default: hash ``settings.corpus_dir`` now).
+    the passages came from (default: hash ``settings.corpus_dir`` now). ``embed_batch_size``
+    passages go to the embedder per call (default ``settings.embedding_batch_size``; a
+    distributed embedder wants them all at once).
     """
     started = time.perf_counter()
     if not passages:
@@ -312,37 +336,70 @@ def build_index(
     index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(index_dir):
         reusable = {} if rebuild else _reusable_vectors(settings, embedder, notify)
-        vectors, embedded = _embed_missing(embedder, passages, reusable, settings.embedding_batch_size, progress)
+        batch = embed_batch_size or settings.embedding_batch_size
+        vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
         tmp = index_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{_BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        previous = _live_name(index_dir)
         try:
-            _write_build(tmp, settings, embedder, passages, vectors, fingerprint, embedded, started)
+            _write_build(tmp, final.name, settings, embedder, passages, vectors, fingerprint, embedded, started)
             os.replace(tmp, final)
             _publish(index_dir, final.name)
         except BaseException:
             # nothing was published: drop the new files, the live index is untouched
             _remove_tree(tmp)
             _remove_tree(final)
+            with contextlib.suppress(Exception):  # best effort: the next build prunes what is left
+                store_backend(settings.vector_store).prune(settings, keep={previous} if previous else set())
             raise
         _remove_old_builds(index_dir, keep=final.name)
+        # the previous build's store stays one generation, so a server that loaded it keeps answering
+        store_backend(settings.vector_store).prune(settings, keep={final.name} | ({previous} if previous else set()))
     return BuildReport(final, len(passages), embedded, len(passages) - embedded, time.perf_counter() - started)
 
 
-def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> dict[str, np.ndarray]:
-    """Vectors of the live index by passage hash, if it was made the same way; else nothing."""
+def _live_name(index_dir: Path) -> str | None:
     try:
-        problems = mismatch_problems(read_manifest(settings), settings, embedder.model_id)
+        return _live_folder(index_dir).name
+    except (IndexMissingError, IndexCorruptError):
+        return None
+
+
+def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> dict[str, np.ndarray]:
+    """Vectors of the live build by passage hash, if it was made the same way; else nothing.
+
+    Only ``vectors.npy`` is read (checked against its checksum), not the store: vectors are
+    reused across stores, and a Milvus server need not be up for this.
+    """
+    try:
+        manifest = read_manifest(settings)
+        problems = mismatch_problems(manifest, settings, embedder.model_id, store=False)
         if problems:
             notify(f"not reusing the existing index ({'; '.join(problems)}); embedding every passage")
             return {}
-        old = load_index(settings, embedder.model_id)
+        vectors = _read_vectors(_live_folder(settings.index_dir), manifest)
     except IndexMissingError:
         return {}
     except IndexCorruptError as exc:
         damage = str(exc).replace(f"; {REBUILD_HINT}", "")
         notify(f"not reusing the existing index, it is damaged ({damage}); embedding every passage")
         return {}
-    return {entry.hash: old.vectors[row] for row, entry in enumerate(old.manifest.passages)}
+    return {entry.hash: vectors[row] for row, entry in enumerate(manifest.passages)}
+
+
+def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
+    path = folder / VECTORS_FILE
+    try:
+        if _sha256_file(path) != manifest.files.get(VECTORS_FILE):
+            raise IndexCorruptError(f"{path} does not match its checksum in the manifest; {REBUILD_HINT}")
+        vectors: np.ndarray = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"unreadable {path}: {_short(exc)}; {REBUILD_HINT}") from exc
+    if vectors.shape != (len(manifest.passages), manifest.dim):
+        raise IndexCorruptError(
+            f"{path} holds {vectors.shape} vectors, the manifest {len(manifest.passages)}; {REBUILD_HINT}"
+        )
+    return vectors
 
 
 def _embed_missing(
@@ -370,6 +427,7 @@ def _embed_missing(
 
 def _write_build(
     folder: Path,
+    build: str,
     settings: Settings,
     embedder: Embedder,
     passages: list[Passage],
@@ -378,17 +436,15 @@ def _write_build(
     embedded: int,
     started: float,
 ) -> Manifest:
-    import faiss
-
     folder.mkdir()
-    faiss_index = faiss.IndexFlatIP(embedder.dim)
-    faiss_index.add(vectors)
-    faiss.write_index(faiss_index, str(folder / INDEX_FILE))
     with (folder / VECTORS_FILE).open("wb") as f:
         np.save(f, vectors, allow_pickle=False)
     with (folder / PASSAGES_FILE).open("w", encoding="utf-8") as f:
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    store: StoreRecord = store_backend(settings.vector_store).write(folder, build, vectors, passages, settings)
+    # every data file, also in sub-folders (the FAISS store's bm25/), as a path relative to the build
+    data_files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         embedding_model=embedder.model_id,
@@ -397,7 +453,8 @@ def _write_build(
         chunking=settings.chunking_params(),
         passages=[PassageEntry(id=p.id, hash=p.hash) for p in passages],
         corpus_files=fingerprint,
-        files={name: _sha256_file(folder / name) for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE)},
+        files={name: _sha256_file(folder / name) for name in data_files},
+        store=store,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         embedded=embedded,
@@ -405,8 +462,10 @@ def _write_build(
     )
     # the manifest goes last: a folder without one is never mistaken for a finished build
     (folder / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
-    for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
+    for name in [*data_files, MANIFEST_FILE]:
         _fsync(folder / name)
+    for sub in {(folder / name).parent for name in data_files}:
+        _fsync(sub)
     _fsync(folder)
     return manifest
 

@@ -41,14 +41,19 @@ def build_from_corpus(
     rebuild: bool = False,
     progress: bool = True,
     notify: Notify = log_notify,
+    embed_batch_size: int | None = None,
 ) -> BuildReport:
-    """Read the corpus and (re)build the index, re-embedding only changed passages."""
+    """Read the corpus and (re)build the index, re-embedding only changed passages.
+
+    ``embed_batch_size``: passages per embedder call (see :func:`assistant.index.build_index`).
+    """
     # fingerprint first: if a report changes while we read it, the next search sees it as stale
     fingerprint = corpus_fingerprint(settings.corpus_dir)
     options = ReadOptions.from_settings(settings, progress=progress)
     passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars, options)
     return build_index(
-        settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify
+        settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify,
+        embed_batch_size=embed_batch_size,
     )
 
 

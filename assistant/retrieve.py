@@ -7,12 +7,18 @@ one weight serves both languages).
 Every :class:`~assistant.types.Hit` carries ``scores['dense']``, the query's cosine to that
 passage, whatever the fusion: the answer pipeline refuses when the best one is below
 ``settings.min_relevance``.
+
+With a store that searches text itself (Milvus, ``assistant/store/milvus.py``), BM25 and the
+fusion run in the store (its BM25 over jieba tokens; ``rrf`` and ``weighted`` both mean its
+hybrid search with the ranker ``settings.milvus_fusion``) instead of here; the hits have the
+same shape, their ``dense`` cosine computed from the build's vectors.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,43 +29,12 @@ from assistant.fusion import FUSIONS, fuse, ranks
 from assistant.index import Index, check_compatible
 from assistant.inputs import check_k, check_question
 from assistant.settings import Settings
-from assistant.text.words import tokenize
+from assistant.store import RowScore, TextStore, rows_of_documents
+from assistant.store.bm25 import BM25Index
 from assistant.types import Hit, Passage
 
 if TYPE_CHECKING:
     from assistant.langchain_retriever import LangChainRetriever
-
-# ---- BM25 ---------------------------------------------------------------------------------------
-
-
-def bm25_text(passage: Passage) -> str:
-    """What BM25 indexes: the section path too, so heading words (``未来产业``) match the item."""
-    return f"{passage.section}\n{passage.text}"
-
-
-class BM25Index:
-    """BM25 (bm25s, Lucene variant) over the index's passages."""
-
-    def __init__(self, passages: list[Passage]) -> None:
-        import bm25s
-
-        self._bm25 = bm25s.BM25()
-        self._bm25.index([tokenize(bm25_text(p)) for p in passages], show_progress=False)
-        # query tokens outside the vocabulary are dropped up front (some bm25s versions reject them)
-        self._vocab: set[str] | None = set(getattr(self._bm25, "vocab_dict", None) or ()) or None
-        self._lock = threading.Lock()
-        self.size = len(passages)
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for ``query`` (zeros when no query token is in the corpus)."""
-        tokens = tokenize(query)
-        if self._vocab is not None:
-            tokens = [t for t in tokens if t in self._vocab]
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
-
 
 # ---- retriever --------------------------------------------------------------------------------
 
@@ -83,7 +58,13 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.bm25 = BM25Index(index.passages)
+        # a store that searches text does BM25 itself: no second copy of the text index here
+        self.text_store: TextStore | None = index.store if isinstance(index.store, TextStore) else None
+        self.bm25: BM25Index | None = None
+        if self.text_store is None:
+            # the FAISS store keeps the build's BM25 index; builds made before that get one now
+            saved = getattr(index.store, "bm25", None)
+            self.bm25 = saved if isinstance(saved, BM25Index) else BM25Index.build(index.passages)
         self._query_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
         self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
@@ -92,10 +73,13 @@ class Retriever:
     def passages(self) -> list[Passage]:
         return self.index.passages
 
-    def search(self, query: str, k: int | None = None, fusion: str | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int | None = None, fusion: str | None = None, documents: Collection[str] | None = None
+    ) -> list[Hit]:
         """The ``k`` best passages for ``query`` (default ``settings.k``), best first.
 
-        ``fusion`` overrides ``settings.fusion`` for this call (benchmarks compare methods).
+        ``fusion`` overrides ``settings.fusion`` for this call (benchmarks compare methods);
+        ``documents`` keeps only passages of those documents (``Passage.source``).
         ``Hit.scores`` holds ``dense`` (cosine), ``bm25`` (raw score), their ranks in each
         list and ``fused``. Raises InvalidInputError for an empty query or a bad ``k``.
         """
@@ -105,8 +89,14 @@ class Retriever:
         if method not in FUSIONS:
             raise InvalidInputError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSIONS)}")
         qvec = self._query_vector(query)
+        if self.text_store is not None:
+            return self._search_store(self.text_store, qvec, query, k, method, documents)
+        assert self.bm25 is not None
         bm25_all = self.bm25.scores(query)
-        candidates = self._candidates(qvec, bm25_all)
+        allowed = None if documents is None else rows_of_documents(self.index.passages, documents)
+        candidates = self._candidates(qvec, bm25_all, allowed, documents)
+        if not len(candidates):
+            return []
         dense = self.index.vectors[candidates] @ qvec
         bm25 = bm25_all[candidates]
         fused = fuse(dense, bm25, method, dense_weight=self.settings.fusion_dense_weight, rrf_k=self.settings.rrf_k)
@@ -143,12 +133,41 @@ class Retriever:
             self._query_cache[query] = vector
         return vector
 
-    def _candidates(self, qvec: np.ndarray, bm25_all: np.ndarray) -> np.ndarray:
+    def _search_store(
+        self, store: TextStore, qvec: np.ndarray, query: str, k: int, method: str, documents: Collection[str] | None
+    ) -> list[Hit]:
+        """Dense, BM25 or fused search done by the store; the cosines come from the build's vectors."""
+        found: list[RowScore]
+        if method == "dense":
+            found = store.search(qvec, k, documents)
+        elif method == "bm25":
+            found = store.search_text(query, k, documents)
+        else:
+            # how Milvus fuses is its own setting: its rankers measured differently from ours
+            found = store.search_hybrid(qvec, query, k, self.settings.milvus_fusion, documents)
+        rows = np.asarray([row for row, _ in found], dtype=np.int64)
+        dense = np.asarray(self.index.vectors[rows] @ qvec, dtype=np.float64) if len(rows) else np.zeros(0)
+        hits = []
+        for rank, ((row, score), cosine) in enumerate(zip(found, dense, strict=True), start=1):
+            scores = {"dense": float(cosine), "fused": float(score)}
+            if method == "bm25":
+                scores["bm25"] = float(score)
+            hits.append(Hit(passage=self.index.passages[row], score=float(score), rank=rank, scores=scores))
+        return hits
+
+    def _candidates(
+        self, qvec: np.ndarray, bm25_all: np.ndarray, allowed: np.ndarray | None, documents: Collection[str] | None
+    ) -> np.ndarray:
         n = len(self.index)
-        if n <= self.pool_size:
+        if allowed is None and n <= self.pool_size:
             return np.arange(n)
-        dense_rows = [row for row, _ in self.index.search(qvec, self.pool_size)]
-        bm25_rows = np.argsort(-bm25_all, kind="stable")[: self.pool_size]
+        if allowed is not None and len(allowed) <= self.pool_size:
+            return allowed
+        dense_rows = [row for row, _ in self.index.search(qvec, self.pool_size, documents)]
+        if allowed is None:
+            bm25_rows = _top(bm25_all, self.pool_size)
+        else:
+            bm25_rows = allowed[_top(bm25_all[allowed], self.pool_size)]
         return np.unique(np.concatenate([np.asarray(dense_rows, dtype=np.int64), bm25_rows]))
 
     def similarity(self, text: str, passages: list[Passage]) -> list[float]:
@@ -178,3 +197,10 @@ class Retriever:
         from assistant.langchain_retriever import LangChainRetriever
 
         return LangChainRetriever(retriever=self, k=check_k(k, self.settings.k, self.settings.max_k))
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores (any order): a partition, not a sort (1e5 scores: ~10x faster)."""
+    if len(scores) <= n:
+        return np.arange(len(scores))
+    return np.argpartition(scores, len(scores) - n)[len(scores) - n :]

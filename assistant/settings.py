@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -87,6 +87,33 @@ class Settings(BaseSettings):
     use_calibration: bool = Field(
         True, description="take the refusal floors `assistant calibrate` fitted (calibration.json beside the index) "
         "for those not set explicitly"
+    )
+
+    # --- vector store (assistant/store/)
+    vector_store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="where passage vectors are searched: 'faiss' (files in the index folder) or 'milvus'"
+    )
+    faiss_ann_threshold: int = Field(
+        20_000, ge=1,
+        description="passages from which the index is HNSW instead of exact flat (benchmarks/bench_scale.py)",
+    )
+    faiss_hnsw_ef_search: int = Field(
+        128, ge=1, le=4096, description="HNSW search breadth (FAISS and Milvus); 128: recall@10 >= .95 at 1e5 passages"
+    )
+    milvus_uri: str | None = Field(
+        None, description="Milvus server (http://host:19530) or Milvus Lite file (*.db); default <index_dir>/milvus.db"
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="Milvus token ('user:password' or an API key), if it needs one"
+    )
+    milvus_collection: str = Field(
+        "report_passages", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
+        description="prefix of the Milvus collection of each build",
+    )
+    milvus_timeout: float = Field(30.0, gt=0, description="seconds before a Milvus request is given up")
+    milvus_fusion: Literal["rrf", "weighted"] = Field(
+        "rrf",
+        description="Milvus's ranker when fusion is rrf or weighted (rrf: best measured; weighted loses in Lite)",
     )
 
     # --- generation

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("assistant.condense", "assistant.cite", "assistant.prompts", "assistant.generate", "assistant.retrieve",
      "assistant.langchain_retriever"),
     ("assistant.indexing",),
-    ("assistant.index", "assistant.ingest", "assistant.embed"),
+    ("assistant.index", "assistant.ingest", "assistant.embed", "assistant.store"),
     ("assistant.types", "assistant.text", "assistant.inputs", "assistant.settings", "assistant.calibration_file",
      "assistant.errors", "assistant.fusion", "assistant"),
 ]

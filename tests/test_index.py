@@ -44,7 +44,7 @@ from tests.support import CORPUS_DIR, CountingEmbedder, make_settings
 def _live_files(settings: Settings) -> dict[str, bytes]:
     """Every file of the live build (and the pointer), to compare before and after."""
     folder = settings.index_dir / (settings.index_dir / POINTER_FILE).read_text().strip()
-    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     files[POINTER_FILE] = (settings.index_dir / POINTER_FILE).read_bytes()
     return files
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands import Subparsers
-from assistant.embed import load_embedder
+from assistant.embed import Embedder, load_embedder
 from assistant.errors import InvalidInputError
 from assistant.indexing import build_from_corpus
 from assistant.ingest import IngestedDocument, ReadOptions, ingest_file
@@ -31,11 +31,21 @@ closing, signature), then each passage's id, kind, section path and first charac
 With --json it prints {"source", "layout": {...}, "passages": [{"id", "source", "section",
 "text", "kind"}, ...]} with each passage's full text.
 
+The vectors go to the store ASSISTANT_VECTOR_STORE names (faiss or milvus).
+
+--ray embeds on Ray (the scale extra: pip install -e '.[scale]'): Ray Data map_batches over an
+actor pool, each actor loading the embedding model once. Without ADDRESS Ray runs locally on
+this machine's CPUs; with one (ray://head:10001, head:6379, auto) it joins that cluster, whose
+nodes need this package and the model installed.
+
 examples:
   assistant index
   assistant index --rebuild
   assistant index --explain corpus/report.pdf
   assistant index --explain notes.md --json
+  assistant index --ray                      # local Ray, one actor per CPU
+  assistant index --ray ray://head:10001 --ray-actors 16
+  ASSISTANT_VECTOR_STORE=milvus ASSISTANT_MILVUS_URI=http://milvus:19530 assistant index --ray auto
 """
 
 #: characters of each passage shown by --explain
@@ -57,6 +67,13 @@ def register(subparsers: Subparsers) -> None:
         "--explain", metavar="FILE", type=Path, help="show how FILE is cut into passages; index nothing"
     )
     parser.add_argument("--json", action="store_true", help="with --explain: print machine-readable JSON on stdout")
+    parser.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS", default=None,
+        help="embed on Ray: a local Ray without ADDRESS, else the cluster at ADDRESS",
+    )
+    parser.add_argument(
+        "--ray-actors", type=_positive, default=None, metavar="N", help="embedding actors (default: one per CPU)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -67,13 +84,31 @@ def run(args: argparse.Namespace) -> int:
         return explain(args.explain, settings, as_json=args.json, progress=progress)
     if args.json:
         raise InvalidInputError("--json goes with --explain FILE")
-    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
-    report = build_from_corpus(settings, embedder, rebuild=args.rebuild, progress=progress, notify=_stderr)
+    embedder: Embedder
+    batch, via = None, ""
+    if args.ray is None:
+        embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    else:
+        from assistant.embed.distributed import RAY_JOB_PASSAGES, RayEmbedder
+
+        address = None if args.ray == "local" else args.ray
+        ray_embedder = RayEmbedder(
+            settings.embedding_model, settings.embedding_batch_size,
+            address=address, actors=args.ray_actors, progress=progress,
+        )
+        embedder, batch, via = ray_embedder, RAY_JOB_PASSAGES, f", embedded on Ray by {ray_embedder.actors} actors"
+    try:
+        report = build_from_corpus(
+            settings, embedder, rebuild=args.rebuild, progress=progress, notify=_stderr, embed_batch_size=batch
+        )
+    finally:
+        if args.ray is not None:
+            RayEmbedder.shutdown()
     if not args.quiet:
         print(
             f"indexed {report.passages} passages from {settings.corpus_dir} into {settings.index_dir}: "
             f"{report.embedded} embedded, {report.reused} reused, {report.seconds:.1f} s "
-            f"(model {embedder.model_id})"
+            f"(model {embedder.model_id}, {settings.vector_store} store{via})"
         )
     return 0
 
@@ -102,6 +137,13 @@ def format_explanation(document: IngestedDocument) -> str:
         lines.append(f"  {local:<{width}}  {p.kind:<9}  {p.section}")
         lines.append(f"  {'':<{width}}  {'':<9}  {preview}  ({len(p.text)} chars)")
     return "\n".join(lines)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def _stderr(message: str) -> None:

@@ -1,0 +1,87 @@
+"""BM25 (bm25s, Lucene variant) over jieba tokens: the lexical half of the FAISS store.
+
+Built once with the index and saved in the build folder (``bm25/``): tokenising 1e5 passages
+with jieba takes minutes on 2 cores, which a process should not pay at every start.
+(The Milvus store has BM25 of its own, a function over its text field.)
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import IndexCorruptError
+from assistant.store import bm25_text
+from assistant.text.words import tokenize
+from assistant.types import Passage
+
+FOLDER = "bm25"
+#: from this many passages tokenising is spread over the CPUs (jieba is single-threaded Python)
+PARALLEL_FROM = 50_000
+
+
+class BM25Index:
+    """BM25 scores of every passage of a build for a query."""
+
+    def __init__(self, model: object, size: int) -> None:
+        self._bm25: object = model  # bm25s.BM25 (untyped)
+        # query tokens outside the vocabulary are dropped up front (some bm25s versions reject them)
+        self._vocab: set[str] | None = set(getattr(model, "vocab_dict", None) or ()) or None
+        self._lock = threading.Lock()
+        self.size = size
+
+    @classmethod
+    def build(cls, passages: list[Passage]) -> BM25Index:
+        """Tokenise and index ``passages`` (section path + text, see :func:`~assistant.store.bm25_text`)."""
+        import bm25s
+
+        texts = [bm25_text(p) for p in passages]
+        model = bm25s.BM25()
+        model.index(_tokenize_all(texts), show_progress=False)
+        return cls(model, len(passages))
+
+    def save(self, folder: Path) -> None:
+        """Write the index under ``folder/bm25/``."""
+        self._bm25.save(str(folder / FOLDER), show_progress=False)  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> BM25Index:
+        """Read the index saved by :meth:`save` for a build of ``size`` passages."""
+        import bm25s
+
+        try:
+            model = bm25s.BM25.load(str(folder / FOLDER), show_progress=False)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"unreadable BM25 index in {folder / FOLDER}: {str(exc)[:200]}") from exc
+        return cls(model, size)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when no query token is in the corpus)."""
+        tokens = tokenize(query)
+        if self._vocab is not None:
+            tokens = [t for t in tokens if t in self._vocab]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+
+
+def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]
+
+
+def _tokenize_all(texts: list[str]) -> list[list[str]]:
+    """BM25 tokens of every text; on large corpora in one process per CPU (measured ~2x on 2 cores)."""
+    workers = os.cpu_count() or 1
+    if len(texts) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _tokenize_chunk(texts)
+    size = -(-len(texts) // (workers * 4))
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+    # fork: the children inherit jieba's loaded dictionary instead of loading it again
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return [tokens for part in pool.map(_tokenize_chunk, chunks) for tokens in part]
