@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -28,10 +29,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.embed import Embedder  # noqa: E402
-from assistant.ingest import load_corpus, split_sentences  # noqa: E402
+from assistant.ingest import load_corpus  # noqa: E402
 from assistant.types import Passage  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "out" / "cache"
+#: the sentence split the cached corpora were made with (the chunker's, before ingest became a
+#: package); kept here so the recombined passages, hence the cache keys, stay the same
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])(?![”’」』）)])|(?<=[。！？!?][”’」』])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split after sentence-ending punctuation, keeping closing quotes attached."""
+    parts = [s for s in _SENTENCE_END.split(text) if s]
+    out: list[str] = []
+    for part in parts:
+        out.extend(s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", part) if s)
+    return out
 SEED = 20251128
 
 
