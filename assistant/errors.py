@@ -107,3 +107,44 @@ class QuestionLogError(AssistantError):
 
     exit_code = 8
     http_status = 503
+
+
+class BusyError(AssistantError):
+    """A model's queue is full: the request is refused at once instead of waiting without bound.
+
+    ``retry_after`` is the caller's best guess, in whole seconds, of when a place frees up.
+    """
+
+    exit_code = 9
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class NotReadyError(BusyError):
+    """The model is still loading (or the server is shutting down): try again shortly."""
+
+    http_status = 503
+
+
+class RateLimitedError(BusyError):
+    """A client sent more requests than its rate limit allows (or failed to authenticate too often)."""
+
+
+class GeneratorNotAllowedError(AssistantError):
+    """The operator did not allow this generator on this server (``ASSISTANT_ALLOWED_GENERATORS``)."""
+
+    exit_code = 2
+    http_status = 403
+
+
+class RequestCancelledError(AssistantError):
+    """The request was given up (client gone, server shutting down) and its work stopped.
+
+    The status is nginx's "client closed request": nobody usually reads it, but logs do.
+    """
+
+    exit_code = 130
+    http_status = 499

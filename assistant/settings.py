@@ -14,6 +14,9 @@ from assistant.fusion import FUSIONS
 
 log = logging.getLogger(__name__)
 
+#: a request rate: "60/minute", "5/second", "1000/hour", "10/30s"
+RATE_PATTERN = r"^\s*[1-9]\d*\s*/\s*(?:second|minute|hour|day|\d+(?:\.\d+)?\s*s)\s*$"
+
 #: the repository root (the package is installed editable from it)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,6 +187,34 @@ class Settings(BaseSettings):
         default_factory=list, description="comma-separated; when set, /v1 routes need 'Authorization: Bearer KEY'"
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body the API reads (larger: HTTP 413)")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated Host names the server answers (*.example.com, * = any); "
+        "default: the loopback names when bound to loopback, else any",
+    )
+    allowed_generators: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated generators clients may choose; default: the configured generator plus extractive",
+    )
+    queue_size: int = Field(
+        4, ge=0, le=10_000, description="requests that may wait for a busy local model; more get HTTP 429"
+    )
+    rate_limit: str | None = Field(
+        None, pattern=RATE_PATTERN,
+        description="requests per API key (per client address without keys), e.g. '60/minute'; default: no limit",
+    )
+    auth_failure_limit: str = Field(
+        "10/minute", pattern=RATE_PATTERN,
+        description="failed API-key or chat-password attempts per client address before HTTP 429",
+    )
+    max_history_turns: int = Field(20, ge=0, le=1000, description="most earlier messages a request may carry")
+    max_history_chars: int = Field(
+        8000, ge=0, le=1_000_000, description="most characters of earlier messages a request may carry"
+    )
+    request_timeout: float = Field(300.0, gt=0, description="seconds before an answer is given up (HTTP 504)")
+    shutdown_grace: float = Field(
+        5.0, ge=0, le=60, description="seconds running answers get to finish after SIGTERM before they are stopped"
+    )
 
     # --- question log (assistant/questionlog/)
     log_enabled: bool = Field(True, description="keep a SQLite log of every answer and its feedback (false: none)")
@@ -207,6 +238,13 @@ class Settings(BaseSettings):
     def _known_fusion(cls, v: str) -> str:
         if v not in FUSIONS:
             raise ValueError(f"unknown fusion {v!r}; choose one of: {', '.join(FUSIONS)}")
+        return v
+
+    @field_validator("allowed_hosts", "allowed_generators", mode="before")
+    @classmethod
+    def _split_names(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [s.strip() for s in v.split(",") if s.strip()]
         return v
 
     @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", "log_db", mode="after")

@@ -13,10 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import AssistantError
+from assistant.api.redact import public_message, redact
+from assistant.errors import AssistantError, BusyError
 
 #: error types for plain HTTP errors (auth, size, unknown route) that carry no exception class
-_HTTP_TYPES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_TYPES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    413: "payload_too_large", 429: "rate_limited",
+}
 
 
 def error_type(exc: AssistantError) -> str:
@@ -31,7 +35,18 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
 
 
 def assistant_error_body(exc: AssistantError) -> dict[str, Any]:
-    return error_body(error_type(exc), str(exc) or type(exc).__name__)
+    """The body for ``exc``, its message made fit for a client (:func:`~assistant.api.redact.public_message`)."""
+    return error_body(error_type(exc), public_message(exc))
+
+
+def error_headers(exc: AssistantError) -> dict[str, str]:
+    """``Retry-After`` for errors that say when to come back."""
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else {}
+
+
+def error_response(exc: AssistantError) -> JSONResponse:
+    """The whole response for ``exc``: status, error shape, ``Retry-After`` when it applies."""
+    return JSONResponse(assistant_error_body(exc), status_code=exc.http_status, headers=error_headers(exc))
 
 
 def validation_message(exc: RequestValidationError) -> tuple[str, str]:
@@ -49,7 +64,7 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str]:
 
 async def _on_assistant_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AssistantError)
-    return JSONResponse(assistant_error_body(exc), status_code=exc.http_status)
+    return error_response(exc)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -61,11 +76,12 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     kind = _HTTP_TYPES.get(exc.status_code, "http_error")
-    return JSONResponse(error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(error_body(kind, redact(str(exc.detail))), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Starlette still logs the traceback; the caller gets the API's error shape, not plain text
+    # Starlette re-raises it after this handler, so the server log gets the traceback; the caller
+    # gets the API's error shape, not plain text
     return JSONResponse(error_body("internal", "internal error; the server log has the details"), status_code=500)
 
 

@@ -1,0 +1,486 @@
+"""The server under load and faults: latency, throughput, errors, memory and shutdown time,
+against a real ``assistant serve`` started in a subprocess (or a running one with ``--url``).
+
+    .venv/bin/python benchmarks/bench_load.py                      # every scenario
+    .venv/bin/python benchmarks/bench_load.py --scenarios mixed search
+    .venv/bin/python benchmarks/bench_load.py --against benchmarks/out/bench_load-OLD.json
+
+Scenarios (each prints p50, p95, req/s, errors and the server's RSS; ``/healthz`` is probed
+every 100 ms throughout, and its p95 is printed beside each scenario):
+
+  baseline    1 client, the mixed requests below one after the other: the reference for ratios
+  mixed       32 clients x 50 requests, half ``/v1/search``, half ``/v1/ask`` (extractive)
+  search      16 clients x 50 ``/v1/search`` with texts never sent before (cold: no cache hit)
+  queue       16 local asks at the same moment on a fresh server with ``ASSISTANT_QUEUE_SIZE=4``:
+              each must be answered (200), or refused (429/503) within 1 s; peak RSS against the
+              model file's size shows whether the model loaded once
+  disconnect  a streamed local ask's time to first token on an idle server, then again right after
+              a client gave up on a non-streaming ask after 1 s (the abandoned one must stop)
+  sigterm     SIGTERM while local asks run: seconds until the process exits
+
+Ratios: ``x base`` is the figure over the 1-client baseline; with ``--against`` a second table
+gives each figure over the same figure of an earlier run (before/after a change).
+The server runs the code of this checkout (``PYTHONPATH`` = the repository) and reads its
+index and corpus from ASSISTANT_* settings like ``assistant serve`` does; JSON goes to
+``benchmarks/out/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+MODELS_DIR = Path.home() / ".cache" / "report-assistant" / "models"
+#: file names of the pulled local models (``assistant models pull``), for the memory check
+MODEL_FILES = {
+    "qwen2.5-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    "qwen2.5-1.5b": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+}
+SCENARIOS = ("baseline", "mixed", "search", "queue", "disconnect", "sigterm")
+LOCAL_QUESTION = "制造业单项冠军企业有多少家？"
+
+
+# ---- texts --------------------------------------------------------------------------------------
+
+
+def _texts() -> tuple[list[str], list[str]]:
+    """(eval questions, corpus clauses): real question texts, and many distinct other ones."""
+    rows = [json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines() if line]
+    corpus = " ".join(p.read_text("utf-8") for p in sorted((ROOT / "corpus").glob("*.txt")))
+    clauses = [s.strip() for s in re.split(r"(?<=[。！？；，])", corpus) if 8 <= len(s.strip()) <= 120]
+    questions = list(dict.fromkeys(r["question"] for r in rows))
+    single = [c for c in dict.fromkeys(clauses) if c not in questions]
+    # neighbouring clauses joined: a few hundred more distinct texts, still report-like queries
+    joined = [a + b for gap in (1, 2, 3) for a, b in zip(single, single[gap:], strict=False)]
+    return questions, single + joined
+
+
+class Distinct:
+    """Texts handed out once each (thread-safe): every search is a cold one."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = list(texts)
+        random.Random(0).shuffle(self._texts)
+        self._lock = threading.Lock()
+
+    def take(self) -> str:
+        with self._lock:
+            if not self._texts:
+                raise SystemExit("ran out of distinct texts; ask for fewer requests")
+            return self._texts.pop()
+
+
+# ---- the server ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[bytes] | None
+
+    def rss_mb(self) -> dict[str, float]:
+        """Current and peak resident memory of the server process, in MB (empty for ``--url``)."""
+        if self.proc is None:
+            return {}
+        fields = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024
+        return {"rss_mb": round(fields.get("VmRSS", 0.0), 1), "peak_rss_mb": round(fields.get("VmHWM", 0.0), 1)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """Until ``/healthz`` answers and no model is still loading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"the server exited with code {proc.returncode} during start-up")
+        try:
+            r = httpx.get(f"{url}/healthz", timeout=5)
+            if r.status_code == 200 and r.json().get("status") != "loading":
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server was not ready within {timeout} s")
+        time.sleep(0.25)
+
+
+@contextmanager
+def start_server(env: dict[str, str], timeout: float = 600.0) -> Iterator[Server]:
+    """``assistant serve`` on a free loopback port with ``env`` added; stopped (SIGKILL if need be) at the end."""
+    port = _free_port()
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **env}
+    cmd = [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL)
+    server = Server(f"http://127.0.0.1:{port}", proc)
+    try:
+        _wait_ready(server.url, proc, timeout)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# ---- measuring -----------------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+class HealthProbe:
+    """GET /healthz every ``interval`` seconds in a thread; latencies of one scenario at a time."""
+
+    def __init__(self, url: str, interval: float = 0.1) -> None:
+        self.url = url
+        self.interval = interval
+        self.latencies: list[float] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=60) as client:
+            while not self._stop.is_set():
+                t = time.perf_counter()
+                try:
+                    ok = client.get(f"{self.url}/healthz").status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                self.latencies.append((time.perf_counter() - t) * 1000)
+                self.failures += not ok
+                self._stop.wait(self.interval)
+
+    def summary(self) -> dict[str, float]:
+        return {"healthz_p50_ms": _pct(self.latencies, 0.5), "healthz_p95_ms": _pct(self.latencies, 0.95),
+                "healthz_max_ms": round(max(self.latencies, default=float("nan")), 1),
+                "healthz_failures": self.failures}
+
+
+@dataclass
+class Outcome:
+    ms: float
+    status: int  # 0: no response (connection error, time-out)
+
+
+@dataclass
+class Run:
+    name: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    wall: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, accepted: tuple[int, ...] = (200,)) -> dict[str, Any]:
+        ok = [o.ms for o in self.outcomes if o.status == 200]
+        statuses: dict[str, int] = {}
+        for o in self.outcomes:
+            statuses[str(o.status)] = statuses.get(str(o.status), 0) + 1
+        return {
+            "scenario": self.name, "requests": len(self.outcomes),
+            "errors": sum(o.status not in accepted for o in self.outcomes), "statuses": statuses,
+            "p50_ms": _pct(ok, 0.5), "p95_ms": _pct(ok, 0.95),
+            "req_s": round(len(self.outcomes) / self.wall, 2) if self.wall else float("nan"), **self.extra,
+        }
+
+
+Request = Callable[[httpx.Client, int], int]
+
+
+def load(url: str, name: str, clients: int, per_client: int, request: Request, headers: dict[str, str]) -> Run:
+    """``clients`` threads, each with its own connection, sending ``per_client`` requests in turn."""
+    run = Run(name)
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def worker(c: int) -> None:
+        with httpx.Client(base_url=url, timeout=300, headers=headers) as client:
+            start.wait()
+            for i in range(per_client):
+                t = time.perf_counter()
+                try:
+                    status = request(client, c * per_client + i)
+                except httpx.HTTPError:
+                    status = 0
+                with lock:
+                    run.outcomes.append(Outcome((time.perf_counter() - t) * 1000, status))
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, range(clients)))
+    run.wall = time.perf_counter() - t0
+    return run
+
+
+# ---- scenarios -----------------------------------------------------------------------------------
+
+
+def mixed_request(questions: list[str]) -> Request:
+    """Even: a search; odd: an extractive ask. Questions drawn with repeats, as real users ask."""
+
+    def send(client: httpx.Client, i: int) -> int:
+        q = random.Random(i).choice(questions)
+        if i % 2 == 0:
+            return client.post("/v1/search", json={"query": q, "k": 5}).status_code
+        return client.post("/v1/ask", json={"question": q, "generator": "extractive"}).status_code
+
+    return send
+
+
+def search_request(texts: Distinct) -> Request:
+    def send(client: httpx.Client, i: int) -> int:
+        return client.post("/v1/search", json={"query": texts.take(), "k": 5}).status_code
+
+    return send
+
+
+def scenario_load(server: Server, name: str, clients: int, per_client: int, request: Request,
+                  headers: dict[str, str]) -> dict[str, Any]:
+    with HealthProbe(server.url) as probe:
+        run = load(server.url, name, clients, per_client, request, headers)
+    return {**run.summary(), "clients": clients, **probe.summary(), **server.rss_mb()}
+
+
+def scenario_queue(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
+    """16 local asks at once against a queue of 4 on a fresh server whose model may still be loading."""
+    env = _local_env(args) | {"ASSISTANT_QUEUE_SIZE": str(args.queue_size)}
+    with start_server(env) as server, HealthProbe(server.url) as probe:
+        idle = server.rss_mb()
+
+        def send(client: httpx.Client, i: int) -> int:
+            return client.post("/v1/ask", json={"question": LOCAL_QUESTION, "generator": "local"}).status_code
+
+        run = load(server.url, "queue", args.local_clients, 1, send, headers)
+        refused = [o.ms for o in run.outcomes if o.status in (429, 503)]
+        model = _model_mb(args.local_model)
+        rss = server.rss_mb()
+        run.extra = {
+            "clients": args.local_clients, "queue_size": args.queue_size,
+            "answered": sum(o.status == 200 for o in run.outcomes), "refused": len(refused),
+            "refused_max_ms": round(max(refused, default=0.0), 1),
+            "idle_rss_mb": idle.get("rss_mb"), **rss, "model_file_mb": model,
+            **probe.summary(),
+        }
+        # answered or refused within 1 s: anything else (a slow 429, a 500, a dropped connection) is an error
+        summary = run.summary(accepted=(200, 429, 503))
+        summary["errors"] += sum(ms > 1000 for ms in refused)
+        return summary
+
+
+def _first_token_ms(client: httpx.Client) -> float:
+    """Milliseconds until the first ``event: token`` of a streamed local ask (NaN if none came)."""
+    t = time.perf_counter()
+    body = {"question": LOCAL_QUESTION, "generator": "local", "stream": True}
+    with client.stream("POST", "/v1/ask", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: token"):
+                return round((time.perf_counter() - t) * 1000, 1)
+    return float("nan")
+
+
+def scenario_disconnect(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
+    with start_server(_local_env(args)) as server, httpx.Client(base_url=server.url, timeout=300,
+                                                                 headers=headers) as client:
+        _first_token_ms(client)  # warm-up: the model's first run is slower
+        normal = _first_token_ms(client)
+        try:  # a client that gives up after 1 s; the server should stop generating for it
+            client.post("/v1/ask", json={"question": LOCAL_QUESTION, "generator": "local"}, timeout=1.0)
+        except httpx.TimeoutException:
+            pass
+        after = _first_token_ms(client)
+    return {"scenario": "disconnect", "first_token_ms": normal, "first_token_after_disconnect_ms": after,
+            "after_over_normal": round(after / normal, 2)}
+
+
+def scenario_sigterm(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
+    with start_server(_local_env(args)) as server:
+        assert server.proc is not None
+
+        def ask(_: int) -> int:
+            try:
+                body = {"question": LOCAL_QUESTION, "generator": "local"}
+                return httpx.post(f"{server.url}/v1/ask", json=body, headers=headers, timeout=120).status_code
+            except httpx.HTTPError:
+                return 0
+
+        pool = ThreadPoolExecutor(4)
+        futures = [pool.submit(ask, i) for i in range(4)]
+        time.sleep(2.0)  # generation under way
+        t = time.perf_counter()
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=args.sigterm_limit)
+            seconds = round(time.perf_counter() - t, 2)
+        except subprocess.TimeoutExpired:
+            seconds = float("inf")  # the context manager kills it
+        statuses = [f.result() for f in futures]
+        pool.shutdown()
+    return {"scenario": "sigterm", "exit_s": seconds, "limit_s": args.sigterm_limit, "statuses": statuses}
+
+
+def _local_env(args: argparse.Namespace) -> dict[str, str]:
+    return {"ASSISTANT_GENERATOR": "local", "ASSISTANT_LOCAL_MODEL": args.local_model}
+
+
+def _model_mb(model: str) -> float | None:
+    path = MODELS_DIR / MODEL_FILES[model] if model in MODEL_FILES else Path(model)
+    return round(path.stat().st_size / 2**20, 1) if path.is_file() else None
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+COLUMNS = ("requests", "errors", "p50_ms", "p95_ms", "req_s", "healthz_p95_ms", "rss_mb", "peak_rss_mb")
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    base = next((r for r in results if r["scenario"] == "baseline"), None)
+    print(f"{'scenario':11}" + "".join(f"{c:>15}" for c in COLUMNS) + "   p50 x base  p95 x base  req/s x base")
+    for r in results:
+        if "requests" not in r:
+            continue
+        row = f"{r['scenario']:11}" + "".join(f"{_fmt(r.get(c)):>15}" for c in COLUMNS)
+        if base is not None:
+            row += "   " + "  ".join(f"{_ratio(r.get(c), base.get(c)):>10}" for c in ("p50_ms", "p95_ms", "req_s"))
+        print(row)
+    for r in results:
+        if r["scenario"] == "queue":
+            print(f"queue: {r['answered']} answered, {r['refused']} refused (slowest refusal {r['refused_max_ms']} ms), "
+                  f"healthz p95 {r['healthz_p95_ms']} ms (max {r['healthz_max_ms']}), RSS idle {r['idle_rss_mb']} MB, "
+                  f"peak {r['peak_rss_mb']} MB, model file {r['model_file_mb']} MB")
+        elif r["scenario"] == "disconnect":
+            print(f"disconnect: first token {r['first_token_ms']} ms normally, "
+                  f"{r['first_token_after_disconnect_ms']} ms after an abandoned ask ({r['after_over_normal']}x)")
+        elif r["scenario"] == "sigterm":
+            print(f"sigterm: exited after {r['exit_s']} s (limit {r['limit_s']} s); in-flight statuses {r['statuses']}")
+
+
+def print_against(results: list[dict[str, Any]], path: Path) -> None:
+    """Each figure over the same figure of an earlier run of this benchmark."""
+    old = {r["scenario"]: r for r in json.loads(path.read_text("utf-8"))["results"]}
+    keys = ("p50_ms", "p95_ms", "req_s", "healthz_p95_ms", "peak_rss_mb", "refused_max_ms", "first_token_after_disconnect_ms",
+            "exit_s", "errors")
+    print(f"\nagainst {path.name} (new / old):")
+    for r in results:
+        before = old.get(r["scenario"])
+        if before is None:
+            continue
+        pairs = [f"{k} {_fmt(before.get(k))} -> {_fmt(r.get(k))} ({_ratio(r.get(k), before.get(k))}x)"
+                 for k in keys if k in r and k in before]
+        print(f"  {r['scenario']:11} " + "; ".join(pairs))
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)
+
+
+def _ratio(new: Any, old: Any) -> str:
+    try:
+        return f"{float(new) / float(old):.2f}"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--url", help="load a running server for baseline/mixed/search instead of starting one")
+    parser.add_argument("--api-key", help="bearer key, when the server has ASSISTANT_API_KEYS")
+    parser.add_argument("--clients", type=int, default=32, help="clients of the mixed scenario")
+    parser.add_argument("--per-client", type=int, default=50, help="requests per client (mixed, search)")
+    parser.add_argument("--search-clients", type=int, default=16)
+    parser.add_argument("--local-clients", type=int, default=16, help="simultaneous local asks (queue)")
+    parser.add_argument("--queue-size", type=int, default=4, help="ASSISTANT_QUEUE_SIZE of the queue scenario")
+    parser.add_argument("--local-model", default="qwen2.5-0.5b", help="ASSISTANT_LOCAL_MODEL for local scenarios")
+    parser.add_argument("--sigterm-limit", type=float, default=90.0, help="seconds to wait for the exit before SIGKILL")
+    parser.add_argument("--against", type=Path, help="an earlier JSON result of this benchmark, for before/after ratios")
+    args = parser.parse_args(argv)
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    questions, clauses = _texts()
+    results: list[dict[str, Any]] = []
+    wanted = set(args.scenarios)
+
+    if wanted & {"baseline", "mixed", "search"}:
+        extractive = {"ASSISTANT_GENERATOR": "extractive"}
+        with start_server(extractive) if args.url is None else _given(args.url) as server:
+            load(server.url, "warm-up", 2, 10, mixed_request(questions), headers)
+            n = args.per_client
+            if "baseline" in wanted:
+                results.append(scenario_load(server, "baseline", 1, n, mixed_request(questions), headers))
+            if "mixed" in wanted:
+                results.append(scenario_load(server, "mixed", args.clients, n, mixed_request(questions), headers))
+            if "search" in wanted:
+                cold = Distinct(clauses)
+                results.append(scenario_load(server, "search", args.search_clients, n, search_request(cold), headers))
+    for name, scenario in (("queue", scenario_queue), ("disconnect", scenario_disconnect), ("sigterm", scenario_sigterm)):
+        if name in wanted:
+            results.append(scenario(args, headers))
+
+    print_table(results)
+    if args.against:
+        print_against(results, args.against)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"bench_load-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    meta = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": platform.python_version(),
+            "command": sys.argv, "git": _git_head()}
+    path.write_text(json.dumps({"meta": meta, "results": results}, indent=2, ensure_ascii=False), "utf-8")
+    print(f"results: {path.relative_to(ROOT)}")
+    return 0
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+@contextmanager
+def _given(url: str) -> Iterator[Server]:
+    yield Server(url.rstrip("/"), None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
