@@ -10,12 +10,15 @@ every 100 ms throughout, and its p95 is printed beside each scenario):
 
   baseline    1 client, the mixed requests below one after the other: the reference for ratios
   mixed       32 clients x 50 requests, half ``/v1/search``, half ``/v1/ask`` (extractive)
-  search      16 clients x 50 ``/v1/search`` with texts never sent before (cold: no cache hit)
+  search      16 clients x 50 ``/v1/search`` with the eval questions, drawn with repeats
+  search-cold the same with texts never sent before (no cache can help)
   queue       16 local asks at the same moment on a fresh server with ``ASSISTANT_QUEUE_SIZE=4``:
               each must be answered (200), or refused (429/503) within 1 s; peak RSS against the
               model file's size shows whether the model loaded once
+  flood       48 local asks at once (after one warm-up ask): does /healthz still answer quickly?
   disconnect  a streamed local ask's time to first token on an idle server, then again right after
-              a client gave up on a non-streaming ask after 1 s (the abandoned one must stop)
+              a client gave up on a non-streaming ask after 1 s (the abandoned one must stop);
+              every question is a new one, so no prompt is served from llama.cpp's cache
   sigterm     SIGTERM while local asks run: seconds until the process exits
 
 Ratios: ``x base`` is the figure over the 1-client baseline; with ``--against`` a second table
@@ -35,6 +38,7 @@ import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -56,8 +60,17 @@ MODEL_FILES = {
     "qwen2.5-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     "qwen2.5-1.5b": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
 }
-SCENARIOS = ("baseline", "mixed", "search", "queue", "disconnect", "sigterm")
+SCENARIOS = ("baseline", "mixed", "search", "search-cold", "queue", "flood", "disconnect", "sigterm")
 LOCAL_QUESTION = "制造业单项冠军企业有多少家？"
+#: distinct answerable questions for the disconnect scenario: a repeated prompt would be served
+#: from llama.cpp's prompt cache and hide the cost of a full prompt evaluation
+DISTINCT_QUESTIONS = (
+    "截至2025年10月，培育了多少家专精特新“小巨人”企业？",
+    "2024年我国数据产业规模有多大？",
+    "企业研发投入占全社会研发投入的比重是多少？",
+    "国家高新技术企业有多少家？",
+    "What share of total R&D spending in China comes from enterprises?",
+)
 
 
 # ---- texts --------------------------------------------------------------------------------------
@@ -270,9 +283,12 @@ def mixed_request(questions: list[str]) -> Request:
     return send
 
 
-def search_request(texts: Distinct) -> Request:
+def search_request(texts: Distinct | list[str]) -> Request:
+    """Distinct texts (each once), or texts drawn with repeats from a list."""
+
     def send(client: httpx.Client, i: int) -> int:
-        return client.post("/v1/search", json={"query": texts.take(), "k": 5}).status_code
+        query = texts.take() if isinstance(texts, Distinct) else random.Random(i).choice(texts)
+        return client.post("/v1/search", json={"query": query, "k": 5}).status_code
 
     return send
 
@@ -310,10 +326,10 @@ def scenario_queue(args: argparse.Namespace, headers: dict[str, str]) -> dict[st
         return summary
 
 
-def _first_token_ms(client: httpx.Client) -> float:
+def _first_token_ms(client: httpx.Client, question: str) -> float:
     """Milliseconds until the first ``event: token`` of a streamed local ask (NaN if none came)."""
     t = time.perf_counter()
-    body = {"question": LOCAL_QUESTION, "generator": "local", "stream": True}
+    body = {"question": question, "generator": "local", "stream": True}
     with client.stream("POST", "/v1/ask", json=body) as response:
         for line in response.iter_lines():
             if line.startswith("event: token"):
@@ -322,17 +338,36 @@ def _first_token_ms(client: httpx.Client) -> float:
 
 
 def scenario_disconnect(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
+    q = DISTINCT_QUESTIONS
     with start_server(_local_env(args)) as server, httpx.Client(base_url=server.url, timeout=300,
                                                                  headers=headers) as client:
-        _first_token_ms(client)  # warm-up: the model's first run is slower
-        normal = _first_token_ms(client)
+        _first_token_ms(client, LOCAL_QUESTION)  # warm-up: the model's first run is slower
+        normal = statistics.mean([_first_token_ms(client, q[0]), _first_token_ms(client, q[1])])
         try:  # a client that gives up after 1 s; the server should stop generating for it
-            client.post("/v1/ask", json={"question": LOCAL_QUESTION, "generator": "local"}, timeout=1.0)
+            client.post("/v1/ask", json={"question": q[2], "generator": "local"}, timeout=1.0)
         except httpx.TimeoutException:
             pass
-        after = _first_token_ms(client)
-    return {"scenario": "disconnect", "first_token_ms": normal, "first_token_after_disconnect_ms": after,
+        after = _first_token_ms(client, q[3])
+    return {"scenario": "disconnect", "first_token_ms": round(normal, 1), "first_token_after_disconnect_ms": after,
             "after_over_normal": round(after / normal, 2)}
+
+
+def scenario_flood(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
+    """Many more local asks than threads: /healthz and search must not wait behind them."""
+    env = _local_env(args) | {"ASSISTANT_QUEUE_SIZE": str(args.queue_size)}
+    with start_server(env) as server:
+        httpx.post(f"{server.url}/v1/ask", json={"question": LOCAL_QUESTION, "generator": "local"},
+                   headers=headers, timeout=300)  # the model is loaded (once) before the flood
+
+        def send(client: httpx.Client, i: int) -> int:
+            body = {"question": DISTINCT_QUESTIONS[i % len(DISTINCT_QUESTIONS)], "generator": "local"}
+            return client.post("/v1/ask", json=body, timeout=args.flood_timeout).status_code
+
+        with HealthProbe(server.url) as probe:
+            run = load(server.url, "flood", args.flood_clients, 1, send, headers)
+        run.extra = {"clients": args.flood_clients, "answered": sum(o.status == 200 for o in run.outcomes),
+                     **probe.summary(), **server.rss_mb()}
+        return run.summary(accepted=(200, 429, 503))
 
 
 def scenario_sigterm(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
@@ -386,8 +421,12 @@ def print_table(results: list[dict[str, Any]]) -> None:
             row += "   " + "  ".join(f"{_ratio(r.get(c), base.get(c)):>10}" for c in ("p50_ms", "p95_ms", "req_s"))
         print(row)
     for r in results:
-        if r["scenario"] == "queue":
-            print(f"queue: {r['answered']} answered, {r['refused']} refused (slowest refusal {r['refused_max_ms']} ms), "
+        if r["scenario"] == "flood":
+            print(f"flood: {r['answered']} of {r['requests']} answered, statuses {r['statuses']}, "
+                  f"healthz p95 {r['healthz_p95_ms']} ms (max {r['healthz_max_ms']})")
+        elif r["scenario"] == "queue":
+            print(f"queue: {r['answered']} answered, {r['refused']} refused "
+                  f"(slowest refusal {r['refused_max_ms']} ms), "
                   f"healthz p95 {r['healthz_p95_ms']} ms (max {r['healthz_max_ms']}), RSS idle {r['idle_rss_mb']} MB, "
                   f"peak {r['peak_rss_mb']} MB, model file {r['model_file_mb']} MB")
         elif r["scenario"] == "disconnect":
@@ -400,8 +439,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
 def print_against(results: list[dict[str, Any]], path: Path) -> None:
     """Each figure over the same figure of an earlier run of this benchmark."""
     old = {r["scenario"]: r for r in json.loads(path.read_text("utf-8"))["results"]}
-    keys = ("p50_ms", "p95_ms", "req_s", "healthz_p95_ms", "peak_rss_mb", "refused_max_ms", "first_token_after_disconnect_ms",
-            "exit_s", "errors")
+    keys = ("p50_ms", "p95_ms", "req_s", "healthz_p95_ms", "peak_rss_mb", "refused_max_ms",
+            "first_token_after_disconnect_ms", "exit_s", "errors")
     print(f"\nagainst {path.name} (new / old):")
     for r in results:
         before = old.get(r["scenario"])
@@ -433,16 +472,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-clients", type=int, default=16)
     parser.add_argument("--local-clients", type=int, default=16, help="simultaneous local asks (queue)")
     parser.add_argument("--queue-size", type=int, default=4, help="ASSISTANT_QUEUE_SIZE of the queue scenario")
+    parser.add_argument("--flood-clients", type=int, default=48, help="simultaneous local asks (flood)")
+    parser.add_argument("--flood-timeout", type=float, default=60.0, help="seconds a flood client waits")
     parser.add_argument("--local-model", default="qwen2.5-0.5b", help="ASSISTANT_LOCAL_MODEL for local scenarios")
     parser.add_argument("--sigterm-limit", type=float, default=90.0, help="seconds to wait for the exit before SIGKILL")
-    parser.add_argument("--against", type=Path, help="an earlier JSON result of this benchmark, for before/after ratios")
+    parser.add_argument("--against", type=Path, help="an earlier JSON result of this benchmark (before/after ratios)")
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     questions, clauses = _texts()
     results: list[dict[str, Any]] = []
     wanted = set(args.scenarios)
 
-    if wanted & {"baseline", "mixed", "search"}:
+    if wanted & {"baseline", "mixed", "search", "search-cold"}:
         extractive = {"ASSISTANT_GENERATOR": "extractive"}
         with start_server(extractive) if args.url is None else _given(args.url) as server:
             load(server.url, "warm-up", 2, 10, mixed_request(questions), headers)
@@ -452,9 +493,14 @@ def main(argv: list[str] | None = None) -> int:
             if "mixed" in wanted:
                 results.append(scenario_load(server, "mixed", args.clients, n, mixed_request(questions), headers))
             if "search" in wanted:
-                cold = Distinct(clauses)
-                results.append(scenario_load(server, "search", args.search_clients, n, search_request(cold), headers))
-    for name, scenario in (("queue", scenario_queue), ("disconnect", scenario_disconnect), ("sigterm", scenario_sigterm)):
+                results.append(scenario_load(server, "search", args.search_clients, n, search_request(questions),
+                                             headers))
+            if "search-cold" in wanted:
+                cold = search_request(Distinct(clauses))
+                results.append(scenario_load(server, "search-cold", args.search_clients, n, cold, headers))
+    local_scenarios = (("queue", scenario_queue), ("flood", scenario_flood), ("disconnect", scenario_disconnect),
+                       ("sigterm", scenario_sigterm))
+    for name, scenario in local_scenarios:
         if name in wanted:
             results.append(scenario(args, headers))
 
@@ -472,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _git_head() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        return head.stdout.strip()
     except OSError:
         return "?"
 

@@ -3,12 +3,17 @@ and the real Qwen model whenever it is present (``assistant models pull``)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from assistant.errors import ModelLoadError, UnknownNameError
+from assistant.errors import GeneratorTimeoutError, ModelLoadError, RequestCancelledError, UnknownNameError
 from assistant.generate import GenerationRequest
+from assistant.generate.cancel import Cancellation
 from assistant.generate.gguf_models import MODELS, is_present, resolve_local_model
 from assistant.retrieve import Retriever
 from tests.support import make_settings
@@ -91,3 +96,61 @@ def test_real_qwen_answers_from_the_passage(name: str, retriever: Retriever) -> 
     assert "1557" in answer.answer
     assert any("1557" in c.text for c in answer.citations)
     assert answer.timings["first_token_ms"] <= answer.timings["total_ms"]
+
+
+def test_a_cancelled_request_stops_and_the_model_keeps_working(tiny_gguf: Path) -> None:
+    gen = LocalGenerator(tiny_gguf, threads=1, context=512)
+    expected = "".join(gen.stream(_request(24)))
+    cancel = Cancellation()
+    pieces = []
+    with pytest.raises(RequestCancelledError):
+        for piece in gen.stream(replace(_request(24), cancel=cancel)):
+            pieces.append(piece)
+            cancel.cancel()
+    assert len(pieces) == 1
+    # already cancelled: nothing is evaluated, and the cancellation's own error is raised
+    stopped = Cancellation()
+    stopped.cancel(GeneratorTimeoutError("too slow"))
+    with pytest.raises(GeneratorTimeoutError):
+        list(gen.stream(replace(_request(24), cancel=stopped)))
+    assert "".join(gen.stream(_request(24))) == expected
+
+
+def test_the_abort_switch_stops_llama_decode_inside_native_code(tiny_gguf: Path) -> None:
+    gen = LocalGenerator(tiny_gguf, threads=1, context=512)
+    llm = gen.load()
+    assert gen._abort is not None
+    tokens = llm.tokenize("制造业单项冠军企业有多少家？".encode())
+    gen._abort.set(True)
+    with pytest.raises(RuntimeError, match="llama_decode returned 2"):
+        llm.eval(tokens)
+    gen._abort.set(False)
+    llm.reset()
+    llm.eval(tokens)  # runs again once the switch is off
+
+
+def test_concurrent_first_requests_load_the_model_once(tiny_gguf: Path) -> None:
+    gen = LocalGenerator(tiny_gguf, threads=1, context=512)
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: gen.load(), range(4)))
+    assert all(m is models[0] for m in models)
+
+
+@pytest.mark.slow
+def test_real_model_stops_within_a_second_of_cancelling_during_the_prompt() -> None:
+    """The prompt of a real question takes seconds to evaluate; a cancel lands inside it."""
+    settings = make_settings(local_model="qwen2.5-0.5b")
+    if not is_present(MODELS["qwen2.5-0.5b"], settings.models_dir):
+        pytest.skip("qwen2.5-0.5b is not present; run `assistant models pull qwen2.5-0.5b`")
+    gen = LocalGenerator.from_settings(settings)
+    gen.load()
+    cancel = Cancellation()
+    long_prompt = "报告指出，新质生产力发展取得积极进展，科技创新能力持续增强。" * 60
+    request = replace(_request(64), messages=[{"role": "user", "content": long_prompt + "请总结。"}], cancel=cancel)
+    timer = threading.Timer(0.5, cancel.cancel)
+    timer.start()
+    started = time.perf_counter()
+    with pytest.raises(RequestCancelledError):
+        list(gen.stream(request))
+    assert time.perf_counter() - started < 0.5 + 1.0
+    assert gen.generate(_request(4))  # the model still answers afterwards

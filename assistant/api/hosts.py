@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.api.errors import error_body
-from fastapi.responses import JSONResponse
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 

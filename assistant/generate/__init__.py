@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.errors import UnknownNameError
+from assistant.generate.cancel import Cancellation
 from assistant.text.language import Language
 from assistant.types import Passage
 
@@ -39,6 +40,8 @@ class GenerationRequest:
     max_tokens: int = 384
     temperature: float = 0.1
     stop: list[str] = field(default_factory=list)
+    #: set when the caller gives up; a backend stops at its next check and raises its error
+    cancel: Cancellation | None = None
 
 
 class Generator(ABC):

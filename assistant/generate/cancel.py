@@ -2,13 +2,15 @@
 
 Generation runs in a worker thread; the event loop learns that the client went away, that a
 time-out passed or that the server is shutting down. A :class:`Cancellation` carries that news
-into the thread, which checks it between tokens, while waiting for its turn on a model, and
-(through llama.cpp's abort callback) inside a long prompt evaluation.
+into the thread, which checks it between tokens and while waiting for its turn on a model; a
+backend that blocks for long inside native code (llama.cpp evaluating a prompt) registers a
+callback with :meth:`Cancellation.on_cancel` to be interrupted there too.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from assistant.errors import AssistantError, RequestCancelledError
 
@@ -19,16 +21,38 @@ class Cancellation:
     def __init__(self) -> None:
         self._event = threading.Event()
         self._error: AssistantError = RequestCancelledError("the request was cancelled")
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def cancel(self, error: AssistantError | None = None) -> None:
         """Ask the work to stop; ``error`` is what it raises (default :class:`RequestCancelledError`).
 
         The first reason wins: a time-out followed by the client leaving stays a time-out.
         """
-        if not self._event.is_set():
+        with self._lock:
+            if self._event.is_set():
+                return
             if error is not None:
                 self._error = error
             self._event.set()
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from the cancelling thread) on cancellation, at once if already
+        cancelled. Returns a function that unregisters it."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._remove(callback)
+        callback()
+        return lambda: None
+
+    def _remove(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
 
     @property
     def cancelled(self) -> bool:
@@ -48,4 +72,3 @@ class Cancellation:
     def wait(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancellation; True if cancelled."""
         return self._event.wait(timeout)
-
