@@ -59,8 +59,8 @@ def build_assistant(settings: Settings | None = None, *, progress: bool = False,
                     load_generator: bool = False) -> Assistant:
     """Build the assistant once: settings, embedder, index (built if missing), retriever, assistant.
 
-    Generators are built on first use; ``load_generator=True`` builds the default one now (a
-    server does this at start-up so the first request does not pay the model load).
+    Generators are loaded on first use; ``load_generator=True`` loads the default one now. (A
+    server loads it in the background instead: :meth:`GeneratorPool.start_loading`.)
     """
     settings = settings or Settings()
     assistant = assistant_for(settings, open_retriever(settings, build_if_missing=True, progress=progress))

@@ -11,14 +11,15 @@ runs them in order. :func:`assistant.assemble.build_assistant` builds the object
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.cite import REFUSALS, CitationChecker, refuses, too_weak, top_cosine
 from assistant.condense import Condenser
-from assistant.errors import AssistantError
-from assistant.generate import GenerationRequest, Generator, GeneratorPool
+from assistant.generate import GenerationRequest, Generator, GeneratorPool, Lease
+from assistant.generate.cancel import Cancellation
 from assistant.inputs import check_count, check_k, check_question
 from assistant.prompts import AnswerPrompts
 from assistant.settings import Settings
@@ -71,29 +72,36 @@ class Assistant:
         return self.retriever.search(check_question(query, s.max_question_chars), check_k(k, s.k, s.max_k))
 
     def ask(self, question: str, *, generator: str | None = None, k: int | None = None,
-            history: list[dict[str, str]] | None = None, noise: int = 0) -> Answer:
+            history: list[dict[str, str]] | None = None, noise: int = 0, cancel: Cancellation | None = None) -> Answer:
         """The checked answer to ``question``; the keywords are those of :meth:`stream`."""
-        for event in self.stream(question, generator=generator, k=k, history=history, noise=noise):
+        for event in self.stream(question, generator=generator, k=k, history=history, noise=noise, cancel=cancel):
             if isinstance(event, AnswerEvent):
                 return event.answer
         raise AssertionError("stream() always ends with an AnswerEvent")
 
     def stream(self, question: str, *, generator: str | None = None, k: int | None = None,
-               history: list[dict[str, str]] | None = None, noise: int = 0) -> Iterator[Event]:
+               history: list[dict[str, str]] | None = None, noise: int = 0,
+               cancel: Cancellation | None = None) -> Iterator[Event]:
         """Answer ``question`` step by step (events as described in the module docstring).
 
         ``history`` is the conversation so far as OpenAI-style ``{"role", "content"}`` messages; a
         follow-up is rewritten with it before retrieval. ``noise`` appends that many random
         non-retrieved passages to the context (noise-robustness evals; seeded). Bad input raises
         :class:`InvalidInputError` (an unknown generator :class:`UnknownNameError`) on the call,
-        before the first event, so a server can answer 422 instead of opening a stream.
+        before the first event, so a server can answer 422 instead of opening a stream; so do a
+        generator the server does not allow (403), a full model queue (429) and a model still
+        loading (503). ``cancel``, once set, stops the work at its next check with its error.
         """
         started = time.perf_counter()
         s = self.settings
         question = check_question(question, s.max_question_chars)
         k = check_k(k, s.k, s.max_k)
         noise = check_count("noise", noise, 0, s.max_k)
-        return self._run(started, question, self.generators.get(generator), k, history or [], noise)
+        lease = self.generators.acquire(generator, cancel)
+        events = _releasing(self._run(started, question, lease, k, history or [], noise), lease)
+        # a stream dropped before its first step never runs its ``finally``: free the place then too
+        weakref.finalize(events, lease.release)
+        return events
 
     def _run(self, t0: float, question: str, gen: Generator, k: int, history: list[dict[str, str]],
              noise: int) -> Iterator[Event]:
@@ -137,19 +145,22 @@ class Assistant:
                                           draft=draft, dropped=checked.dropped))
 
     def info(self) -> AssistantInfo:
-        """What this assistant runs (the default generator is built, if not yet, to learn its model)."""
-        try:
-            model: str | None = self.generators.get().name
-        except AssistantError:  # a model that cannot load is reported as unknown, not as a failed probe
-            model = None
+        """What this assistant runs (nothing is loaded to find out)."""
         return AssistantInfo(index_size=len(self.retriever.passages), embedding_model=self.embedding_model,
-                             default_generator=self.generators.default, generator_model=model,
-                             generators=self.generators.names())
+                             default_generator=self.generators.default,
+                             generator_model=self.generators.describe(), generators=self.generators.names())
 
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, if the index holds it."""
         # a linear scan: an index holds hundreds of passages, and this is for occasional look-ups
         return next((p for p in self.retriever.passages if p.id == passage_id), None)
+
+
+def _releasing(events: Iterator[Event], lease: Lease) -> Iterator[Event]:
+    try:
+        yield from events
+    finally:
+        lease.release()
 
 
 def _ms(since: float) -> float:

@@ -81,6 +81,7 @@ async def run(work: Callable[[], T], cancel: Cancellation, limiter: anyio.Capaci
     finally:
         if timer is not None:
             timer.cancel()
+    raise AssertionError("unreachable: the task group returns or raises")  # for type checkers
 
 
 _DONE = object()

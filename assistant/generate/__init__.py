@@ -3,19 +3,18 @@
 A backend implements one method, :meth:`Generator.stream`; :meth:`Generator.generate` joins it.
 Backends are registered in :data:`GENERATORS`, a plain dict from a name to a factory; that dict is
 the one list of generator names (settings, CLI choices and API docs derive theirs from it).
-:class:`GeneratorPool` resolves a requested name and builds each generator once. Heavy imports
+:class:`GeneratorPool` (``generate/pool.py``) resolves a requested name, builds and loads each
+generator once and admits requests to the language models. Heavy imports
 (llama_cpp, openai) live inside the backend modules.
 """
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from assistant.errors import UnknownNameError
 from assistant.generate.cancel import Cancellation
 from assistant.text.language import Language
 from assistant.types import Passage
@@ -49,8 +48,14 @@ class Generator(ABC):
 
     #: reported in ``Answer.generator``, e.g. ``'local:qwen2.5-1.5b'``
     name: str = "generator"
-    #: whether the backend is a language model (it then gets the prompt and a few passages)
+    #: whether the backend is a language model (it then gets the prompt and a few passages,
+    #: and requests wait in a bounded queue for it)
     uses_llm: bool = True
+    #: requests it answers at the same time (a local model: one)
+    parallel: int = 1
+
+    def load(self) -> None:  # noqa: B027 - optional: most backends have nothing to load
+        """Get ready to answer (load a model into memory); called once, before the first request."""
 
     @abstractmethod
     def stream(self, request: GenerationRequest) -> Iterator[str]:
@@ -97,58 +102,7 @@ def generator_choices() -> list[str]:
     return [AUTO, *GENERATORS]
 
 
-class GeneratorPool:
-    """The generators one assistant uses: names resolved, each generator built once and reused
-    (a local model loads once, even when two first requests arrive together)."""
+# at the end: the pool is built on the names above (import cycle otherwise)
+from assistant.generate.pool import GeneratorPool, Lease  # noqa: E402
 
-    def __init__(
-        self,
-        settings: Settings,
-        factories: Mapping[str, GeneratorFactory] | None = None,
-        *,
-        embedder: Embedder | None = None,
-    ) -> None:
-        self.settings = settings
-        self.factories: dict[str, GeneratorFactory] = dict(GENERATORS if factories is None else factories)
-        self.embedder = embedder
-        self._built: dict[str, Generator] = {}
-        self._lock = threading.Lock()
-        self.resolve(settings.generator)  # an unknown configured name fails at start-up
-
-    @property
-    def default(self) -> str:
-        """The generator used when a call names none (``auto`` resolved)."""
-        return self.resolve(None)
-
-    def names(self) -> list[str]:
-        """Registered names a caller may pass, the default first."""
-        default = self.default
-        return sorted(self.factories, key=lambda name: (name != default, name))
-
-    def resolve(self, name: str | None) -> str:
-        """Map a requested name (``None`` = the configured one, ``auto``) to a registered one."""
-        name = name or self.settings.generator
-        if name == AUTO:
-            name = "local" if "local" in self.factories and self._local_model_present() else "extractive"
-        if name not in self.factories:
-            raise UnknownNameError("generator", name, [AUTO, *self.factories])
-        return name
-
-    def get(self, name: str | None = None) -> Generator:
-        """The generator ``name`` (default: the configured one), built on first use."""
-        key = self.resolve(name)
-        with self._lock:
-            if key not in self._built:
-                self._built[key] = self.factories[key](self.settings, self.embedder)
-            return self._built[key]
-
-    def _local_model_present(self) -> bool:
-        from assistant.generate.gguf_models import resolve_local_model
-
-        try:
-            return resolve_local_model(self.settings.local_model, self.settings.models_dir).is_file()
-        except UnknownNameError:
-            return False
-
-
-__all__ = ["AUTO", "GENERATORS", "GenerationRequest", "Generator", "GeneratorPool", "generator_choices"]
+__all__ = ["AUTO", "GENERATORS", "GenerationRequest", "Generator", "GeneratorPool", "Lease", "generator_choices"]

@@ -45,6 +45,8 @@ class AbortSwitch:
 
         self._buffer = ctypes.create_string_buffer(2)
         strlen = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p).value
+        if strlen is None:
+            raise OSError("libc's strlen was not found")
         # kept as attributes: llama.cpp holds raw pointers to both
         self._callback = llama_cpp.ggml_abort_callback(strlen)
         llama_cpp.llama_set_abort_callback(llm._ctx.ctx, self._callback, ctypes.cast(self._buffer, ctypes.c_void_p))

@@ -28,6 +28,9 @@ _NO_KEY = "not-needed"
 class OpenAIGenerator(Generator):
     """Streams chat completions from ``base_url`` (ending in ``/v1``)."""
 
+    #: a remote server answers several requests at once; more wait in the pool's queue
+    parallel = 4
+
     def __init__(self, base_url: str, model: str, *, api_key: SecretStr | None = None, timeout: float = 60.0) -> None:
         try:
             import openai
@@ -52,29 +55,48 @@ class OpenAIGenerator(Generator):
                    timeout=settings.openai_timeout)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        import httpx
-        import openai
-
         where = f"{self.base_url} (model {self.model!r})"
+        cancel = request.cancel
+        unregister = None
         try:
             chunks: Any = self._client.chat.completions.create(
                 model=self.model, messages=cast("list[ChatCompletionMessageParam]", request.messages),
                 max_tokens=request.max_tokens, temperature=request.temperature,
                 stop=request.stop or None, stream=True,
             )
+            if cancel is not None:
+                # closing the response from the cancelling thread ends a read that waits for the
+                # server's next chunk; the loop then stops with the cancellation's error
+                unregister = cancel.on_cancel(chunks.close)
             for chunk in chunks:
+                if cancel is not None:
+                    cancel.check()
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
-        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            raise GeneratorTimeoutError(f"{where} did not answer within {self.timeout:g} s") from exc
-        except openai.APIStatusError as exc:
+        except Exception as exc:
+            if cancel is not None and cancel.cancelled:
+                raise cancel.error from exc
+            raise self._translate(exc, where) from exc
+        finally:
+            if unregister is not None:
+                unregister()
+
+    def _translate(self, exc: Exception, where: str) -> Exception:
+        """The assistant's own error for a failure of the client (any other error passes through)."""
+        import httpx
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+            return GeneratorTimeoutError(f"{where} did not answer within {self.timeout:g} s")
+        if isinstance(exc, openai.APIStatusError):
             body = exc.body if isinstance(exc.body, dict) else {}
             detail = body.get("message") or exc.message
-            raise GeneratorError(f"{where} answered HTTP {exc.status_code}: {_short(str(detail))}") from exc
-        except (openai.APIConnectionError, httpx.TransportError) as exc:
-            raise GeneratorError(f"cannot reach {where}: {_short(str(exc.__cause__ or exc))}") from exc
-        except openai.OpenAIError as exc:
-            raise GeneratorError(f"{where} failed: {_short(str(exc))}") from exc
+            return GeneratorError(f"{where} answered HTTP {exc.status_code}: {_short(str(detail))}")
+        if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+            return GeneratorError(f"cannot reach {where}: {_short(str(exc.__cause__ or exc))}")
+        if isinstance(exc, openai.OpenAIError):
+            return GeneratorError(f"{where} failed: {_short(str(exc))}")
+        return exc
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -2,7 +2,8 @@
 
 A local model answers one request at a time. Without a bound, every request that arrives while
 it is busy waits (holding a worker thread) and the server stops answering anything. So a request
-is first *admitted*: at most one runs and ``size`` more wait; any request beyond that is refused
+is first *admitted*: at most ``parallel`` run (one, for a local model) and ``size`` more wait;
+any request beyond that is refused
 at once with :class:`~assistant.errors.BusyError` (HTTP 429) and a ``retry_after`` estimate, and
 while the model is still loading with :class:`~assistant.errors.NotReadyError` (HTTP 503).
 
@@ -32,17 +33,18 @@ _EMA_WEIGHT = 0.3
 
 
 class ModelQueue:
-    """Admission and turn order for one model (one at a time on it, ``size`` waiting)."""
+    """Admission and turn order for one model (``parallel`` at a time on it, ``size`` waiting)."""
 
-    def __init__(self, name: str, size: int, *, expected_load_s: float = 5.0, expected_turn_s: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        if size < 0:
-            raise ValueError("a queue size is 0 or more")
+    def __init__(self, name: str, size: int, *, parallel: int = 1, expected_load_s: float = 5.0,
+                 expected_turn_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if size < 0 or parallel < 1:
+            raise ValueError("a queue size is 0 or more, and at least one request runs at a time")
         self.name = name
         self.size = size
+        self.parallel = parallel
         self._clock = clock
         self._cond = threading.Condition()
-        #: admitted requests in arrival order; the first one has (or is about to get) the model
+        #: admitted requests in arrival order; the first ``parallel`` have (or are about to get) the model
         self._order: deque[Ticket] = deque()
         self._state: State = "loading"
         self._failure: AssistantError | None = None
@@ -87,11 +89,11 @@ class ModelQueue:
                 raise self._failure
             if self._state == "closed":
                 raise NotReadyError("the server is shutting down", 5)
-            if len(self._order) > self.size:
+            if len(self._order) >= self.parallel + self.size:
                 retry = _seconds(self._remaining_turn())
                 raise BusyError(
-                    f"the model {self.name} is busy: one answer is being written and {self.size} more are waiting; "
-                    f"retry in about {retry} s",
+                    f"the model {self.name} is busy: {self.parallel} answer(s) being written and {self.size} "
+                    f"waiting; retry in about {retry} s",
                     retry,
                 )
             ticket = Ticket(self)
@@ -101,23 +103,30 @@ class ModelQueue:
     def snapshot(self) -> dict[str, Any]:
         """State and occupancy, for ``/healthz``."""
         with self._cond:
-            running = int(bool(self._order) and self._order[0].started is not None)
+            running = sum(t.started is not None for t in self._order)
             return {"state": self._state, "running": running, "waiting": len(self._order) - running,
                     "queue_size": self.size}
+
+    def stop_running(self, error: AssistantError) -> None:
+        """Cancel the requests that have the model (shutdown, after their grace period)."""
+        with self._cond:
+            cancels = [t.cancel for t in self._order if t.started is not None and t.cancel is not None]
+        for cancel in cancels:
+            cancel.cancel(error)
 
     # ---- for Ticket -----------------------------------------------------------------------------
 
     def _remaining_turn(self) -> float:
-        head = self._order[0] if self._order else None
-        if head is None or head.started is None:
+        started = [t.started for t in self._order if t.started is not None]
+        if not started:
             return self._turn_s
-        return self._turn_s - (self._clock() - head.started)
+        return self._turn_s - (self._clock() - min(started))
 
     def _wait_turn(self, ticket: Ticket, cancel: Cancellation | None) -> None:
         with self._cond:
             if ticket not in self._order:
                 raise RuntimeError("this ticket was already released")
-            while self._order[0] is not ticket:
+            while self._order.index(ticket) >= self.parallel:
                 if cancel is not None and cancel.cancelled:
                     self._leave(ticket)
                     raise cancel.error
@@ -126,6 +135,7 @@ class ModelQueue:
                     raise NotReadyError("the server is shutting down", 5)
                 self._cond.wait(_POLL)
             ticket.started = self._clock()
+            ticket.cancel = cancel
 
     def _leave(self, ticket: Ticket) -> None:
         if ticket in self._order:
@@ -142,6 +152,7 @@ class Ticket:
     def __init__(self, queue: ModelQueue) -> None:
         self.queue = queue
         self.started: float | None = None
+        self.cancel: Cancellation | None = None
 
     def wait_turn(self, cancel: Cancellation | None = None) -> None:
         """Block until this request may use the model (at once if it already may).
