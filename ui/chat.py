@@ -15,7 +15,9 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.api.redact import public_message
 from assistant.errors import AssistantError
+from assistant.generate.cancel import Cancellation
 from assistant.pipeline import Assistant
 from assistant.questionlog import QuestionLog
 from assistant.settings import Settings
@@ -56,18 +58,38 @@ def _resolver(assistant: AssistantSource) -> Callable[[], Assistant]:
     return assistant
 
 
+def recent(turns: list[Message], max_turns: int, max_chars: int) -> list[Message]:
+    """The latest turns within the server's history limits (older ones are dropped, not refused:
+    a long chat goes on)."""
+    kept: list[Message] = []
+    chars = 0
+    for turn in reversed(turns[-max_turns:] if max_turns else []):
+        chars += len(turn["content"])
+        if chars > max_chars:
+            break
+        kept.append(turn)
+    return kept[::-1]
+
+
 def answer_stream(
     assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message],
     ids: list[str | None], question_log: QuestionLog | None = None, client: str | None = None,
 ) -> Iterator[Outputs]:
     """Drive one question through the pipeline (logged in ``question_log``), yielding
-    (chat, textbox, turns, shown, ids) updates."""
+    (chat, textbox, turns, shown, ids) updates.
+
+    When gradio stops this generator early (the page was closed, the event cancelled), the
+    pipeline is cancelled too, so a local model stops writing an answer nobody will read.
+    """
     shown = [*shown, {"role": "user", "content": question}, {"role": "assistant", "content": render.searching()}]
     ids = [*ids, None, None]
     yield shown, "", turns, shown, ids
     drafted = ""
+    cancel = Cancellation()
+    s = assistant.settings
+    history = recent(turns, s.max_history_turns, s.max_history_chars) or None
     try:
-        events = assistant.stream(question, generator=generator, history=turns or None)
+        events = assistant.stream(question, generator=generator, history=history, cancel=cancel)
         if question_log is not None:
             events = question_log.recorded(events, channel="chat", client=client)
         for event in events:
@@ -81,13 +103,16 @@ def answer_stream(
                          {"role": "assistant", "content": event.answer.answer}]
             yield shown, "", turns, shown, ids
     except AssistantError as exc:
-        # a readable line in the chat; the question stays in the box and out of the history
-        shown[-1] = {"role": "assistant", "content": render.error(str(exc))}
+        # a readable line in the chat (no server paths or addresses: the log has those); the
+        # question stays in the box and out of the history
+        shown[-1] = {"role": "assistant", "content": render.error(public_message(exc))}
         yield shown, question, turns, shown, ids
     except Exception:
         log.exception("the chat failed to answer %r", question)
         shown[-1] = {"role": "assistant", "content": render.error(render.INTERNAL)}
         yield shown, question, turns, shown, ids
+    finally:
+        cancel.cancel()  # a no-op once the answer is complete
 
 
 def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: QuestionLogSource = None,

@@ -13,9 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from assistant import __version__
 from assistant.api.auth import ChatLogin, require_api_key
 from assistant.api.errors import install_error_handlers
+from assistant.api.hosts import HostCheckMiddleware, default_allowed_hosts
 from assistant.api.limits import BodySizeLimitMiddleware
+from assistant.api.ratelimit import Rate, RateLimitMiddleware
 from assistant.api.routes import ask, chat, feedback, meta, search
 from assistant.api.schemas import build_schemas
+from assistant.api.workers import Workers
 from assistant.errors import AssistantError
 from assistant.settings import Settings
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from assistant.pipeline import Assistant
 
 log = logging.getLogger(__name__)
+UI_PATH = "/ui"
 
 DESCRIPTION = """Answers questions **only from the reports** in the corpus, citing the passages used.
 
@@ -33,11 +37,14 @@ DESCRIPTION = """Answers questions **only from the reports** in the corpus, citi
 * the chat page is at [`/ui`](/ui)
 
 When `ASSISTANT_API_KEYS` is set, every `/v1` route needs `Authorization: Bearer KEY`.
-Errors are `{"error": {"type", "message"}}` with a fitting status code."""
+Errors are `{"error": {"type", "message"}}` with a fitting status code; 429 and 503 carry
+`Retry-After`. A local model answers one question at a time and `ASSISTANT_QUEUE_SIZE` more wait;
+beyond that the answer is 429 at once."""
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
-    """Build the app. The assistant (index, models) is built in the lifespan unless one is given."""
+    """Build the app. The assistant (index, embedder) is built in the lifespan unless one is given;
+    the default generator then loads in the background (``/healthz`` says ``loading``)."""
     settings = settings or Settings()  # fields come from the environment
 
     @asynccontextmanager
@@ -48,23 +55,39 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             from assistant.assemble import build_assistant
 
             try:
-                # load the default generator now so the first request does not pay for it; loading
-                # blocks, so it runs in a worker thread
-                app.state.assistant = await run_in_threadpool(lambda: build_assistant(settings, load_generator=True))
+                app.state.assistant = await run_in_threadpool(lambda: build_assistant(settings))
             except AssistantError as exc:
                 log.error("cannot start the assistant: %s", exc)
                 raise
         from assistant.assemble import build_question_log
 
         app.state.question_log = build_question_log(settings, app.state.assistant)
-        yield
-        # the rows still queued are written before the process ends
-        await run_in_threadpool(app.state.question_log.close)
+        pool = app.state.assistant.generators
+        pool.allow(allowed_generators(settings))
+        pool.start_loading()
+        app.state.workers = Workers.create(model_threads=pool.capacity(), timeout=settings.request_timeout)
+        try:
+            yield
+        finally:
+            pool.close()  # requests still waiting for a model are sent away; running ones were cancelled
+            # the rows still queued are written before the process ends
+            await run_in_threadpool(app.state.question_log.close)
 
     app = _fastapi(title="Report assistant", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    # the last one added runs first: the Host check, then the rate limits, then the body size
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        limit=Rate.parse(settings.rate_limit) if settings.rate_limit else None,
+        failures=Rate.parse(settings.auth_failure_limit),
+        keys=settings.api_keys,
+        limited=_rate_limited,
+        guarded=_guarded,
+        login_path=f"{UI_PATH}/login",
+    )
+    app.add_middleware(HostCheckMiddleware, allowed=default_allowed_hosts(settings.host, settings.allowed_hosts))
 
     schemas = build_schemas(settings)
     keyed = [Depends(require_api_key)]
@@ -73,6 +96,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(meta.health_router())
     _mount_ui(app, settings)
     return app
+
+
+def allowed_generators(settings: Settings) -> list[str]:
+    """``ASSISTANT_ALLOWED_GENERATORS``, by default the configured generator plus ``extractive``."""
+    return settings.allowed_generators or [settings.generator, "extractive"]
+
+
+def _rate_limited(method: str, path: str) -> bool:
+    # the API, and the chat's questions (each one joins gradio's queue once); not /healthz, not
+    # the page's assets and polling
+    return path.startswith("/v1/") or path == f"{UI_PATH}/gradio_api/queue/join"
+
+
+def _guarded(method: str, path: str) -> bool:
+    # where a wrong key or password is answered: the API and the chat (its login and its own API)
+    return path.startswith("/v1/") or path.startswith(UI_PATH)
 
 
 def _fastapi(**kwargs: Any) -> FastAPI:
@@ -100,6 +139,6 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     blocks = build_chat(lambda: app.state.assistant, settings, question_log=lambda: app.state.question_log,
                         client_of=login.client if login else None)
     gr.mount_gradio_app(
-        app, blocks, path="/ui", css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
+        app, blocks, path=UI_PATH, css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
         auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",
     )

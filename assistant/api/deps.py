@@ -9,6 +9,7 @@ from fastapi import Request
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
+    from assistant.api.workers import Workers
     from assistant.pipeline import Assistant
     from assistant.questionlog import QuestionLog
 
@@ -30,3 +31,8 @@ def get_question_log(request: Request) -> QuestionLog:
 def get_client(request: Request) -> str | None:
     """The id of the API key the request carries (None without keys): the log's ``client``."""
     return cast("str | None", getattr(request.state, "client", None))
+
+
+def get_workers(request: Request) -> Workers:
+    """The app's thread pools (quick work, language models) and answer time-out."""
+    return cast("Workers", request.app.state.workers)

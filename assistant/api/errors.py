@@ -58,7 +58,10 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str]:
             return "invalid_json", f"request body is not valid JSON ({reason}, at character {err['loc'][-1]})"
         # drop the leading "body" so the location reads like the JSON the caller sent
         loc = ".".join(str(part) for part in err.get("loc", ()) if part != "body") or "body"
-        problems.append(f"{loc}: {err.get('msg', 'invalid')}")
+        message = err.get("msg", "invalid")
+        if err.get("type") == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == r"\S":
+            message = "must not be blank"  # the schema's way of saying it (see api/schemas.py)
+        problems.append(f"{loc}: {message}")
     return "invalid_input", "; ".join(problems)
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.api.schemas import ChatMessage
-from assistant.errors import InvalidInputError, UnknownNameError
+from assistant.errors import InvalidInputError
+from assistant.settings import Settings
 from assistant.text.sentences import split_lossless
 from assistant.types import Answer
 
@@ -22,17 +23,15 @@ from assistant.types import Answer
 DEFAULT_MODEL = "report-assistant"
 
 
-def generator_for_model(model: str, generators: list[str]) -> str | None:
-    """``report-assistant`` -> ``None`` (the server default); a generator name -> itself."""
-    if model == DEFAULT_MODEL:
-        return None
-    if model in generators:
-        return model
-    raise UnknownNameError("model", model, (DEFAULT_MODEL, *generators))
+def generator_for_model(model: str) -> str | None:
+    """``report-assistant`` -> ``None`` (the server default); any other name is a generator name
+    (checked against the server's allowed generators when the request is admitted: 403)."""
+    return None if model == DEFAULT_MODEL else model
 
 
-def split_messages(messages: list[ChatMessage], max_chars: int) -> tuple[str, list[dict[str, str]]]:
-    """The last user message is the question; earlier user/assistant turns are the history.
+def split_messages(messages: list[ChatMessage], settings: Settings) -> tuple[str, list[dict[str, str]]]:
+    """The last user message is the question; earlier user/assistant turns are the history,
+    bounded like ``/v1/ask``'s (``max_history_turns`` messages, ``max_history_chars`` characters).
 
     System messages are ignored on purpose: the answer's rules (only from the reports, cited)
     are the server's prompt and cannot be replaced by a caller.
@@ -41,9 +40,19 @@ def split_messages(messages: list[ChatMessage], max_chars: int) -> tuple[str, li
     question = last.text()
     if last.role != "user" or not question.strip():
         raise InvalidInputError("the last message must be a non-empty 'user' message (the question)")
-    if len(question) > max_chars:
-        raise InvalidInputError(f"the question is {len(question)} characters; the limit is {max_chars}")
+    limit = settings.max_question_chars
+    if len(question) > limit:
+        raise InvalidInputError(f"the question is {len(question)} characters; the limit is {limit}")
     history = [{"role": m.role, "content": m.text()} for m in messages[:-1] if m.role in ("user", "assistant")]
+    if len(history) > settings.max_history_turns:
+        raise InvalidInputError(
+            f"the conversation has {len(history)} earlier messages; the limit is {settings.max_history_turns}"
+        )
+    chars = sum(len(m["content"]) for m in history)
+    if chars > settings.max_history_chars:
+        raise InvalidInputError(
+            f"the earlier messages hold {chars} characters; the limit is {settings.max_history_chars}"
+        )
     return question, history
 
 

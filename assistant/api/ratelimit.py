@@ -94,9 +94,10 @@ class RateLimitMiddleware:
     """429 for a client over ``limit`` on the paths ``limited`` picks, or one that failed
     authentication too often (more than ``failures`` allows) on the paths ``guarded`` picks.
 
-    A failed authentication is a response with status 401 (a wrong or missing API key) or a
-    failed chat login (gradio answers 400 on ``/login``). While a client is throttled it gets
-    429 on guarded paths even with the right key: otherwise guessing could go on.
+    A failed authentication is a 401 to a request that carried a key (a wrong API key; a missing
+    one is no guess) or a failed chat login (gradio answers 400 on its login route). While a
+    client is throttled it gets 429 on guarded paths even with the right key: otherwise guessing
+    could go on.
     """
 
     def __init__(self, app: ASGIApp, *, limit: Rate | None, failures: Rate, keys: list[SecretStr],
@@ -135,11 +136,12 @@ class RateLimitMiddleware:
             return
 
         is_login = method == "POST" and path == self.login_path
+        carries_key = _bearer(scope) is not None
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if status == 401 or (is_login and status == 400):
+                if (status == 401 and carries_key) or (is_login and status == 400):
                     self.failures.take(address)
             await send(message)
 

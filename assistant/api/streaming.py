@@ -1,44 +1,69 @@
-"""Running the pipeline's synchronous event stream from async routes."""
+"""Answering from async routes: admission, then the pipeline's blocking event stream in threads.
+
+:func:`start` does everything that can still become an ordinary error response (bad input,
+a generator that is not allowed, a full queue, a model still loading, the first step of the
+pipeline) before any response starts; the rest of the events arrive through :meth:`Job.iterate`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Iterator
 
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
 
+from assistant.api.deps import get_assistant, get_workers
 from assistant.api.errors import assistant_error_body, error_body
+from assistant.api.workers import Job
 from assistant.errors import AssistantError
-from assistant.types import Event
+from assistant.generate.cancel import Cancellation
+from assistant.pipeline import Assistant
+from assistant.types import Answer, AnswerEvent, Event
 
 log = logging.getLogger(__name__)
 
-
-async def start(events: Iterator[Event]) -> tuple[Event, AsyncIterator[Event]]:
-    """Pull the first event, then hand back the rest as an async iterator.
-
-    The first step is taken before the response starts so that errors raised up front (bad
-    input, a missing index, an unknown generator) still become an ordinary JSON error with its
-    status code instead of an ``event: error`` inside a 200 stream.
-    """
-    first = await run_in_threadpool(next, events, None)
-    if first is None:
-        raise AssistantError("the assistant produced no events")
-    return first, _rest(events)
+#: starts the pipeline for one request: ``assistant.stream(question, ..., cancel=cancel)``
+Start = Callable[[Assistant, Cancellation], Iterator[Event]]
 
 
-async def _rest(events: Iterator[Event]) -> AsyncIterator[Event]:
+async def answer(request: Request, generator: str | None, start_events: Start) -> Answer:
+    """The checked answer, computed in the right pool; a disconnect or time-out stops it."""
+    job, events = await _admit(request, generator, start_events)
     try:
-        # generation blocks (a local model computes tokens), so each step runs in a worker thread
-        async for event in iterate_in_threadpool(events):
-            yield event
+        return await job.run(lambda: _final(events), receive=request.receive)
     finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            # ValueError: the worker thread is still inside the generator (client went away)
-            with suppress(ValueError):
-                close()
+        job.close()
+
+
+async def start(request: Request, generator: str | None, start_events: Start) -> tuple[Event, AsyncIterator[Event]]:
+    """The first event, then the others as an async iterator (closing it stops the work)."""
+    job, events = await _admit(request, generator, start_events)
+    try:
+        first = await job.run(lambda: next(events), receive=request.receive)
+    except BaseException:
+        job.close()
+        raise
+    return first, job.iterate(events)
+
+
+async def _admit(request: Request, generator: str | None, start_events: Start) -> tuple[Job, Iterator[Event]]:
+    assistant = get_assistant(request)
+    job = get_workers(request).job()
+    try:
+        # on the quick pool: admission must answer 429 at once, whatever the models are doing
+        events = await job.run(lambda: start_events(assistant, job.cancel))
+    except BaseException:
+        job.close()
+        raise
+    job.use_model(assistant.generators.uses_llm(generator))
+    return job, events
+
+
+def _final(events: Iterator[Event]) -> Answer:
+    for event in events:
+        if isinstance(event, AnswerEvent):
+            return event.answer
+    raise AssertionError("the pipeline always ends with an AnswerEvent")
 
 
 async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event]:
@@ -48,9 +73,9 @@ async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event
         yield event
 
 
-def failure_body(exc: Exception) -> dict[str, object]:
+def failure_body(exc: BaseException) -> dict[str, object]:
     """The error payload sent inside a stream once it has started."""
     if isinstance(exc, AssistantError):
         return assistant_error_body(exc)
-    log.exception("stream failed", exc_info=exc)
+    log.error("stream failed", exc_info=exc)
     return error_body("internal", "internal error while answering; see the server log")

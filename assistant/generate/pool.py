@@ -115,13 +115,26 @@ class GeneratorPool:
         return sorted(allowed, key=lambda name: (name != default, name))
 
     def check_allowed(self, name: str | None) -> str:
-        """The resolved name, or :class:`GeneratorNotAllowedError` naming the allowed ones."""
-        key = self.resolve(name)
+        """The resolved name, or :class:`GeneratorNotAllowedError` naming the allowed ones (also
+        for a name that does not exist, once an allow-list is set)."""
+        try:
+            key = self.resolve(name)
+        except UnknownNameError:
+            if self._allowed is None:
+                raise
+            key = str(name)
         if self._allowed is not None and key not in self._allowed:
             raise GeneratorNotAllowedError(
                 f"the generator {key!r} is not enabled on this server; choose one of: {', '.join(self.names())}"
             )
         return key
+
+    def uses_llm(self, name: str | None = None) -> bool:
+        """Whether the generator ``name`` is a language model (False if it cannot be built)."""
+        try:
+            return self._build(self.resolve(name)).uses_llm
+        except AssistantError:
+            return False
 
     # ---- building and loading ---------------------------------------------------------------------
 

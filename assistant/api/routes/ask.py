@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.concurrency import run_in_threadpool
 
 from assistant.api import streaming
-from assistant.api.deps import get_assistant, get_client, get_question_log
-from assistant.api.schemas import AskFields, Schemas, bind
+from assistant.api.deps import get_client, get_question_log
+from assistant.api.schemas import ANSWER_ERRORS, AskFields, Schemas, bind, error_responses
+from assistant.generate.cancel import Cancellation
+from assistant.pipeline import Assistant
+from assistant.questionlog import QuestionLog
 from assistant.types import AnswerJSON, Event, SourcesEvent, TokenEvent
 
 SSE_DOC = (
@@ -51,9 +53,14 @@ async def _events(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Ser
         yield ServerSentEvent(_data(streaming.failure_body(exc)), event="error")
 
 
-def _options(body: AskFields) -> dict[str, Any]:
+def _starter(body: AskFields, question_log: QuestionLog, client: str | None) -> streaming.Start:
     history = [turn.model_dump() for turn in body.history] or None
-    return {"generator": body.generator, "k": body.k, "history": history}
+
+    def start(assistant: Assistant, cancel: Cancellation) -> Iterator[Event]:
+        events = assistant.stream(body.question, generator=body.generator, k=body.k, history=history, cancel=cancel)
+        return question_log.recorded(events, channel="api", client=client)
+
+    return start
 
 
 def router(schemas: Schemas) -> APIRouter:
@@ -61,15 +68,11 @@ def router(schemas: Schemas) -> APIRouter:
     api = APIRouter(tags=["answers"])
 
     async def ask(body: AskFields, request: Request) -> Any:
-        assistant, question_log, client = get_assistant(request), get_question_log(request), get_client(request)
-        options = _options(body)
+        start = _starter(body, get_question_log(request), get_client(request))
         if not body.stream:
-            answer = await run_in_threadpool(
-                lambda: question_log.ask(assistant.stream(body.question, **options), channel="api", client=client)
-            )
+            answer = await streaming.answer(request, body.generator, start)
             return JSONResponse(answer.to_json())
-        events = question_log.recorded(assistant.stream(body.question, **options), channel="api", client=client)
-        first, rest = await streaming.start(events)
+        first, rest = await streaming.start(request, body.generator, start)
         return EventSourceResponse(_events(first, rest), ping=15)
 
     api.post(
@@ -77,6 +80,7 @@ def router(schemas: Schemas) -> APIRouter:
         response_model=AnswerJSON,
         summary="Answer a question from the reports, with checked citations",
         description=SSE_DOC,
-        responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}},
+        responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}},
+                   **error_responses(*ANSWER_ERRORS)},
     )(bind(ask, body=schemas.ask))
     return api

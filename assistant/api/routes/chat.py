@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.concurrency import run_in_threadpool
 
 from assistant.api import openai_compat, streaming
-from assistant.api.deps import get_assistant, get_client, get_question_log, get_settings
+from assistant.api.deps import get_client, get_question_log, get_settings
 from assistant.api.openai_compat import Completion
-from assistant.api.schemas import ChatFields, Schemas, bind
+from assistant.api.schemas import ANSWER_ERRORS, ChatFields, Schemas, bind, error_responses
+from assistant.generate.cancel import Cancellation
+from assistant.pipeline import Assistant
 from assistant.types import AnswerEvent, Event
 
 DESCRIPTION = (
@@ -53,21 +54,22 @@ def router(schemas: Schemas) -> APIRouter:
     api = APIRouter(tags=["openai-compatible"])
 
     async def chat_completions(body: ChatFields, request: Request) -> Any:
-        question, history = openai_compat.split_messages(body.messages, get_settings(request).max_question_chars)
-        assistant, question_log, client = get_assistant(request), get_question_log(request), get_client(request)
-        generator = openai_compat.generator_for_model(body.model, assistant.generators.names())
-        options: dict[str, Any] = {"generator": generator, "k": body.k, "history": history or None}
+        settings = get_settings(request)
+        question, history = openai_compat.split_messages(body.messages, settings)
+        generator = openai_compat.generator_for_model(body.model)
+        question_log, client = get_question_log(request), get_client(request)
         completion = Completion(model=body.model)
+
+        def start(assistant: Assistant, cancel: Cancellation) -> Iterator[Event]:
+            events = assistant.stream(question, generator=generator, k=body.k, history=history or None, cancel=cancel)
+            return question_log.recorded(events, channel="openai", client=client)
+
         if not body.stream:
-            answer = await run_in_threadpool(
-                lambda: question_log.ask(assistant.stream(question, **options), channel="openai", client=client)
-            )
+            answer = await streaming.answer(request, generator, start)
             return JSONResponse(completion.message(answer))
-        events = question_log.recorded(assistant.stream(question, **options), channel="openai", client=client)
-        first, rest = await streaming.start(events)
+        first, rest = await streaming.start(request, generator, start)
         return EventSourceResponse(_chunks(completion, first, rest), ping=15)
 
-    api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION)(
-        bind(chat_completions, body=schemas.chat)
-    )
+    api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION,
+             responses=error_responses(*ANSWER_ERRORS))(bind(chat_completions, body=schemas.chat))
     return api

@@ -5,20 +5,24 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from assistant.api.deps import get_assistant, get_settings
-from assistant.api.schemas import Schemas, SearchFields, SearchResponse, bind
+from assistant.api.deps import get_assistant, get_settings, get_workers
+from assistant.api.schemas import COMMON_ERRORS, Schemas, SearchFields, SearchResponse, bind, error_responses
 
 
 def router(schemas: Schemas) -> APIRouter:
     """The search route, validating bodies with this app's bounded ``SearchRequest``."""
     api = APIRouter(tags=["answers"])
 
-    def search(body: SearchFields, request: Request) -> JSONResponse:
+    async def search(body: SearchFields, request: Request) -> JSONResponse:
         """Hybrid (dense + BM25) retrieval, best first; the same JSON as `assistant search --json`."""
-        hits = get_assistant(request).search(body.query, body.k or get_settings(request).k)
+        assistant, k = get_assistant(request), body.k or get_settings(request).k
+        job = get_workers(request).job()  # the quick pool: a search never waits behind a model
+        try:
+            hits = await job.run(lambda: assistant.search(body.query, k))
+        finally:
+            job.close()
         return JSONResponse({"query": body.query, "results": [h.to_source().model_dump() for h in hits]})
 
-    api.post("/v1/search", response_model=SearchResponse, summary="Retrieve report passages")(
-        bind(search, body=schemas.search)
-    )
+    api.post("/v1/search", response_model=SearchResponse, summary="Retrieve report passages",
+             responses=error_responses(*COMMON_ERRORS, 413, 422, 503))(bind(search, body=schemas.search))
     return api
