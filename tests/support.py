@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from assistant.assemble import assistant_for
 from assistant.embed import Embedder
-from assistant.generate import GeneratorFactory, GeneratorPool
+from assistant.generate import GenerationRequest, Generator, GeneratorFactory, GeneratorPool
 from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
 from assistant.settings import PROJECT_ROOT, Settings
@@ -63,3 +64,30 @@ class CountingEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         self.queries.extend(texts)
         return self.inner.embed_queries(texts)
+
+
+class PacedGenerator(Generator):
+    """A language-model stand-in with a model's timing: it takes ``load_seconds`` to load and
+    writes one piece every ``interval`` seconds. Registered through the real registry by tests
+    of the serving machinery (queue, cancellation, shutdown), which need answers that take a
+    known, long time; the real models' tests use the real models."""
+
+    name = "paced"
+    uses_llm = True
+
+    def __init__(self, pieces: int = 40, interval: float = 0.05, load_seconds: float = 0.0) -> None:
+        self.pieces = pieces
+        self.interval = interval
+        self.load_seconds = load_seconds
+        self.loads = 0
+        self.written = 0  # pieces written so far, by every request together
+
+    def load(self) -> None:
+        self.loads += 1
+        time.sleep(self.load_seconds)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        for _ in range(self.pieces):
+            time.sleep(self.interval)
+            self.written += 1
+            yield "制造业单项冠军企业"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -96,6 +97,19 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(meta.health_router())
     _mount_ui(app, settings)
     return app
+
+
+def begin_shutdown(app: FastAPI) -> None:
+    """The server is stopping: requests waiting for a model get 503 now, and answers still being
+    written are stopped after ``ASSISTANT_SHUTDOWN_GRACE`` seconds (call on the event loop)."""
+    assistant = getattr(app.state, "assistant", None)
+    if assistant is None:  # still starting up
+        return
+    pool = assistant.generators
+    pool.close()
+    grace = app.state.settings.shutdown_grace
+    log.info("shutting down: answers being written get %g s to finish", grace)
+    asyncio.get_running_loop().call_later(grace, pool.stop_running)
 
 
 def allowed_generators(settings: Settings) -> list[str]:

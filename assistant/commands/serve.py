@@ -20,9 +20,8 @@ def register(subparsers: Subparsers) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     # imported here: the other subcommands should not pay for loading the web stack
-    import uvicorn
+    from assistant.api.server import run
 
-    from assistant.api import create_app
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings(**overrides)
@@ -32,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(
             "warning: listening beyond this machine without ASSISTANT_API_KEYS; /v1 is open to anyone who can reach it"
         )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    run(settings)
     return 0
 
 
