@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(HostCheckMiddleware, allowed=default_allowed_hosts(settings.host, settings.allowed_hosts))
 
     schemas = build_schemas(settings)
-    keyed = [Depends(require_api_key)]
+    # without keys the routes are open, and the schema must not claim a bearer token is needed
+    keyed = [Depends(require_api_key)] if settings.api_keys else []
     for router in (search.router(schemas), ask.router(schemas), chat.router(schemas), feedback.router(), meta.router()):
         app.include_router(router, dependencies=keyed)
     app.include_router(meta.health_router())
