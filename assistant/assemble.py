@@ -9,6 +9,7 @@ from __future__ import annotations
 from assistant.cite import CitationChecker
 from assistant.condense import Condenser
 from assistant.embed import Embedder, load_embedder
+from assistant.embed.batching import BatchingEmbedder
 from assistant.generate import GeneratorPool
 from assistant.indexing import Notify, ensure_index, log_notify, refuse_mismatch_early
 from assistant.pipeline import Assistant
@@ -34,7 +35,8 @@ def open_retriever(
     """
     if embedder is None:
         refuse_mismatch_early(settings)
-        embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+        # concurrent searches (a server) embed their queries in batches; a lone query is not delayed
+        embedder = BatchingEmbedder(load_embedder(settings.embedding_model, settings.embedding_batch_size))
     index = ensure_index(settings, embedder, build_if_missing, refresh_if_stale, progress, notify)
     return Retriever(index, embedder, settings)
 
@@ -55,15 +57,18 @@ def assistant_for(settings: Settings, retriever: Retriever, generators: Generato
     )
 
 
-def build_assistant(settings: Settings | None = None, *, progress: bool = False,
-                    load_generator: bool = False) -> Assistant:
+def build_assistant(settings: Settings | None = None, *, progress: bool = False, load_generator: bool = False,
+                    build_if_missing: bool = True, refresh_if_stale: bool = True,
+                    notify: Notify = log_notify) -> Assistant:
     """Build the assistant once: settings, embedder, index (built if missing), retriever, assistant.
 
     Generators are loaded on first use; ``load_generator=True`` loads the default one now. (A
     server loads it in the background instead: :meth:`GeneratorPool.start_loading`.)
     """
     settings = settings or Settings()
-    assistant = assistant_for(settings, open_retriever(settings, build_if_missing=True, progress=progress))
+    retriever = open_retriever(settings, build_if_missing=build_if_missing, progress=progress,
+                               refresh_if_stale=refresh_if_stale, notify=notify)
+    assistant = assistant_for(settings, retriever)
     if load_generator:
         assistant.generators.get()
     return assistant

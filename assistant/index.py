@@ -334,7 +334,7 @@ def build_index(
         fingerprint = corpus_fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    with _build_lock(index_dir):
+    with _build_lock(index_dir, notify):
         reusable = {} if rebuild else _reusable_vectors(settings, embedder, notify)
         batch = embed_batch_size or settings.embedding_batch_size
         vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
@@ -508,15 +508,20 @@ def _fsync(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """One build at a time per index folder (the OS drops the lock if the process dies)."""
+def _build_lock(index_dir: Path, notify: Notify = _quiet) -> Iterator[None]:
+    """One build at a time per index folder (the OS drops the lock if the process dies); a build
+    that has to wait for another one says so."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no cross-process lock
         yield
         return
     with (index_dir / ".lock").open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify(f"another build of the index in {index_dir} is running; waiting for it to finish")
+            fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -67,8 +67,11 @@ def ensure_index(
 ) -> Index:
     """Load the index, first building it when missing or refreshing it when the corpus changed.
 
-    Refreshing re-embeds only passages whose hash changed. An index made with another model or
-    chunking is refused (IndexMismatchError, saying how to rebuild), not silently replaced.
+    Refreshing re-embeds only passages whose hash changed. Without ``build_if_missing`` a missing
+    index is an :class:`IndexMissingError` naming the command that builds it; without
+    ``refresh_if_stale`` a stale one is used as it is, and ``notify`` says so and how to refresh
+    it (read commands write nothing). An index made with another model or chunking is refused
+    (IndexMismatchError, saying how to rebuild), not silently replaced.
     """
     try:
         manifest = read_manifest(settings)
@@ -79,12 +82,14 @@ def ensure_index(
         build_from_corpus(settings, embedder, progress=progress, notify=notify)
         return load_index(settings, embedder.model_id)
     check_compatible(manifest, settings, embedder.model_id)
-    if refresh_if_stale:
-        reason = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir))
-        if reason:
-            notify(f"the corpus changed since the index was built ({reason}); refreshing the index")
-            report = build_from_corpus(settings, embedder, progress=progress, notify=notify)
-            notify(f"index refreshed: {report.embedded} passage(s) embedded, {report.reused} reused")
+    reason = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir)) if settings.corpus_dir.is_dir() else None
+    if reason and refresh_if_stale:
+        notify(f"the corpus changed since the index was built ({reason}); refreshing the index")
+        report = build_from_corpus(settings, embedder, progress=progress, notify=notify)
+        notify(f"index refreshed: {report.embedded} passage(s) embedded, {report.reused} reused")
+    elif reason:
+        notify(f"the corpus changed since the index was built ({reason}); using the index as it was built. "
+               "Refresh it with `assistant index` (or add --refresh to this command)")
     return load_index(settings, embedder.model_id)
 
 

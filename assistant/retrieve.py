@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import OrderedDict
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -44,8 +45,10 @@ class Retriever:
 
     #: candidates taken from each list before fusion (the whole index when it is smaller)
     pool_size = 100
-    #: query vectors kept (first in, first out); 0 turns the cache off (latency benchmarks)
+    #: query vectors kept, and whole results per (query, k, fusion), least recently used first
+    #: out; 0 turns the caches off (latency benchmarks)
     query_cache_size = 256
+    result_cache_size = 1024
 
     def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
         # the same refusal load_index gives, for an index and embedder that were loaded separately
@@ -65,7 +68,8 @@ class Retriever:
             # the FAISS store keeps the build's BM25 index; builds made before that get one now
             saved = getattr(index.store, "bm25", None)
             self.bm25 = saved if isinstance(saved, BM25Index) else BM25Index.build(index.passages)
-        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._results: OrderedDict[tuple[str, int, str, frozenset[str] | None], list[Hit]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
 
@@ -88,6 +92,16 @@ class Retriever:
         method = fusion or self.settings.fusion
         if method not in FUSIONS:
             raise InvalidInputError(f"unknown fusion {method!r}; choose one of: {', '.join(FUSIONS)}")
+        # many users ask the same questions (the chat's examples, an FAQ): a repeat costs a look-up
+        key = (query, k, method, None if documents is None else frozenset(documents))
+        cached = _get(self._results, key, self._cache_lock)
+        if cached is not None:
+            return list(cached)
+        hits = self._search(query, k, method, documents)
+        _put(self._results, key, hits, self.result_cache_size, self._cache_lock)
+        return list(hits)
+
+    def _search(self, query: str, k: int, method: str, documents: Collection[str] | None) -> list[Hit]:
         qvec = self._query_vector(query)
         if self.text_store is not None:
             return self._search_store(self.text_store, qvec, query, k, method, documents)
@@ -120,17 +134,11 @@ class Retriever:
 
     def _query_vector(self, query: str) -> np.ndarray:
         # a chat re-asks, an eval compares fusions on one question: embed each query once
-        if self.query_cache_size <= 0:
-            return np.asarray(self.embedder.embed_queries([query])[0])
-        with self._cache_lock:
-            cached = self._query_cache.get(query)
+        cached = _get(self._query_cache, query, self._cache_lock)
         if cached is not None:
             return cached
         vector = np.asarray(self.embedder.embed_queries([query])[0])
-        with self._cache_lock:
-            if len(self._query_cache) >= self.query_cache_size:
-                self._query_cache.pop(next(iter(self._query_cache)))
-            self._query_cache[query] = vector
+        _put(self._query_cache, query, vector, self.query_cache_size, self._cache_lock)
         return vector
 
     def _search_store(
@@ -204,3 +212,25 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     if len(scores) <= n:
         return np.arange(len(scores))
     return np.argpartition(scores, len(scores) - n)[len(scores) - n :]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _get(cache: OrderedDict[K, V], key: K, lock: threading.Lock) -> V | None:
+    with lock:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _put(cache: OrderedDict[K, V], key: K, value: V, size: int, lock: threading.Lock) -> None:
+    if size <= 0:
+        return
+    with lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.api.hosts import default_allowed_hosts, host_name, is_loopback, matches
 from assistant.api.ratelimit import Rate, TokenBuckets
-from assistant.api.redact import public_message, redact
+from assistant.redact import public_message, redact
 from assistant.errors import GeneratorError, InvalidInputError, ModelLoadError, NotReadyError
 
 

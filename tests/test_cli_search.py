@@ -70,7 +70,9 @@ def test_missing_corpus_exits_3(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tmp_path / "no-corpus"))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
-    assert main(["search", QUESTION]) == 3
+    assert main(["search", QUESTION]) == 4  # a read command builds nothing: it says how to
+    assert "build it with `assistant index`" in capsys.readouterr().err
+    assert main(["search", QUESTION, "--refresh"]) == 3
     assert "no-corpus" in capsys.readouterr().err
     assert main(["index"]) == 3
 
@@ -108,7 +110,7 @@ def test_index_rebuild_reembeds_everything(cli_env: Settings, capsys: pytest.Cap
     assert f"{n} embedded, 0 reused" in capsys.readouterr().out
 
 
-def test_search_refreshes_a_stale_index(
+def test_search_over_a_stale_index_says_so_and_refreshes_only_when_asked(
     cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus = tmp_path / "corpus"
@@ -118,20 +120,44 @@ def test_search_refreshes_a_stale_index(
         report.read_text(encoding="utf-8").replace("单项冠军企业 1557 家", "单项冠军企业 1600 家"), encoding="utf-8"
     )
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
+    built = sorted(p.name for p in cli_env.index_dir.iterdir())
     assert main(["search", "制造业单项冠军企业有多少家", "-k", "1", "--json"]) == 0
     captured = capsys.readouterr()
-    assert "corpus changed" in captured.err and "1 passage(s) embedded" in captured.err
+    assert "corpus changed" in captured.err and "`assistant index`" in captured.err and "--refresh" in captured.err
+    assert "1600" not in json.loads(captured.out)["results"][0]["text"]  # the index as it was built
+    assert sorted(p.name for p in cli_env.index_dir.iterdir()) == built  # nothing was written
+    assert main(["search", "制造业单项冠军企业有多少家", "-k", "1", "--json", "--refresh"]) == 0
+    captured = capsys.readouterr()
+    assert "1 passage(s) embedded" in captured.err
     assert "1600" in json.loads(captured.out)["results"][0]["text"]
 
 
+def test_a_second_index_build_says_it_waits_for_the_first(cli_env: Settings,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import fcntl
+    import threading
+
+    with (cli_env.index_dir / ".lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another build holds the lock...
+        release = threading.Timer(1.0, fcntl.flock, args=(held, fcntl.LOCK_UN))
+        release.start()
+        assert main(["index", "--quiet"]) == 0  # ...until it finishes, a second later
+        release.join()
+    assert "another build of the index" in capsys.readouterr().err
+
+
 def test_search_builds_a_missing_index_in_a_real_process(tmp_path: Path) -> None:
-    """The installed entry point, as a user runs it: first use builds the index, saying so."""
+    """The installed entry point, as a user runs it: without an index, search says how to build
+    one; with --refresh it builds it, saying so."""
     exe = PROJECT_ROOT / ".venv" / "bin" / "assistant"
     if not exe.exists():
         pytest.skip("the package is not installed in .venv (run scripts/setup)")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
            "ASSISTANT_CORPUS_DIR": str(CORPUS_DIR), "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
-    proc = subprocess.run([str(exe), "search", QUESTION, "--json"], cwd=tmp_path, env=env,
+    missing = subprocess.run([str(exe), "search", QUESTION], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 4 and "`assistant index`" in missing.stderr
+    proc = subprocess.run([str(exe), "search", QUESTION, "--json", "--refresh"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "building it now" in proc.stderr

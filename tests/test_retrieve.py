@@ -19,7 +19,7 @@ from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.text.words import tokenize
 from assistant.types import Passage
-from tests.support import make_settings
+from tests.support import CountingEmbedder, make_settings
 
 
 def _evaluate(retriever: Retriever, questions: list[Question], fusion: str) -> dict[str, float]:
@@ -200,3 +200,17 @@ def test_sentence_transformers_minilm_end_to_end(tmp_path: Path, minilm_embedder
         hits = retriever.search(question, 2)
         assert hits[0].passage.id == pid, question
         assert 0 < hits[0].scores["dense"] <= 1.0001
+
+
+def test_a_repeated_search_is_served_from_the_result_cache(built_index_settings: Settings,
+                                                           default_embedder: Embedder) -> None:
+    counting = CountingEmbedder(default_embedder)
+    retriever = Retriever(load_index(built_index_settings, default_embedder.model_id), counting, built_index_settings)
+    first = retriever.search("制造业单项冠军企业有多少家？", 3)
+    again = retriever.search("制造业单项冠军企业有多少家？", 3)
+    assert [h.passage.id for h in again] == [h.passage.id for h in first]
+    assert counting.queries == ["制造业单项冠军企业有多少家？"]  # embedded once
+    assert len(retriever.search("制造业单项冠军企业有多少家？", 5)) == 5  # another k: computed, same vector
+    assert counting.queries == ["制造业单项冠军企业有多少家？"]
+    again.pop()  # a caller changing its list does not change the cache
+    assert len(retriever.search("制造业单项冠军企业有多少家？", 3)) == 3

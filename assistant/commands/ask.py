@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 
 from assistant.commands import Subparsers
+from assistant.commands.search import REFRESH_HELP
 from assistant.generate import generator_choices
 from assistant.settings import Settings
 from assistant.types import Answer, AnswerEvent, Event, SourcesEvent, TokenEvent
@@ -39,6 +40,7 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("-k", type=int, default=None, help="passages to retrieve (default: ASSISTANT_K)")
     parser.add_argument("--json", action="store_true", help="print the answer as JSON (the API's contract)")
+    parser.add_argument("--refresh", action="store_true", help=REFRESH_HELP)
     parser.set_defaults(func=run)
 
 
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from assistant.assemble import build_assistant, build_question_log
 
     settings = Settings()
-    assistant = build_assistant(settings, progress=not args.json)
+    assistant = build_assistant(settings, progress=not args.json, build_if_missing=args.refresh,
+                                refresh_if_stale=args.refresh, notify=_stderr)
     # closing the log waits for this answer's row: the process must not exit with it queued
     with build_question_log(settings, assistant) as question_log:
         events = question_log.recorded(assistant.stream(args.question, generator=args.generator, k=args.k),
@@ -86,3 +89,7 @@ def print_answer(answer: Answer) -> None:
     print(f"\n— {answer.generator}; {t.get('total_ms', 0):.0f} ms"
           + (f"; {len(answer.dropped)} unsupported sentence(s) dropped" if answer.dropped else "")
           + (f"; answer {answer.answer_id[:8]} (assistant log show)" if answer.answer_id else ""))
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from assistant import evaluation as ev
 from assistant.commands import Subparsers, add_corpus_options
 from assistant.errors import InvalidInputError
+from assistant.retrieve import Retriever
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,10 +87,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {c.summary()}", file=sys.stderr)
 
     assistant = build_assistant(settings)
-    # retrieval scoring searches each question before ask() does; with the retriever's
-    # query-vector cache on, ask() would then report a cache hit as retrieve_ms
-    if hasattr(assistant.retriever, "query_cache_size"):
+    # retrieval scoring searches each question before ask() does; with the retriever's caches
+    # on, ask() would then report a cache hit as retrieve_ms
+    if isinstance(assistant.retriever, Retriever):
         assistant.retriever.query_cache_size = 0
+        assistant.retriever.result_cache_size = 0
     started = datetime.now(UTC)
     runs = run_questions(
         questions,

@@ -14,13 +14,15 @@ from assistant.fusion import FUSIONS
 from assistant.settings import Settings
 from assistant.types import Hit
 
+REFRESH_HELP = "build the index if it is missing, refresh it if the corpus changed (otherwise only read it)"
 DESCRIPTION = """\
 Show the report passages that best match QUESTION (Chinese or English), without generating an
 answer. Retrieval combines the embedding model's cosine with BM25 over jieba tokens
 (ASSISTANT_FUSION, default 'weighted').
 
-If there is no index yet it is built first; if the corpus files changed since the index was
-built, the changed passages are re-indexed first. Both are announced on stderr.
+Searching only reads: with no index yet it says how to build one (`assistant index`), and when
+the corpus changed since the index was built it says so on stderr and searches the index as it
+was built. --refresh builds or refreshes the index first (only the changed passages).
 
 --json prints {"query": ..., "results": [{"passage_id", "section", "source", "text", "score"}, ...]}
 with each passage's full text.
@@ -42,6 +44,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("question", metavar="QUESTION", help="the question, in Chinese or English (quote it)")
     parser.add_argument("-k", type=int, default=None, help="number of passages to show (default: ASSISTANT_K, 5)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    parser.add_argument("--refresh", action="store_true", help=REFRESH_HELP)
     parser.add_argument(
         "--fusion",
         choices=FUSIONS,
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     k = settings.k if args.k is None else args.k
     if not 1 <= k <= settings.max_k:
         raise InvalidInputError(f"-k must be from 1 to {settings.max_k}, got {k}")
-    retriever = open_retriever(settings, build_if_missing=True, progress=sys.stderr.isatty(), notify=_stderr)
+    retriever = open_retriever(settings, build_if_missing=args.refresh, refresh_if_stale=args.refresh,
+                               progress=sys.stderr.isatty(), notify=_stderr)
     hits = retriever.search(question, k, fusion=args.fusion)
     if args.json:
         payload = {"query": question, "results": [h.to_source().model_dump() for h in hits]}

@@ -22,7 +22,6 @@ def _serve(args: argparse.Namespace) -> int:
     # imported here: the other subcommands should not pay for loading the web stack
     from assistant.api.server import run
 
-
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings(**overrides)
     base = f"http://{_url_host(settings.host)}:{settings.port}"

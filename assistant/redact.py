@@ -28,7 +28,7 @@ from assistant.errors import (
     PromptError,
 )
 
-log = logging.getLogger("assistant.api")
+log = logging.getLogger(__name__)
 
 #: the client's sentence for each kind of server-side failure (first match in this order wins)
 PUBLIC_MESSAGES: tuple[tuple[type[AssistantError], str], ...] = (
