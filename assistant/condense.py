@@ -42,9 +42,14 @@ def last_user_question(history: list[dict[str, str]]) -> str | None:
     return None
 
 
-def history_text(history: list[dict[str, str]], max_messages: int = 6) -> str:
-    """The last few messages as ``role: content`` lines for the condense prompt."""
-    lines = [f"{m.get('role', 'user')}: {str(m.get('content', '')).strip()}" for m in history[-max_messages:]]
+def history_text(history: list[dict[str, str]], max_messages: int = 6, max_chars: int = 300) -> str:
+    """The last few messages as ``role: content`` lines for the condense prompt, each cut to its
+    first ``max_chars`` characters: rewriting a follow-up needs the topic, not whole answers, and
+    every character is prompt time on a CPU (a 9 KB history once took 45 s to condense)."""
+    lines = []
+    for m in history[-max_messages:]:
+        content = " ".join(str(m.get("content", "")).split())
+        lines.append(f"{m.get('role', 'user')}: {content[:max_chars]}{'…' if len(content) > max_chars else ''}")
     return "\n".join(lines)
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from assistant.api.hosts import default_allowed_hosts, host_name, is_loopback, matches
 from assistant.api.ratelimit import Rate, TokenBuckets
-from assistant.redact import public_message, redact
 from assistant.errors import GeneratorError, InvalidInputError, ModelLoadError, NotReadyError
+from assistant.redact import public_message, redact
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,8 @@ def test_search_builds_a_missing_index_in_a_real_process(tmp_path: Path) -> None
     exe = PROJECT_ROOT / ".venv" / "bin" / "assistant"
     if not exe.exists():
         pytest.skip("the package is not installed in .venv (run scripts/setup)")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
+    # PYTHONPATH: the code of this checkout, whichever one the virtualenv was installed from
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT),
            "ASSISTANT_CORPUS_DIR": str(CORPUS_DIR), "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
     missing = subprocess.run([str(exe), "search", QUESTION], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=600)

@@ -30,7 +30,7 @@ def test_concurrent_queries_are_embedded_in_batches_with_the_same_vectors(defaul
 
     def embed(text: str) -> np.ndarray:
         start.wait()
-        return batching.embed_queries([text])[0]
+        return np.asarray(batching.embed_queries([text])[0])
 
     with ThreadPoolExecutor(len(QUERIES)) as pool:
         vectors = list(pool.map(embed, QUERIES))

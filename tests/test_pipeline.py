@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from assistant.condense import condense_rule, core_topic, is_followup, needs_context
+from assistant.condense import condense_rule, core_topic, history_text, is_followup, needs_context
 from assistant.embed import Embedder
 from assistant.errors import InvalidInputError, UnknownNameError
 from assistant.generate import GenerationRequest, Generator
@@ -219,6 +219,14 @@ def test_condense_rule() -> None:
     assert condense_rule("那农业方面呢？", []) == "那农业方面呢？"
     assert needs_context("它的规模有多大？") and needs_context("那农业方面呢？")
     assert not needs_context("工业互联网覆盖了多少个工业大类？")
+
+
+def test_the_condense_prompt_holds_a_bounded_history() -> None:
+    long_history = [{"role": "user", "content": "工业方面有哪些进展？"},
+                    {"role": "assistant", "content": "答" * 9000}] * 10  # a 90 KB conversation
+    text = history_text(long_history)
+    assert len(text.splitlines()) == 6 and len(text) < 6 * 320
+    assert text.splitlines()[0] == "user: 工业方面有哪些进展？" and text.endswith("…")
 
 
 def test_standalone_question_skips_the_llm_rewrite(settings: Settings, retriever: Retriever) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.api.redact import public_message
 from assistant.errors import AssistantError
 from assistant.generate.cancel import Cancellation
 from assistant.pipeline import Assistant
 from assistant.questionlog import QuestionLog
+from assistant.redact import public_message
 from assistant.settings import Settings
 from assistant.types import AnswerEvent, TokenEvent
 from ui import render

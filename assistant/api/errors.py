@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.redact import public_message, redact
 from assistant.errors import AssistantError, BusyError
+from assistant.redact import public_message, redact
 
 #: error types for plain HTTP errors (auth, size, unknown route) that carry no exception class
 _HTTP_TYPES = {

@@ -29,6 +29,15 @@ DESCRIPTION = (
 )
 
 
+SSE_EXAMPLE = (
+    'data: {"id": "chatcmpl-…", "object": "chat.completion.chunk", "choices": [{"index": 0, '
+    '"delta": {"role": "assistant", "content": ""}, "finish_reason": null}], ...}\n\n'
+    'data: {..., "choices": [{"index": 0, "delta": {"content": "……1557家[1]。"}, "finish_reason": null}]}\n\n'
+    'data: {..., "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "citations": [...], '
+    '"refused": false}\n\ndata: [DONE]\n\n'
+)
+
+
 def _data(payload: dict[str, Any]) -> ServerSentEvent:
     return ServerSentEvent(json.dumps(payload, ensure_ascii=False))
 
@@ -70,6 +79,7 @@ def router(schemas: Schemas) -> APIRouter:
         first, rest = await streaming.start(request, generator, start)
         return EventSourceResponse(_chunks(completion, first, rest), ping=15)
 
+    streamed = {"content": {"application/json": {}, "text/event-stream": {"example": SSE_EXAMPLE}}}
     api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION,
-             responses=error_responses(*ANSWER_ERRORS))(bind(chat_completions, body=schemas.chat))
+             responses={200: streamed, **error_responses(*ANSWER_ERRORS)})(bind(chat_completions, body=schemas.chat))
     return api
