@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -178,40 +179,46 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class HealthProbe:
-    """GET /healthz every ``interval`` seconds in a thread; latencies of one scenario at a time."""
+    """GET /healthz every ``interval`` seconds from a separate process (the load's client threads
+    would otherwise delay the probe in this one), for the duration of one scenario."""
 
     def __init__(self, url: str, interval: float = 0.1) -> None:
         self.url = url
         self.interval = interval
         self.latencies: list[float] = []
         self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        context = multiprocessing.get_context("spawn")
+        self._parent, child = context.Pipe()
+        self._process = context.Process(target=_probe, args=(url, interval, child), daemon=True)
 
     def __enter__(self) -> HealthProbe:
-        self._thread.start()
+        self._process.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=60) as client:
-            while not self._stop.is_set():
-                t = time.perf_counter()
-                try:
-                    ok = client.get(f"{self.url}/healthz").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.latencies.append((time.perf_counter() - t) * 1000)
-                self.failures += not ok
-                self._stop.wait(self.interval)
+        self._parent.send("stop")
+        self.latencies, self.failures = self._parent.recv()
+        self._process.join()
 
     def summary(self) -> dict[str, float]:
         return {"healthz_p50_ms": _pct(self.latencies, 0.5), "healthz_p95_ms": _pct(self.latencies, 0.95),
                 "healthz_max_ms": round(max(self.latencies, default=float("nan")), 1),
                 "healthz_failures": self.failures}
+
+
+def _probe(url: str, interval: float, conn: Any) -> None:
+    latencies: list[float] = []
+    failures = 0
+    with httpx.Client(timeout=60) as client:
+        while not conn.poll(interval):
+            t = time.perf_counter()
+            try:
+                ok = client.get(f"{url}/healthz").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - t) * 1000)
+            failures += not ok
+    conn.send((latencies, failures))
 
 
 @dataclass
