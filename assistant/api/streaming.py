@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from assistant.api.deps import get_assistant, get_workers
 from assistant.api.errors import assistant_error_body, error_body
-from assistant.api.workers import Job
+from assistant.api.workers import Job, close_iterator
 from assistant.errors import AssistantError
 from assistant.generate.cancel import Cancellation
 from assistant.pipeline import Assistant
@@ -42,6 +42,7 @@ async def start(request: Request, generator: str | None, start_events: Start) ->
         first = await job.run(lambda: next(events), receive=request.receive)
     except BaseException:
         job.close()
+        close_iterator(events)
         raise
     return first, job.iterate(events)
 
@@ -60,10 +61,14 @@ async def _admit(request: Request, generator: str | None, start_events: Start) -
 
 
 def _final(events: Iterator[Event]) -> Answer:
-    for event in events:
-        if isinstance(event, AnswerEvent):
-            return event.answer
-    raise AssertionError("the pipeline always ends with an AnswerEvent")
+    try:
+        for event in events:
+            if isinstance(event, AnswerEvent):
+                return event.answer
+        raise AssertionError("the pipeline always ends with an AnswerEvent")
+    finally:
+        # now, not when collected: the pipeline's ``finally`` blocks free the model and its queue place
+        close_iterator(events)
 
 
 async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event]:

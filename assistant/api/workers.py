@@ -13,6 +13,7 @@ waiting for the model, or inside llama.cpp).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -78,17 +79,42 @@ class Job:
         """The items of a blocking iterator, each step in a thread; for a streamed response.
 
         When the response stops early (client gone, server shutting down) this generator is
-        closed, and the cancellation tells the thread to stop too.
+        closed: the cancellation tells a running step to stop, and the blocking iterator is
+        closed (in the thread of a running step, else here), so its ``finally`` blocks run now,
+        not whenever the garbage collector gets to it: they free the model and its queue place.
         """
+        lock = threading.Lock()
+        state = {"running": False, "closed": False}
+
+        def step() -> object:
+            with lock:
+                if state["closed"]:
+                    return _DONE
+                state["running"] = True
+            try:
+                item = next(items, _DONE)
+            finally:
+                with lock:
+                    state["running"] = False
+                    closed = state.get("closed", False)  # (set by the event loop meanwhile)
+            if closed:  # the response went away while this step ran
+                close_iterator(items)
+                return _DONE
+            return item
+
         try:
             while True:
-                item = await anyio.to_thread.run_sync(next, items, _DONE, limiter=self.limiter,
-                                                      abandon_on_cancel=True)
+                item = await anyio.to_thread.run_sync(step, limiter=self.limiter, abandon_on_cancel=True)
                 if item is _DONE:
                     return
                 yield item  # type: ignore[misc]  # _DONE is filtered out above
         finally:
             self.close()
+            with lock:
+                state["closed"] = True
+                running = state["running"]
+            if not running:
+                close_iterator(items)
 
     def close(self) -> None:
         """The job is over: stop whatever still runs for it, and its deadline."""
@@ -103,3 +129,14 @@ async def _cancel_on_disconnect(receive: Receive, cancel: Cancellation) -> None:
         if message["type"] == "http.disconnect":
             cancel.cancel(RequestCancelledError("the client disconnected"))
             return
+
+
+def close_iterator(items: Iterator[object]) -> None:
+    """Close a generator now, so its ``finally`` blocks run; one that a thread is still running
+    (abandoned on cancellation) ends by itself at its next cancellation check."""
+    close = getattr(items, "close", None)
+    if close is not None:
+        try:
+            close()
+        except ValueError:  # "generator already executing"
+            pass
