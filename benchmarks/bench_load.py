@@ -193,6 +193,7 @@ class HealthProbe:
 
     def __enter__(self) -> HealthProbe:
         self._process.start()
+        self._parent.recv()  # the probe runs: a scenario is measured from its start
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -210,6 +211,7 @@ def _probe(url: str, interval: float, conn: Any) -> None:
     latencies: list[float] = []
     failures = 0
     with httpx.Client(timeout=60) as client:
+        conn.send("running")
         while not conn.poll(interval):
             t = time.perf_counter()
             try:
@@ -310,13 +312,13 @@ def scenario_load(server: Server, name: str, clients: int, per_client: int, requ
 def scenario_queue(args: argparse.Namespace, headers: dict[str, str]) -> dict[str, Any]:
     """16 local asks at once against a queue of 4 on a fresh server whose model may still be loading."""
     env = _local_env(args) | {"ASSISTANT_QUEUE_SIZE": str(args.queue_size)}
-    with start_server(env) as server, HealthProbe(server.url) as probe:
+    def send(client: httpx.Client, i: int) -> int:
+        return client.post("/v1/ask", json={"question": LOCAL_QUESTION, "generator": "local"}).status_code
+
+    with start_server(env) as server:
         idle = server.rss_mb()
-
-        def send(client: httpx.Client, i: int) -> int:
-            return client.post("/v1/ask", json={"question": LOCAL_QUESTION, "generator": "local"}).status_code
-
-        run = load(server.url, "queue", args.local_clients, 1, send, headers)
+        with HealthProbe(server.url) as probe:
+            run = load(server.url, "queue", args.local_clients, 1, send, headers)
         refused = [o.ms for o in run.outcomes if o.status in (429, 503)]
         model = _model_mb(args.local_model)
         rss = server.rss_mb()
