@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import get_client, get_question_log
+from assistant.api.schemas import COMMON_ERRORS, error_responses
 from assistant.questionlog.question_log import MAX_COMMENT_CHARS, MAX_CORRECTION_CHARS
 
 
@@ -40,7 +41,8 @@ def router() -> APIRouter:
     """The feedback route (behind the API key, when keys are set)."""
     api = APIRouter(tags=["feedback"])
 
-    @api.post("/v1/feedback", status_code=201, response_model=FeedbackOut, summary="Rate an answer")
+    @api.post("/v1/feedback", status_code=201, response_model=FeedbackOut, summary="Rate an answer",
+              responses=error_responses(*COMMON_ERRORS, 404, 413, 422, 503))
     async def feedback(body: FeedbackFields, request: Request) -> FeedbackOut:
         """The newest rating of an answer counts. 404 for an `answer_id` the log does not hold (or has
         pruned); 503 when the question log is off. With `ASSISTANT_LOG_TEXTS=false` the comment and
