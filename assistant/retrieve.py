@@ -23,7 +23,7 @@ from assistant.fusion import FUSIONS, fuse, ranks
 from assistant.index import Index, check_compatible
 from assistant.inputs import check_k, check_question
 from assistant.settings import Settings
-from assistant.text.words import tokenize
+from assistant.text.words import exact_terms, normalize, tokenize
 from assistant.types import Hit, Passage
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class Retriever:
         self._query_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
         self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
+        self._lowered: list[str] | None = None  # normalised, lower-cased passage texts (exact terms)
 
     @property
     def passages(self) -> list[Passage]:
@@ -111,7 +112,10 @@ class Retriever:
         bm25 = bm25_all[candidates]
         fused = fuse(dense, bm25, method, dense_weight=self.settings.fusion_dense_weight, rrf_k=self.settings.rrf_k)
         dense_rank, bm25_rank = ranks(dense), ranks(bm25)
-        order = np.argsort(-fused, kind="stable")[:k]
+        exact = self._exact_share(query, candidates)
+        # a passage holding more of the question's exact terms ("1+N", “小巨人”) ranks first: a
+        # quoted term means that term, however strongly embeddings prefer a passage without it
+        order = np.lexsort((-fused, -exact))[:k]
         return [
             Hit(
                 passage=self.index.passages[candidates[i]],
@@ -123,10 +127,21 @@ class Retriever:
                     "dense_rank": float(dense_rank[i]),
                     "bm25_rank": float(bm25_rank[i]),
                     "fused": float(fused[i]),
+                    "exact": float(exact[i]),
                 },
             )
             for rank, i in enumerate(order, start=1)
         ]
+
+    def _exact_share(self, query: str, candidates: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of the query's exact terms its section and text contain."""
+        terms = exact_terms(query)
+        if not terms:
+            return np.zeros(len(candidates))
+        if self._lowered is None:
+            self._lowered = [normalize(bm25_text(p)).lower() for p in self.index.passages]
+        lowered = self._lowered
+        return np.array([sum(t in lowered[row] for t in terms) / len(terms) for row in candidates])
 
     def _query_vector(self, query: str) -> np.ndarray:
         # a chat re-asks, an eval compares fusions on one question: embed each query once
