@@ -8,7 +8,9 @@ Layout under ``settings.index_dir``::
         vectors.npy      the same vectors, reused by incremental builds
         passages.jsonl   one Passage per line, in vector order
         manifest.json    model id + dim, chunking parameters, a hash per passage, corpus file
-                         hashes, sha256 of the three data files, build time, format version
+                         hashes, sha256 of the data files, build time, format version
+        sentences.jsonl, sentence_vectors.npy
+                         every passage's sentences and their vectors (assistant/sentence_index.py)
 
 A build writes a fresh folder, and only when every file is on disk does ``CURRENT`` switch to it
 (``os.replace`` of a small file is atomic). A crash at any point before that leaves the previous
@@ -35,6 +37,7 @@ from tqdm import tqdm
 
 from assistant.embed import Embedder, canonical_model_id
 from assistant.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from assistant.sentence_index import SENTENCE_TEXT, SENTENCE_VECTORS_FILE, SENTENCES_FILE, SentenceVectors
 from assistant.settings import Settings
 from assistant.types import Passage
 
@@ -47,6 +50,7 @@ INDEX_FILE = "index.faiss"
 VECTORS_FILE = "vectors.npy"
 PASSAGES_FILE = "passages.jsonl"
 MANIFEST_FILE = "manifest.json"
+SENTENCE_FILES = (SENTENCES_FILE, SENTENCE_VECTORS_FILE)
 _BUILD_PREFIX = "build-"
 _TMP_PREFIX = ".tmp-"
 
@@ -92,6 +96,9 @@ class Manifest(BaseModel):
     build_seconds: float
     embedded: int
     reused: int
+    #: how sentences were embedded (assistant/sentence_index.py); None: built before sentence vectors
+    sentence_text: str | None = None
+    sentences: int = 0
 
 
 @dataclass
@@ -103,6 +110,8 @@ class Index:
     passages: list[Passage]
     vectors: np.ndarray
     faiss_index: Any  # faiss.Index (faiss has no type stubs)
+    #: every passage's sentences and their vectors; None for an index built before they existed
+    sentences: SentenceVectors | None = None
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -260,6 +269,7 @@ def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> In
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"unreadable index files in {folder}: {_short(exc)}; {REBUILD_HINT}") from exc
     n = len(manifest.passages)
+    sentences = _load_sentences(folder, manifest)
     if (
         vectors.shape != (n, manifest.dim)
         or faiss_index.ntotal != n
@@ -267,7 +277,24 @@ def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> In
         or [p.hash for p in passages] != [e.hash for e in manifest.passages]
     ):
         raise IndexCorruptError(f"index files in {folder} disagree with each other; {REBUILD_HINT}")
-    return Index(folder, manifest, passages, vectors.astype(np.float32, copy=False), faiss_index)
+    return Index(folder, manifest, passages, vectors.astype(np.float32, copy=False), faiss_index, sentences)
+
+
+def _load_sentences(folder: Path, manifest: Manifest) -> SentenceVectors | None:
+    """The build's sentence vectors, checked; None when it was built without (or with other) ones."""
+    if manifest.sentence_text != SENTENCE_TEXT:
+        return None
+    for name in SENTENCE_FILES:
+        expected = manifest.files.get(name)
+        if expected is None or _sha256_file(folder / name) != expected:
+            raise IndexCorruptError(f"{folder / name} does not match its checksum in the manifest; {REBUILD_HINT}")
+    try:
+        sentences = SentenceVectors.read(folder, len(manifest.passages), manifest.dim)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"unreadable sentence files in {folder}: {_short(exc)}; {REBUILD_HINT}") from exc
+    if len(sentences) != manifest.sentences:
+        raise IndexCorruptError(f"sentence files in {folder} disagree with the manifest; {REBUILD_HINT}")
+    return sentences
 
 
 def _lines(path: Path) -> list[str]:
@@ -311,12 +338,15 @@ def build_index(
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(index_dir):
-        reusable = {} if rebuild else _reusable_vectors(settings, embedder, notify)
+        reusable, reusable_sentences = ({}, {}) if rebuild else _reusable_vectors(settings, embedder, notify)
         vectors, embedded = _embed_missing(embedder, passages, reusable, settings.embedding_batch_size, progress)
+        sentences, _ = SentenceVectors.build(
+            embedder, passages, reusable_sentences, settings.embedding_batch_size, progress
+        )
         tmp = index_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{_BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         try:
-            _write_build(tmp, settings, embedder, passages, vectors, fingerprint, embedded, started)
+            _write_build(tmp, settings, embedder, passages, vectors, sentences, fingerprint, embedded, started)
             os.replace(tmp, final)
             _publish(index_dir, final.name)
         except BaseException:
@@ -328,21 +358,26 @@ def build_index(
     return BuildReport(final, len(passages), embedded, len(passages) - embedded, time.perf_counter() - started)
 
 
-def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> dict[str, np.ndarray]:
-    """Vectors of the live index by passage hash, if it was made the same way; else nothing."""
+Reusable = tuple[dict[str, np.ndarray], dict[str, tuple[list[str], np.ndarray]]]
+
+
+def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> Reusable:
+    """Passage vectors and sentence vectors of the live index by passage hash, if it was made
+    the same way; else nothing."""
     try:
         problems = mismatch_problems(read_manifest(settings), settings, embedder.model_id)
         if problems:
             notify(f"not reusing the existing index ({'; '.join(problems)}); embedding every passage")
-            return {}
+            return {}, {}
         old = load_index(settings, embedder.model_id)
     except IndexMissingError:
-        return {}
+        return {}, {}
     except IndexCorruptError as exc:
         damage = str(exc).replace(f"; {REBUILD_HINT}", "")
         notify(f"not reusing the existing index, it is damaged ({damage}); embedding every passage")
-        return {}
-    return {entry.hash: old.vectors[row] for row, entry in enumerate(old.manifest.passages)}
+        return {}, {}
+    passages = {entry.hash: old.vectors[row] for row, entry in enumerate(old.manifest.passages)}
+    return passages, (old.sentences.reusable(old.passages) if old.sentences is not None else {})
 
 
 def _embed_missing(
@@ -374,6 +409,7 @@ def _write_build(
     embedder: Embedder,
     passages: list[Passage],
     vectors: np.ndarray,
+    sentences: SentenceVectors,
     fingerprint: dict[str, str],
     embedded: int,
     started: float,
@@ -389,6 +425,7 @@ def _write_build(
     with (folder / PASSAGES_FILE).open("w", encoding="utf-8") as f:
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    data_files = [INDEX_FILE, VECTORS_FILE, PASSAGES_FILE, *sentences.write(folder)]
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         embedding_model=embedder.model_id,
@@ -397,15 +434,17 @@ def _write_build(
         chunking=settings.chunking_params(),
         passages=[PassageEntry(id=p.id, hash=p.hash) for p in passages],
         corpus_files=fingerprint,
-        files={name: _sha256_file(folder / name) for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE)},
+        files={name: _sha256_file(folder / name) for name in data_files},
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         embedded=embedded,
         reused=len(passages) - embedded,
+        sentence_text=SENTENCE_TEXT,
+        sentences=len(sentences),
     )
     # the manifest goes last: a folder without one is never mistaken for a finished build
     (folder / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
-    for name in (INDEX_FILE, VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
+    for name in (*data_files, MANIFEST_FILE):
         _fsync(folder / name)
     _fsync(folder)
     return manifest

@@ -23,6 +23,7 @@ from assistant.index import (
     stale_reason,
 )
 from assistant.ingest import ReadOptions, load_corpus
+from assistant.sentence_index import SENTENCE_TEXT
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ def ensure_index(
     check_compatible(manifest, settings, embedder.model_id)
     if refresh_if_stale:
         reason = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir))
+        if reason is None and manifest.sentence_text != SENTENCE_TEXT:
+            # an index from before sentence vectors (or with other ones): add them, reusing the passages'
+            reason = "no sentence vectors of this version yet"
         if reason:
             notify(f"the corpus changed since the index was built ({reason}); refreshing the index")
             report = build_from_corpus(settings, embedder, progress=progress, notify=notify)

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.embed import Embedder
 from assistant.errors import IndexMismatchError, InvalidInputError
+from assistant.evidence import Evidence, Pool, passage_idf, select_evidence
 from assistant.fusion import FUSIONS, fuse, ranks
 from assistant.index import Index, check_compatible
 from assistant.inputs import check_k, check_question
+from assistant.sentence_index import passage_sentences, sentence_embed_text
 from assistant.settings import Settings
 from assistant.text.words import exact_terms, normalize, tokenize
 from assistant.types import Hit, Passage
@@ -44,7 +47,10 @@ class BM25Index:
         import bm25s
 
         self._bm25 = bm25s.BM25()
-        self._bm25.index([tokenize(bm25_text(p)) for p in passages], show_progress=False)
+        tokenized = [tokenize(bm25_text(p)) for p in passages]
+        self._bm25.index(tokenized, show_progress=False)
+        #: the corpus's IDF, also used to score evidence sentences (assistant/evidence.py)
+        self.idf = passage_idf(tokenized)
         # query tokens outside the vocabulary are dropped up front (some bm25s versions reject them)
         self._vocab: set[str] | None = set(getattr(self._bm25, "vocab_dict", None) or ()) or None
         self._lock = threading.Lock()
@@ -88,6 +94,8 @@ class Retriever:
         self._cache_lock = threading.Lock()
         self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
         self._lowered: list[str] | None = None  # normalised, lower-cased passage texts (exact terms)
+        # sentences and vectors of passages the index does not hold (embedded once, on first use)
+        self._sentence_cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
     @property
     def passages(self) -> list[Passage]:
@@ -177,6 +185,66 @@ class Retriever:
         else:
             vectors = self.embedder.embed_passages([p.text for p in passages])
         return [float(x) for x in np.asarray(vectors @ q)]
+
+    def evidence(self, query: str, passages: list[Passage], n: int) -> list[Evidence]:
+        """The ``n`` sentences of ``passages`` that best answer ``query`` (:mod:`assistant.evidence`),
+        scored with the sentence vectors stored at index time."""
+        return select_evidence(query, self._query_vector(query), self.sentence_pool(passages), n,
+                               dense_weight=self.settings.evidence_dense_weight, idf=self.bm25.idf)
+
+    def sentence_pool(self, passages: list[Passage]) -> Pool:
+        """The sentences of ``passages`` with their vectors: the index's, or (for a passage the
+        index does not hold, or an index built before sentence vectors) embedded now and kept."""
+        if self._rows is None:
+            self._rows = {p.id: i for i, p in enumerate(self.index.passages)}
+        stored = self.index.sentences
+        texts: list[str] = []
+        owners: list[Passage] = []
+        positions: list[int] = []
+        vectors: list[np.ndarray] = []
+        for p in passages:
+            row = self._rows.get(p.id)
+            if stored is not None and row is not None and self.index.passages[row] == p:
+                span = stored.of(row)
+                sentences, vecs = [stored.texts[i] for i in span], stored.vectors[list(span)]
+            else:
+                sentences, vecs = self._embedded_sentences(p)
+            texts += sentences
+            owners += [p] * len(sentences)
+            positions += list(range(len(sentences)))
+            vectors.append(vecs)
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return Pool(texts, owners, positions, matrix)
+
+    def _embedded_sentences(self, passage: Passage) -> tuple[list[str], np.ndarray]:
+        with self._cache_lock:
+            cached = self._sentence_cache.get(passage.hash)
+        if cached is None:
+            sentences = passage_sentences(passage)
+            vecs = (self.embedder.embed_passages([sentence_embed_text(passage, s) for s in sentences]) if sentences
+                    else np.zeros((0, self.embedder.dim), dtype=np.float32))
+            cached = (sentences, np.asarray(vecs, dtype=np.float32))
+            with self._cache_lock:
+                self._sentence_cache[passage.hash] = cached
+        return cached
+
+    def sentence_similarity(self, text: str, evidence: Sequence[Evidence]) -> tuple[list[float], float]:
+        """Cosine of ``text`` (embedded as a query) to each evidence sentence, and its median cosine
+        to all the index's sentences: how close an unrelated sentence of these reports usually is."""
+        q = self._query_vector(text)
+        vectors = np.stack([e.vector if e.vector is not None else self._unit_vector(e) for e in evidence])
+        stored = self.index.sentences
+        every = stored.vectors if stored is not None and len(stored) else self.index.vectors
+        return [float(x) for x in vectors @ q], float(np.median(every @ q))
+
+    def _unit_vector(self, e: Evidence) -> np.ndarray:
+        """The vector of an evidence unit without a stored one (a whole passage, a test's sentence)."""
+        if self._rows is None:
+            self._rows = {p.id: i for i, p in enumerate(self.index.passages)}
+        row = self._rows.get(e.passage.id)
+        if row is not None and e.text == e.passage.text:
+            return np.asarray(self.index.vectors[row])
+        return np.asarray(self.embedder.embed_passages([sentence_embed_text(e.passage, e.text)])[0])
 
     def noise(self, query: str, exclude: list[Hit], n: int, seed: int) -> list[Passage]:
         """``n`` random passages not among ``exclude`` (noise-robustness evals). Seeded per query:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.errors import UnknownNameError
+from assistant.evidence import Evidence
 from assistant.text.language import Language
 from assistant.types import Passage
 
@@ -30,7 +31,8 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class GenerationRequest:
     """Everything a generator may use. LLM backends read ``messages``; the extractive backend
-    reads ``question`` and ``passages`` (passage ``i`` is cited as ``[i+1]``)."""
+    reads ``question``, ``parts`` and ``evidence``. In every draft ``[i]`` cites ``evidence[i-1]``;
+    ``passages`` are the context passages the evidence was chosen from."""
 
     messages: list[dict[str, str]]
     question: str
@@ -39,6 +41,9 @@ class GenerationRequest:
     max_tokens: int = 384
     temperature: float = 0.1
     stop: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    #: a two-part question's parts (each standalone); one element otherwise
+    parts: list[str] = field(default_factory=list)
 
 
 class Generator(ABC):
