@@ -298,14 +298,17 @@ class CitationChecker:
                    evidence: Sequence[Evidence]) -> list[Claim]:
         """The claims that state an item of the kind ``question`` asks for, about what it asks."""
         kind = asked_kind(question)
+        # the evidence closest in meaning may state the figure in other words than the question's
+        closest = max(range(len(evidence)), key=lambda i: evidence[i].cosine, default=None)
         out = []
         for c in checked.claims:
             sources = [evidence[i].text for i in c.evidence] or [
                 s for i in c.passages for s in split_sentences(checked.passages[i].text)]
             if kind == "figure":
                 stated = numbers(c.body) - numbers(question)
+                overlap = 0.0 if closest in c.evidence else 0.3
                 ok = bool(stated) and (language == "en" or any(
-                    states_asked_figure(question, s, figures=stated) for s in sources))
+                    states_asked_figure(question, s, figures=stated, min_overlap=overlap) for s in sources))
             elif kind == "rank":
                 ok = bool(ordinals(c.body) & {o for s in sources for o in ordinals(s)})
             elif kind == "date":

@@ -146,8 +146,8 @@ class Settings(BaseSettings):
     )
     extractive_min_topic_words: float = Field(
         0.2, ge=0.0, le=1.0,
-        description="share of a Chinese question's topic words the evidence must hold (gibberish and bare "
-        "instructions hold none)",
+        description="share of a Chinese question's character pairs the evidence must hold when none of its "
+        "topic words occurs (gibberish and bare instructions hold none)",
     )
     noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 

@@ -23,7 +23,6 @@ A two-part question is answered part by part.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
 _MIN_SENTENCE_CHARS = 8
 #: words that frame a text rather than say something ("以上就是…的全部内容")
 _DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+#: question framing, not topic ("是什么", "多少", "哪些")
+_FRAMING = re.compile(r"是什么|什么|多少|哪些|哪个|哪一|怎么|如何|是否|报告|我国|请问|的|是|了|吗|呢|有|在|和|与")
 _FILLER = frozenset("以上 以下 就是 全部 内容 相关 介绍 如下 本文 文章 问题 答案 一下 小编 大家 分享".split())
 
 
@@ -106,7 +107,8 @@ class ExtractiveGenerator(Generator):
         ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in enumerate(request.evidence)
                          if content_chars(e.text) >= _MIN_SENTENCE_CHARS), key=lambda c: c.score, reverse=True)
         floor = self.min_cosine[language]
-        eligible = [c for c in ranked if c.score >= floor and self.answers(question, language, c.sentence)]
+        eligible = [c for c in ranked if c.score >= floor
+                    and self.answers(question, language, c.sentence, closest=c is ranked[0])]
         if not eligible:
             return []
         best = eligible[0]
@@ -121,24 +123,27 @@ class ExtractiveGenerator(Generator):
         if language == "en":
             return bool(re.search(r"[A-Za-z]{3,}|\d", asked)) and asked_kind(asked) != "other" or bool(
                 set(keywords(asked)) & {w for e in evidence for w in keywords(e.text)})
-        words = [w for w in keywords(asked) if not w.isdigit()]
-        if not words:
-            return False
         text = normalize("".join(e.passage.section + e.text for e in evidence))
         if any(name not in text for name in proper_names(asked)):
             return False  # "GDP", "广东省": the evidence never names it
-        # rarer (longer) words identify the topic; a question of gibberish finds none
-        weight = {w: math.log1p(len(w)) for w in words}
-        found = sum(weight[w] for w in words if w in text)
-        return found / sum(weight.values()) >= self.min_topic_words
+        # a topic word, or at least a pair of characters of one: a reworded question shares few
+        # words with its answer ("研究开发资金" / "研发经费"), gibberish none
+        if any(w in text for w in keywords(asked) if not w.isdigit()):
+            return True
+        pairs = bigrams(_FRAMING.sub("", asked))
+        return bool(pairs) and len(pairs & bigrams(text)) / len(pairs) >= self.min_topic_words
 
-    def answers(self, question: str, language: str, sentence: str) -> bool:
-        """Whether ``sentence`` holds an item of the kind ``question`` asks for."""
+    def answers(self, question: str, language: str, sentence: str, *, closest: bool = False) -> bool:
+        """Whether ``sentence`` holds an item of the kind ``question`` asks for. The sentence
+        ``closest`` in meaning to the question may state its figure in other words (a reworded
+        question shares few words with it); any other must state it in a clause that shares the
+        question's wording."""
         kind = asked_kind(question)
         if kind == "figure":
             if language == "en":
                 return bool(numbers(sentence) - numbers(question))
-            return states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap)
+            overlap = 0.0 if closest else self.min_figure_overlap
+            return states_asked_figure(question, sentence, min_overlap=overlap)
         if kind == "rank":
             return bool(ordinals(sentence))
         if kind == "date":
@@ -159,7 +164,7 @@ class ExtractiveGenerator(Generator):
             opening = (f"{lead} {marker}. " if lead else "") + ("The report states: " if first else "It also states: ")
             return f"{opening}“{body}” {marker}. "
         if lead and normalize(lead) != normalize(body):
-            return f"{lead}{marker}：“{body}”{marker}。"
+            return f"{lead}{marker}。{body}{marker}。"
         return f"{body}{marker}。"
 
     def lead(self, question: str, language: str, sentence: str) -> str:
