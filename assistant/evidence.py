@@ -41,6 +41,8 @@ class Evidence:
     cosine: float
     #: position of the sentence in its passage (keeps evidence in reading order)
     position: int = 0
+    #: which part of a two-part question it was chosen for (``score`` and ``cosine`` are for that part)
+    part: int = 0
     #: the sentence's vector as stored at index time (None for a whole passage)
     vector: NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
 
@@ -94,7 +96,7 @@ def select_evidence(question: str, query_vector: np.ndarray, pool: Pool, n: int,
     fused = dense_weight * minmax(cosine.astype(np.float64)) + (1 - dense_weight) * minmax(lexical) + 1e-9 * cosine
     best = sorted(np.argsort(-fused, kind="stable")[:n].tolist())
     return [Evidence(pool.passages[i], pool.texts[i], float(fused[i]), float(cosine[i]), pool.positions[i],
-                     pool.vectors[i]) for i in best]
+                     vector=pool.vectors[i]) for i in best]
 
 
 def whole(passage: Passage) -> Evidence:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from assistant.cite import REFUSALS, CitationChecker, too_weak, top_cosine
@@ -153,10 +153,10 @@ class Assistant:
             n = s.evidence_sentences if gen.uses_llm else s.extractive_evidence_sentences
             return self.retriever.evidence(parts[0], context, n)
         out: dict[tuple[str, str], Evidence] = {}
-        for part in parts:
+        for i, part in enumerate(parts):
             context = [h.passage for h in self.retriever.search(part, s.context_passages)] + noise
             for e in self.retriever.evidence(part, context, s.evidence_sentences_per_part):
-                out.setdefault((e.passage.id, e.text), e)
+                out.setdefault((e.passage.id, e.text), replace(e, part=i))
         return list(out.values())
 
     def info(self) -> AssistantInfo:

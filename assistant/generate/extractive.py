@@ -90,21 +90,23 @@ class ExtractiveGenerator(Generator):
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         parts = request.parts or [request.question]
         first = True
-        for part in parts:
-            for cand in self.select(request, part):
+        for i, part in enumerate(parts):
+            for cand in self.select(request, part, i if len(parts) > 1 else None):
                 yield self._render(cand, part, request, first=first)
                 first = False
 
     # ---- selection ------------------------------------------------------------------------
 
-    def select(self, request: GenerationRequest, question: str | None = None) -> list[Candidate]:
-        """The evidence sentences that answer ``question`` (default: the request's), best first;
-        empty when none does."""
+    def select(self, request: GenerationRequest, question: str | None = None,
+               part: int | None = None) -> list[Candidate]:
+        """The evidence sentences that answer ``question`` (default: the request's; ``part``: the
+        evidence chosen for that part of a two-part question), best first; empty when none does."""
         question = question or request.question
         language = request.language
-        if not self.names_something(question, language, request.evidence):
+        evidence = [(i, e) for i, e in enumerate(request.evidence) if part is None or e.part == part]
+        if not self.names_something(question, language, [e for _, e in evidence]):
             return []
-        ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in enumerate(request.evidence)
+        ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in evidence
                          if content_chars(e.text) >= _MIN_SENTENCE_CHARS), key=lambda c: c.score, reverse=True)
         floor = self.min_cosine[language]
         eligible = [c for c in ranked if c.score >= floor
