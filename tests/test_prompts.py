@@ -42,7 +42,8 @@ def _evidence(n: int, section: str, text: str) -> Evidence:
 
 def test_answer_prompt_numbers_evidence_under_headings_and_keeps_a_fixed_prefix() -> None:
     prompts = AnswerPrompts.load(PROMPTS)
-    evidence = [_evidence(4, "（四）企业", "甲句。"), _evidence(4, "（四）企业", "乙句。"), _evidence(9, "（九）产业", "丙句。")]
+    evidence = [_evidence(4, "（四）企业", "甲句。"), _evidence(4, "（四）企业", "乙句。"),
+                _evidence(9, "（九）产业", "丙句。")]
     zh = prompts.messages("Q1？", evidence, "zh")
     en = prompts.messages(["How many A?", "How many B?"], evidence[:1], "en")
     assert zh[0] == en[0]  # one system message for every question: llama.cpp keeps it cached
