@@ -44,7 +44,7 @@ def assistant_for(settings: Settings, retriever: Retriever, generators: Generato
     generator pool built from ``settings`` (``generators`` replaces the pool, e.g. in tests)."""
     checker = CitationChecker(min_overlap=settings.cite_min_overlap, min_margin=settings.cite_min_margin,
                               min_crosslingual_margin=settings.cite_min_crosslingual_margin,
-                              similarity=retriever.sentence_similarity)
+                              similarity=retriever.sentence_similarity, clause_cosines=retriever.clause_cosines)
     return Assistant(
         settings,
         retriever,

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 
 from assistant.evidence import Evidence, whole
 from assistant.text.cjk import cjk_count, content_chars, ideographs_only
-from assistant.text.figures import numbers, ordinals, states_asked_figure
+from assistant.text.figures import (
+    ClauseCosines,
+    numbers,
+    ordinals,
+    states_asked_figure,
+    states_asked_figure_by_meaning,
+)
 from assistant.text.language import Language, detect_language
 from assistant.text.markers import format_markers, parse_markers
 from assistant.text.questions import asked_kind
@@ -135,8 +141,9 @@ class CitationChecker:
     """Checks claims against evidence; thresholds come from the settings."""
 
     def __init__(self, *, min_overlap: float = 0.5, min_margin: float = 0.03, min_crosslingual_margin: float = 0.0,
-                 similarity: Similarity | None = None) -> None:
+                 similarity: Similarity | None = None, clause_cosines: ClauseCosines | None = None) -> None:
         self.min_overlap = min_overlap
+        self.clause_cosines = clause_cosines
         self.min_margin = min_margin
         self.min_crosslingual_margin = min_crosslingual_margin
         self.similarity = similarity
@@ -300,15 +307,17 @@ class CitationChecker:
         kind = asked_kind(question)
         # the evidence closest in meaning may state the figure in other words than the question's
         closest = max(range(len(evidence)), key=lambda i: evidence[i].cosine, default=None)
+        by_meaning = self.clause_cosines
         out = []
         for c in checked.claims:
             sources = [evidence[i].text for i in c.evidence] or [
                 s for i in c.passages for s in split_sentences(checked.passages[i].text)]
             if kind == "figure":
                 stated = numbers(c.body) - numbers(question)
-                overlap = 0.0 if closest in c.evidence else 0.3
                 ok = bool(stated) and (language == "en" or any(
-                    states_asked_figure(question, s, figures=stated, min_overlap=overlap) for s in sources))
+                    states_asked_figure(question, s, figures=stated) for s in sources) or (
+                    closest in c.evidence and by_meaning is not None and any(
+                        states_asked_figure_by_meaning(question, s, by_meaning, figures=stated) for s in sources)))
             elif kind == "rank":
                 ok = bool(ordinals(c.body) & {o for s in sources for o in ordinals(s)})
             elif kind == "date":

@@ -118,8 +118,7 @@ class Assistant:
             return
         parts = split_parts(query)
         noise_passages = self.retriever.noise(query, hits, noise, s.noise_seed)
-        evidence = self._evidence(parts, hits, noise_passages, gen)  # the sentences that answer
-        passages = list({e.passage.id: e.passage for e in evidence}.values())
+        evidence, passages = self._evidence(parts, hits, noise_passages, gen)  # the sentences that answer
         request = GenerationRequest(  # 2. prompt
             messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
             question=question, passages=passages, language=language, max_tokens=s.max_tokens,
@@ -144,20 +143,24 @@ class Assistant:
                                           support=checked.support(), timings=timings, passages=sources,
                                           draft=draft, dropped=checked.dropped))
 
-    def _evidence(self, parts: list[str], hits: list[Hit], noise: list[Passage], gen: Generator) -> list[Evidence]:
+    def _evidence(self, parts: list[str], hits: list[Hit], noise: list[Passage],
+                  gen: Generator) -> tuple[list[Evidence], list[Passage]]:
         """The evidence sentences for each part of the question (their own passages and sentences
-        for each part of a two-part question), in order, without repeats."""
+        for each part of a two-part question), in order, without repeats; and the passages they
+        were chosen from."""
         s = self.settings
         if len(parts) == 1:
             context = [h.passage for h in (hits[: s.context_passages] if gen.uses_llm else hits)] + noise
             n = s.evidence_sentences if gen.uses_llm else s.extractive_evidence_sentences
-            return self.retriever.evidence(parts[0], context, n)
+            return self.retriever.evidence(parts[0], context, n), context
         out: dict[tuple[str, str], Evidence] = {}
+        passages: dict[str, Passage] = {}
         for i, part in enumerate(parts):
             context = [h.passage for h in self.retriever.search(part, s.context_passages)] + noise
+            passages.update((p.id, p) for p in context)
             for e in self.retriever.evidence(part, context, s.evidence_sentences_per_part):
                 out.setdefault((e.passage.id, e.text), replace(e, part=i))
-        return list(out.values())
+        return list(out.values()), list(passages.values())
 
     def info(self) -> AssistantInfo:
         """What this assistant runs (the default generator is built, if not yet, to learn its model)."""

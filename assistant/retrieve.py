@@ -237,6 +237,10 @@ class Retriever:
         every = stored.vectors if stored is not None and len(stored) else self.index.vectors
         return [float(x) for x in vectors @ q], float(np.median(every @ q))
 
+    def clause_cosines(self, question: str, clauses: list[str]) -> list[float]:
+        """Cosine of ``question`` to each clause (embedded now: clauses are not stored)."""
+        return [float(x) for x in self.embedder.embed_passages(clauses) @ self._query_vector(question)]
+
     def _unit_vector(self, e: Evidence) -> np.ndarray:
         """The vector of an evidence unit without a stored one (a whole passage, a test's sentence)."""
         if self._rows is None:

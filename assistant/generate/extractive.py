@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING
 from assistant.evidence import Evidence
 from assistant.generate import GenerationRequest, Generator
 from assistant.text.cjk import content_chars
-from assistant.text.figures import english_figure, numbers, ordinals, states_asked_figure
+from assistant.text.figures import (
+    english_figure,
+    figure_clauses,
+    numbers,
+    ordinals,
+    states_asked_figure,
+    states_asked_figure_by_meaning,
+)
 from assistant.text.questions import asked_kind, without_instructions
 from assistant.text.sentences import split_clauses
 from assistant.text.words import bigrams, keywords, normalize, proper_names
@@ -43,7 +50,6 @@ if TYPE_CHECKING:
 #: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
 #: words that frame a text rather than say something ("以上就是…的全部内容")
-_DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
 #: question framing, not topic ("是什么", "多少", "哪些")
 _FRAMING = re.compile(r"是什么|什么|多少|哪些|哪个|哪一|怎么|如何|是否|报告|我国|请问|的|是|了|吗|呢|有|在|和|与")
 _FILLER = frozenset("以上 以下 就是 全部 内容 相关 介绍 如下 本文 文章 问题 答案 一下 小编 大家 分享".split())
@@ -144,8 +150,9 @@ class ExtractiveGenerator(Generator):
         if kind == "figure":
             if language == "en":
                 return bool(numbers(sentence) - numbers(question))
-            overlap = 0.0 if closest else self.min_figure_overlap
-            return states_asked_figure(question, sentence, min_overlap=overlap)
+            if states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap):
+                return True
+            return closest and self._by_meaning(question, sentence) is not None
         if kind == "rank":
             return bool(ordinals(sentence))
         if kind == "date":
@@ -178,11 +185,13 @@ class ExtractiveGenerator(Generator):
         clauses = [c.strip() for c in split_clauses(sentence) if c.strip()]
         if kind == "figure" and language == "zh":
             found = [c for c in clauses if states_asked_figure(question, c, min_overlap=self.min_figure_overlap)]
+            if not found and (clause := self._by_meaning(question, sentence)) is not None:
+                found = [clause]
         elif kind == "rank":
             found = [c for c in clauses if ordinals(c)]
         else:
             # a clause with a figure other than a bare year or month ("截至2025年10月" dates the rest)
-            found = [c for c in clauses if numbers(_DATES.sub("", c)) - numbers(question)]
+            found = figure_clauses(question, sentence)
             if len(found) > 1:
                 found = self._closest(question, language, found)
         if not found:
@@ -190,6 +199,18 @@ class ExtractiveGenerator(Generator):
         if language == "en":
             return english_figure(found[0]) or ""
         return found[0]
+
+    def _by_meaning(self, question: str, sentence: str) -> str | None:
+        """The figure clause of ``sentence`` closest in meaning to ``question``, if it states the
+        asked figure (for a question worded unlike its answer); None without an embedder."""
+        if self.embedder is None:
+            return None
+        embedder = self.embedder
+
+        def cosines(q: str, clauses: list[str]) -> list[float]:
+            return [float(x) for x in embedder.embed_passages(clauses) @ embedder.embed_queries([q])[0]]
+
+        return states_asked_figure_by_meaning(question, sentence, cosines)
 
     def _closest(self, question: str, language: str, clauses: list[str]) -> list[str]:
         """``clauses`` ordered by closeness to ``question``: shared wording in Chinese; across

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from assistant.text.sentences import split_clauses
 from assistant.text.words import bigrams
@@ -116,6 +117,33 @@ def _unit_matches(unit: str, clause: str) -> bool:
     if unit in _COUNTERS:
         return any(c in clause for c in _COUNTERS)
     return unit in clause
+
+
+#: a year, a month or a day: it dates the figure of its clause, it is not the figure
+DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+
+#: cosine of a question to each of some clauses (an embedder's)
+ClauseCosines = Callable[[str, list[str]], list[float]]
+
+
+def figure_clauses(question: str, sentence: str) -> list[str]:
+    """The clauses of ``sentence`` stating a figure the question does not (dates aside)."""
+    asked = numbers(question)
+    return [c for c in split_clauses(sentence) if numbers(DATES.sub("", c)) - asked]
+
+
+def states_asked_figure_by_meaning(question: str, sentence: str, cosines: ClauseCosines, *,
+                                   figures: set[str] | None = None) -> str | None:
+    """For a question in other words than its answer (few shared characters): the clause of
+    ``sentence`` closest in meaning among those stating a figure, if it states one of ``figures``
+    (any, if None) with a unit the question allows; else None. "我国目前共有多少个国家实验室？" is
+    not answered by "11家国家新兴产业创新中心" when "140多家全国重点实验室" stands beside it."""
+    clauses = figure_clauses(question, sentence)
+    if not clauses:
+        return None
+    scores = cosines(question, clauses)
+    best = clauses[max(range(len(clauses)), key=lambda i: scores[i])]
+    return best if states_asked_figure(question, best, min_overlap=0.0, figures=figures) else None
 
 
 def states_asked_figure(
