@@ -52,7 +52,9 @@ _MIN_SENTENCE_CHARS = 8
 #: words that frame a text rather than say something ("以上就是…的全部内容")
 #: question framing, not topic ("是什么", "多少", "哪些")
 _FRAMING = re.compile(r"是什么|什么|多少|哪些|哪个|哪一|怎么|如何|是否|报告|我国|请问|的|是|了|吗|呢|有|在|和|与")
-_FILLER = frozenset("以上 以下 就是 全部 内容 相关 介绍 如下 本文 文章 问题 答案 一下 小编 大家 分享".split())
+_FILLER_WORDS = re.compile(
+    "以上|以下|就是|全部|内容|相关|介绍|如下|本文|文章|问题|答案|一下|小编|大家|分享|安排|具体|情况"
+)
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ class ExtractiveGenerator(Generator):
         if language == "en":
             return True
         # what/who/how: the sentence must say something the question does not ("以上就是…的全部内容")
-        new = [w for w in keywords(sentence) if w not in _FILLER and w not in normalize(question)]
+        asked = normalize(question).lower()
+        new = [w for w in keywords(sentence) if w not in asked and _FILLER_WORDS.sub("", w)]
         return sum(len(w) for w in new) >= 4
 
     # ---- rendering ------------------------------------------------------------------------
@@ -197,7 +200,8 @@ class ExtractiveGenerator(Generator):
         if not found:
             return ""
         if language == "en":
-            return english_figure(found[0]) or ""
+            english = english_figure(found[0]) or ""
+            return english[:1].upper() + english[1:]
         return found[0]
 
     def _by_meaning(self, question: str, sentence: str) -> str | None:

@@ -122,6 +122,8 @@ def _unit_matches(unit: str, clause: str) -> bool:
 #: a year, a month or a day: it dates the figure of its clause, it is not the figure
 DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
 
+_JOINED_FIGURES = re.compile(r"(?:和|及|与|以及)(?=\s*\d)")
+
 #: cosine of a question to each of some clauses (an embedder's)
 ClauseCosines = Callable[[str, list[str]], list[float]]
 
@@ -129,7 +131,9 @@ ClauseCosines = Callable[[str, list[str]], list[float]]
 def figure_clauses(question: str, sentence: str) -> list[str]:
     """The clauses of ``sentence`` stating a figure the question does not (dates aside)."""
     asked = numbers(question)
-    return [c for c in split_clauses(sentence) if numbers(DATES.sub("", c)) - asked]
+    # "500余家卓越级智能工厂和1200余家5G工厂": two figures joined by 和 are two clauses
+    pieces = [p for c in split_clauses(sentence) for p in _JOINED_FIGURES.split(c)]
+    return [c for c in pieces if numbers(DATES.sub("", c)) - asked]
 
 
 def states_asked_figure_by_meaning(question: str, sentence: str, cosines: ClauseCosines, *,
