@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from assistant.evidence import Evidence
 from assistant.generate import GenerationRequest, Generator
-from assistant.text.cjk import content_chars
+from assistant.text.cjk import content_chars, ideographs_only
 from assistant.text.figures import (
     english_figure,
     figure_clauses,
@@ -140,7 +140,7 @@ class ExtractiveGenerator(Generator):
         # words with its answer ("研究开发资金" / "研发经费"), gibberish none
         if any(w in text for w in keywords(asked) if not w.isdigit()):
             return True
-        pairs = bigrams(_FRAMING.sub("", asked))
+        pairs = bigrams(ideographs_only(_FRAMING.sub("", asked)))  # digits pair with any figure
         return bool(pairs) and len(pairs & bigrams(text)) / len(pairs) >= self.min_topic_words
 
     def answers(self, question: str, language: str, sentence: str, *, closest: bool = False) -> bool:
