@@ -118,7 +118,9 @@ class Assistant:
             return
         parts = split_parts(query)
         noise_passages = self.retriever.noise(query, hits, noise, s.noise_seed)
+        t = time.perf_counter()
         evidence, passages = self._evidence(parts, hits, noise_passages, gen)  # the sentences that answer
+        timings["evidence_ms"] = _ms(t)
         request = GenerationRequest(  # 2. prompt
             messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
             question=question, passages=passages, language=language, max_tokens=s.max_tokens,

@@ -23,7 +23,7 @@ from assistant.types import Answer, Hit
 #: how many hits retrieval metrics look at (recall@5, MRR over the top 5)
 RETRIEVAL_K = 5
 #: the per-stage timings reported, when the pipeline records them
-STAGES = ("retrieve_ms", "generate_ms", "check_ms", "first_token_ms", "total_ms")
+STAGES = ("retrieve_ms", "evidence_ms", "generate_ms", "check_ms", "first_token_ms", "total_ms")
 
 
 class SearchFn(Protocol):
