@@ -148,21 +148,20 @@ class Assistant:
     def _evidence(self, parts: list[str], hits: list[Hit], noise: list[Passage],
                   gen: Generator) -> tuple[list[Evidence], list[Passage]]:
         """The evidence sentences for each part of the question (their own passages and sentences
-        for each part of a two-part question), in order, without repeats; and the passages they
-        were chosen from."""
+        for each part of a two-part question), in order; and the passages they were chosen from."""
         s = self.settings
         if len(parts) == 1:
             context = [h.passage for h in (hits[: s.context_passages] if gen.uses_llm else hits)] + noise
             n = s.evidence_sentences if gen.uses_llm else s.extractive_evidence_sentences
             return self.retriever.evidence(parts[0], context, n), context
-        out: dict[tuple[str, str], Evidence] = {}
+        # a sentence chosen for both parts appears once per part: its scores are per part
+        out: list[Evidence] = []
         passages: dict[str, Passage] = {}
         for i, part in enumerate(parts):
             context = [h.passage for h in self.retriever.search(part, s.context_passages)] + noise
             passages.update((p.id, p) for p in context)
-            for e in self.retriever.evidence(part, context, s.evidence_sentences_per_part):
-                out.setdefault((e.passage.id, e.text), replace(e, part=i))
-        return list(out.values()), list(passages.values())
+            out += [replace(e, part=i) for e in self.retriever.evidence(part, context, s.evidence_sentences_per_part)]
+        return out, list(passages.values())
 
     def info(self) -> AssistantInfo:
         """What this assistant runs (the default generator is built, if not yet, to learn its model)."""

@@ -33,8 +33,8 @@ from assistant.generate import GenerationRequest, Generator
 from assistant.text.cjk import content_chars, ideographs_only
 from assistant.text.figures import (
     english_figure,
+    english_unit_matches,
     figure_clauses,
-    numbers,
     ordinals,
     states_asked_figure,
     states_asked_figure_by_meaning,
@@ -117,8 +117,10 @@ class ExtractiveGenerator(Generator):
         ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in evidence
                          if content_chars(e.text) >= _MIN_SENTENCE_CHARS), key=lambda c: c.score, reverse=True)
         floor = self.min_cosine[language]
-        eligible = [c for c in ranked if c.score >= floor
-                    and self.answers(question, language, c.sentence, closest=c is ranked[0])]
+        # a sentence stating the asked item in the question's words first; failing that, the
+        # closest sentence may state it in other words (a reworded question)
+        eligible = [c for c in ranked if c.score >= floor and self.answers(question, language, c.sentence)] or [
+            c for c in ranked[:1] if c.score >= floor and self.answers(question, language, c.sentence, closest=True)]
         if not eligible:
             return []
         best = eligible[0]
@@ -130,12 +132,14 @@ class ExtractiveGenerator(Generator):
         instruction): a share of a Chinese question's topic words occurs in the evidence; an English
         question must still ask something once its instructions are set aside."""
         asked = without_instructions(question)
+        text = normalize("".join(e.passage.section + e.text for e in evidence))
+        if language == "zh" and any(name not in text for name in proper_names(asked)):
+            return False  # "GDP", "广东省": the evidence never names it
         if language == "en":
             return bool(re.search(r"[A-Za-z]{3,}|\d", asked)) and asked_kind(asked) != "other" or bool(
                 set(keywords(asked)) & {w for e in evidence for w in keywords(e.text)})
-        text = normalize("".join(e.passage.section + e.text for e in evidence))
-        if any(name not in text for name in proper_names(asked)):
-            return False  # "GDP", "广东省": the evidence never names it
+        if asked_kind(asked) == "date" and keywords(asked):
+            return True  # "落款日期是哪一天": the words of a date question are rarely the document's
         # a topic word, or at least a pair of characters of one: a reworded question shares few
         # words with its answer ("研究开发资金" / "研发经费"), gibberish none
         if any(w in text for w in keywords(asked) if not w.isdigit()):
@@ -151,7 +155,7 @@ class ExtractiveGenerator(Generator):
         kind = asked_kind(question)
         if kind == "figure":
             if language == "en":
-                return bool(numbers(sentence) - numbers(question))
+                return any(english_unit_matches(question, c) for c in figure_clauses(question, sentence))
             if states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap):
                 return True
             return closest and self._by_meaning(question, sentence) is not None

@@ -93,6 +93,16 @@ def english_figure(text: str) -> str | None:
     return None
 
 
+_EN_UNITS = ((re.compile(r"\byuan\b|\brmb\b|\bmoney\b", re.I), re.compile(r"元")),
+             (re.compile(r"\bpercent|\bshare\b|\bproportion\b|\bpercentage\b|\brate\b", re.I), re.compile(r"[%％]|成")))
+
+
+def english_unit_matches(question: str, clause: str) -> bool:
+    """Whether a Chinese clause carries the unit an English question asks for ("how much money, in
+    yuan" needs 元, "what share" a percentage); a question naming no unit accepts any."""
+    return all(unit.search(clause) for asked, unit in _EN_UNITS if asked.search(question))
+
+
 def _english_number(value: float) -> str:
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if value >= size:
