@@ -140,9 +140,11 @@ class Verdict:
 class CitationChecker:
     """Checks claims against evidence; thresholds come from the settings."""
 
-    def __init__(self, *, min_overlap: float = 0.5, min_margin: float = 0.03, min_crosslingual_margin: float = 0.0,
-                 similarity: Similarity | None = None, clause_cosines: ClauseCosines | None = None) -> None:
+    def __init__(self, *, min_overlap: float = 0.5, min_margin: float = 0.03, min_crosslingual: float = 0.75,
+                 min_crosslingual_margin: float = 0.0, similarity: Similarity | None = None,
+                 clause_cosines: ClauseCosines | None = None) -> None:
         self.min_overlap = min_overlap
+        self.min_crosslingual = min_crosslingual
         self.clause_cosines = clause_cosines
         self.min_margin = min_margin
         self.min_crosslingual_margin = min_crosslingual_margin
@@ -214,7 +216,8 @@ class CitationChecker:
             elif cos is None:
                 out.append(0.5)  # no cross-lingual model: the checked item is all the evidence we have
             else:
-                out.append(cos[i] if cos[i] - noise >= self.min_crosslingual_margin else -1.0)
+                close = cos[i] >= self.min_crosslingual and cos[i] - noise >= self.min_crosslingual_margin
+                out.append(cos[i] if close else -1.0)
         return out
 
     # ---- the whole draft ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ runs them in order. :func:`assistant.assemble.build_assistant` builds the object
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -41,6 +41,10 @@ class SearchBackend(Protocol):
     def noise(self, query: str, exclude: list[Hit], n: int, seed: int) -> list[Passage]: ...
 
     def evidence(self, query: str, passages: list[Passage], n: int) -> list[Evidence]: ...
+
+    def sentence_similarity(self, text: str, evidence: Sequence[Evidence]) -> tuple[list[float], float]: ...
+
+    def clause_cosines(self, question: str, clauses: list[str]) -> list[float]: ...
 
 
 @dataclass(frozen=True)

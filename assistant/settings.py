@@ -123,6 +123,10 @@ class Settings(BaseSettings):
         0.03, ge=-1.0, le=1.0,
         description="a Chinese paraphrase's cosine to its evidence over its median cosine to all sentences",
     )
+    cite_min_crosslingual: float = Field(
+        0.75, ge=-1.0, le=1.0,
+        description="cosine an English sentence needs to the Chinese evidence it cites (right pairs measured .75-.90)",
+    )
     cite_min_crosslingual_margin: float = Field(
         0.0, ge=-1.0, le=1.0,
         description="the same margin for an English sentence (which must also carry a figure, rank or term)",
