@@ -255,6 +255,8 @@ class CitationChecker:
             body = _TRAILING.sub("", claim)
             tail = claim[len(body):]
             end = next((c for c in tail if c in "。.！!？?"), "." if language == "en" else "。")
+            if language == "en":  # a Chinese full stop after an English sentence
+                end = {"。": ".", "！": "!", "？": "?"}.get(end, end)
             result.claims.append(Claim(body, end, ps, ev))
         for c in result.claims:
             for i in c.passages:

@@ -23,6 +23,7 @@ from assistant.generate import GenerationRequest, Generator, GeneratorPool
 from assistant.inputs import check_count, check_k, check_question
 from assistant.prompts import AnswerPrompts
 from assistant.settings import Settings
+from assistant.text.answer_grammar import answer_grammar
 from assistant.text.language import detect_language
 from assistant.text.questions import split_parts
 from assistant.types import Answer, AnswerEvent, AnswerMeta, Event, Hit, Passage, Source, SourcesEvent, TokenEvent
@@ -128,7 +129,8 @@ class Assistant:
         request = GenerationRequest(  # 2. prompt
             messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
             question=question, passages=passages, language=language, max_tokens=s.max_tokens,
-            temperature=s.temperature, evidence=evidence, parts=parts)
+            temperature=s.temperature, evidence=evidence, parts=parts,
+            grammar=answer_grammar(REFUSALS.values(), len(evidence)) if s.llm_grammar else None)
         t, pieces = time.perf_counter(), []
         for piece in gen.stream(request):  # 3. generate
             timings.setdefault("first_token_ms", _ms(t0))

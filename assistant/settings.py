@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, le=131072, description="context window of the local LLM, in tokens")
     max_tokens: int = Field(384, ge=16, le=8192, description="longest draft an LLM may write, in tokens")
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature")
+    llm_grammar: bool = Field(
+        True, description="constrain a local LLM's answer to sentences that each end with a marker [n] (GBNF)"
+    )
     context_passages: int = Field(3, ge=1, le=20, description="retrieved passages whose sentences may be evidence")
     evidence_sentences: int = Field(
         5, ge=1, le=50, description="evidence sentences an LLM reads (per part of a two-part question: 3)"

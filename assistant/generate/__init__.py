@@ -44,6 +44,9 @@ class GenerationRequest:
     evidence: list[Evidence] = field(default_factory=list)
     #: a two-part question's parts (each standalone); one element otherwise
     parts: list[str] = field(default_factory=list)
+    #: the form the answer must take, as a llama.cpp grammar (GBNF); backends that cannot
+    #: constrain their output ignore it (the citation check holds every answer to the same form)
+    grammar: str | None = None
 
 
 class Generator(ABC):

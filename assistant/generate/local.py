@@ -33,6 +33,7 @@ class LocalGenerator(Generator):
         self.context = context
         self.seed = seed
         self._llm: Any = None
+        self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -68,6 +69,16 @@ class LocalGenerator(Generator):
             raise ModelLoadError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
         return self._llm
 
+    def _grammar(self, text: str | None) -> Any:
+        """The compiled grammar for ``text`` (compiled once per distinct text)."""
+        if text is None:
+            return None
+        if text not in self._grammars:
+            import llama_cpp
+
+            self._grammars[text] = llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
+
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         llm = self.load()
         with self._lock:
@@ -75,6 +86,7 @@ class LocalGenerator(Generator):
                 chunks = llm.create_chat_completion(
                     messages=request.messages, max_tokens=request.max_tokens,
                     temperature=request.temperature, stop=request.stop or None, stream=True,
+                    grammar=self._grammar(request.grammar),
                 )
                 for chunk in chunks:
                     text = chunk["choices"][0]["delta"].get("content")
