@@ -130,7 +130,7 @@ class Assistant:
             messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
             question=question, passages=passages, language=language, max_tokens=s.max_tokens,
             temperature=s.temperature, evidence=evidence, parts=parts,
-            grammar=answer_grammar(REFUSALS.values(), len(evidence)) if s.llm_grammar else None)
+            grammar=self._grammar(len(evidence), len(parts)))
         t, pieces = time.perf_counter(), []
         for piece in gen.stream(request):  # 3. generate
             timings.setdefault("first_token_ms", _ms(t0))
@@ -150,6 +150,12 @@ class Assistant:
         yield AnswerEvent(Answer.grounded(meta, verdict.text, checked.citations(evidence, scores),
                                           support=checked.support(), timings=timings, passages=sources,
                                           draft=draft, dropped=checked.dropped))
+
+    def _grammar(self, evidence: int, parts: int) -> str | None:
+        """The form an LLM answer must take (one sentence per part), unless switched off."""
+        if not self.settings.llm_grammar:
+            return None
+        return answer_grammar(REFUSALS.values(), evidence, min_sentences=parts)
 
     def _evidence(self, parts: list[str], hits: list[Hit], noise: list[Passage],
                   gen: Generator) -> tuple[list[Evidence], list[Passage]]:

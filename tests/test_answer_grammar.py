@@ -28,3 +28,5 @@ def test_grammar_shape() -> None:
     g = answer_grammar(REFUSALS.values(), 5)
     assert _admits(g, "制造业单项冠军企业1557家[2]。") and _admits(g, "报告中没有提到这一点。")
     assert not _admits(g, "[4]") and not _admits(g, "1557家[7]。")  # no words; no evidence 7
+    two = answer_grammar(REFUSALS.values(), 6, min_sentences=2)
+    assert "root ::= refusal | sentence sentence sentence?" in two
