@@ -74,9 +74,9 @@ class LocalGenerator(Generator):
         if text is None:
             return None
         if text not in self._grammars:
-            import llama_cpp
+            from llama_cpp.llama_grammar import LlamaGrammar
 
-            self._grammars[text] = llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[text]
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
