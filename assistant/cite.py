@@ -171,8 +171,8 @@ class CitationChecker:
     def overlap(self, claim: str, unit: Evidence) -> float:
         """Share of the claim's character bigrams found in the evidence (Chinese part only for
         an English claim)."""
-        if detect_language(claim) == "en":
-            claim = ideographs_only(claim)
+        if detect_language(claim) == "en" and detect_language(unit.text) == "zh":
+            claim = ideographs_only(claim)  # across languages only the Chinese it quotes can overlap
         grams = bigrams(claim)
         if not grams:
             return 0.0
@@ -180,7 +180,10 @@ class CitationChecker:
 
     def scores(self, claim: str, units: Sequence[Evidence]) -> list[float]:
         """Support of ``claim`` by each unit: a score >= 0 when supported, -1 when not."""
-        english = detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS
+        # an English claim over Chinese evidence (the cross-lingual rules); over English evidence
+        # it is checked like a Chinese claim over Chinese evidence
+        english = detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS and any(
+            detect_language(u.text) == "zh" for u in units)
         matches = [self.facts_match(claim, u) for u in units]
         if not any(matches):
             return [-1.0] * len(units)
