@@ -48,8 +48,10 @@ def open_retriever(
 def assistant_for(settings: Settings, retriever: Retriever, generators: GeneratorPool | None = None) -> Assistant:
     """An :class:`Assistant` over ``retriever``: the prompts loaded and validated, the checker and the
     generator pool built from ``settings`` (``generators`` replaces the pool, e.g. in tests)."""
-    checker = CitationChecker(min_overlap=settings.cite_min_overlap, min_crosslingual=settings.cite_min_crosslingual,
-                              similarity=retriever.similarity)
+    checker = CitationChecker(min_overlap=settings.cite_min_overlap, min_margin=settings.cite_min_margin,
+                              min_crosslingual=settings.cite_min_crosslingual,
+                              min_crosslingual_margin=settings.cite_min_crosslingual_margin,
+                              similarity=retriever.sentence_similarity, clause_cosines=retriever.clause_cosines)
     return Assistant(
         settings,
         retriever,

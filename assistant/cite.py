@@ -1,45 +1,67 @@
 """Citation checking and repair after generation: citations are checked, never trusted.
 
-For every sentence of the draft:
+A draft cites evidence sentences (``[n]`` is ``evidence[n-1]``, see :mod:`assistant.evidence`). For
+every sentence of the draft:
 
-* the figures (numbers, dates, percentages) and named items (《…》 titles, “…” terms, Latin
-  terms such as GDP, province and city names) it states
-  must occur in the cited passage (after whitespace and full/half-width normalisation), and
-* the rest must overlap the passage: character bigrams for Chinese (a bare figure such as "77%"
-  has no rest: the figure alone must occur); an English sentence over a
-  Chinese passage is checked by the Chinese it quotes, else by the embedder's cross-lingual
-  cosine when one is given (without one, only its figures and named items can be checked and it
-  must state at least one).
+* the figures (numbers, dates, percentages) and named items (《…》 titles, “…” terms, Latin terms
+  such as GDP, province and city names) it states must occur in the cited evidence (after
+  whitespace and full/half-width normalisation), and
+* its meaning must match the evidence. Chinese: its character bigrams overlap the evidence
+  (``min_overlap``), or, for a paraphrase in other words, a quarter of its topic words occur in the
+  evidence and the evidence is closer to it than the claim's usual sentence is (cosine margin over
+  the claim's median cosine to all the index's sentences: right paraphrases .031-.06, random pairs
+  under .029). English (over Chinese evidence): it must carry something checkable — a figure (by
+  value: 17,600 = 1.76万), an ordinal ("second" = 第二) or a Chinese term in brackets that the
+  evidence holds — and the evidence must be closer to it than its median sentence. Cosine alone
+  cannot tell a right English claim from noise: "The sky is green" scores .78 against some
+  sentence, right claims .75-.90 (docs/quality.md).
 
-A marker that fails is moved to the retrieved passage that best supports the sentence;
-out-of-range markers are treated the same way; a sentence without markers gets one when a
-passage supports it. A sentence that no passage supports is DROPPED from the answer and recorded
-in ``dropped``: a visibly-marked unsupported claim would still be read as an answer, and the
-product's promise is that everything shown comes from the report. Markers are then renumbered
-1..n in order of first use, so they point only at the citations returned.
+A marker that fails is moved to the evidence that best supports the sentence, then to the whole
+passage of an evidence sentence (a claim may join two sentences of one passage); a sentence that
+nothing supports is DROPPED and recorded in ``dropped``: a visibly-marked unsupported claim would
+still be read as an answer. Markers are renumbered 1..n by passage in order of first use:
+citations name passages, and each carries the evidence sentences its claims rest on.
+
+:meth:`CitationChecker.answers` then decides whether the checked claims answer what was asked:
+an item of the asked kind (a figure, a rank, a date) in an evidence clause about the asked subject
+(a rank question is not answered by "5.86万亿元"), part by part for a two-part question.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.evidence import Evidence, whole
 from assistant.text.cjk import cjk_count, content_chars, ideographs_only
-from assistant.text.figures import asks_for_figure, numbers, states_asked_figure
+from assistant.text.figures import (
+    ClauseCosines,
+    numbers,
+    ordinals,
+    states_asked_figure,
+    states_asked_figure_by_meaning,
+)
 from assistant.text.language import Language, detect_language
 from assistant.text.markers import format_markers, parse_markers
+from assistant.text.questions import asked_kind
 from assistant.text.sentences import split_sentences
-from assistant.text.words import bigrams, named_items, normalize, proper_names
+from assistant.text.words import bigrams, keywords, named_items, normalize, proper_names
 from assistant.types import Citation, Hit, Passage, Source
 
-#: cosine of an English sentence to each passage, same order (the embedder's, when available)
-Similarity = Callable[[str, list[Passage]], list[float]]
+#: cosines of a claim to each evidence sentence, and the claim's median cosine to all the index's
+#: sentences (its "noise level"); the retriever's, when an embedder is loaded
+Similarity = Callable[[str, Sequence[Evidence]], tuple[list[float], float]]
 
 #: what the assistant says when the reports do not answer the question
 REFUSALS: dict[str, str] = {
     "zh": "报告中没有提到这一点。",
     "en": "The reports do not say.",
+}
+#: said for one part of a two-part question that the reports do not answer
+PART_REFUSALS: dict[str, str] = {
+    "zh": "关于“{part}”，报告中没有提到。",
+    "en": "On “{part}”, the reports do not say.",
 }
 
 _TRAILING = re.compile(r"[\s。.！!？?；;，,：:]+$")
@@ -51,48 +73,88 @@ _REFUSAL_LIKE = re.compile(
 )
 #: fragments shorter than this (content characters) state nothing and are skipped silently
 _MIN_CLAIM_CHARS = 4
+#: a Chinese paraphrase needs this share of its topic words in the evidence (right paraphrases
+#: .29-.92, the best sentence for a noise claim up to .5 but never with the cosine margin too)
+_PARAPHRASE_WORDS = 0.25
+
+
+@dataclass
+class Claim:
+    """A kept sentence of the draft: its text, end punctuation and what supports it."""
+
+    body: str
+    end: str
+    passages: list[int]  # indexes into CheckedAnswer.passages
+    evidence: list[int]  # indexes into the evidence (empty when only a whole passage supports it)
 
 
 @dataclass
 class CheckedAnswer:
-    """The repaired answer: ``text`` cites ``[k]`` for ``cited[k-1]`` (a 0-based passage index)."""
+    """The repaired answer: ``text`` cites ``[k]`` for ``passages[cited[k-1]]``."""
 
     text: str
+    passages: list[Passage] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
-    sentences: dict[int, list[str]] = field(default_factory=dict)  # passage index -> its sentences
+    claims: list[Claim] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     repaired: int = 0  # markers moved, added or removed
+    language: Language = "zh"
 
     @property
     def empty(self) -> bool:
         return not self.cited
 
-    def citations(self, passages: list[Passage], scores: dict[str, float]) -> list[Citation]:
-        """Citation ``k`` for marker ``[k]``: the passage ``cited[k-1]`` with its retrieval score."""
-        return [
-            Citation(**Source.of(passages[i], scores.get(passages[i].id, 0.0)).model_dump(), marker=k)
-            for k, i in enumerate(self.cited, start=1)
-        ]
+    def render(self, claims: Sequence[Claim], extra: Sequence[str] = ()) -> str:
+        """``claims`` (and ``extra`` plain sentences) as answer text, markers numbered by ``cited``."""
+        order = {i: k for k, i in enumerate(self.cited, start=1)}
+        parts = []
+        for c in claims:
+            marks = format_markers([order[i] for i in c.passages])
+            parts.append(f"{c.body} {marks}{c.end}" if self.language == "en" else f"{c.body}{marks}{c.end}")
+        return (" " if self.language == "en" else "").join([*parts, *extra])
+
+    def citations(self, evidence: Sequence[Evidence], scores: dict[str, float]) -> list[Citation]:
+        """Citation ``k`` for marker ``[k]``: the passage with its retrieval score and the evidence
+        sentences the answer rests on (the chat highlights them)."""
+        out = []
+        for k, i in enumerate(self.cited, start=1):
+            p = self.passages[i]
+            used = dict.fromkeys(evidence[e].text for c in self.claims for e in c.evidence
+                                 if evidence[e].passage.id == p.id)
+            out.append(Citation(**Source.of(p, scores.get(p.id, 0.0)).model_dump(), marker=k, evidence=list(used)))
+        return out
 
     def support(self) -> dict[int, list[str]]:
         """Marker -> the answer sentences it supports."""
-        return {k: self.sentences.get(i, []) for k, i in enumerate(self.cited, start=1)}
+        return {k: [c.body for c in self.claims if i in c.passages] for k, i in enumerate(self.cited, start=1)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a checked answer answers the question, and the text to show."""
+
+    refused: bool
+    text: str
 
 
 class CitationChecker:
-    """Checks claims against passages; thresholds come from the settings."""
+    """Checks claims against evidence; thresholds come from the settings."""
 
-    def __init__(self, *, min_overlap: float = 0.5, min_crosslingual: float = 0.75,
-                 similarity: Similarity | None = None) -> None:
+    def __init__(self, *, min_overlap: float = 0.5, min_margin: float = 0.03, min_crosslingual: float = 0.75,
+                 min_crosslingual_margin: float = 0.0, similarity: Similarity | None = None,
+                 clause_cosines: ClauseCosines | None = None) -> None:
         self.min_overlap = min_overlap
         self.min_crosslingual = min_crosslingual
+        self.clause_cosines = clause_cosines
+        self.min_margin = min_margin
+        self.min_crosslingual_margin = min_crosslingual_margin
         self.similarity = similarity
 
-    # ---- one claim against one passage --------------------------------------------------------
+    # ---- one claim against one piece of evidence ---------------------------------------------
 
-    def facts_match(self, claim: str, passage: Passage) -> bool:
-        """Every figure and named item of ``claim`` occurs in ``passage``."""
-        text = normalize(passage.section + passage.text)
+    def facts_match(self, claim: str, unit: Evidence) -> bool:
+        """Every figure and named item of ``claim`` occurs in ``unit`` (its section included)."""
+        text = normalize(unit.passage.section + unit.text)
         if not numbers(claim) <= numbers(text, expand=True):
             return False
         english = detect_language(claim) == "en"
@@ -104,46 +166,72 @@ class CitationChecker:
                 continue
             if item not in text:
                 return False
-        return True
+        return not english or all(normalize(t) in text for t in _bracketed_chinese(claim))
 
-    def overlap(self, claim: str, passage: Passage) -> float:
-        """Share of the claim's character bigrams found in the passage (Chinese part only for
+    def overlap(self, claim: str, unit: Evidence) -> float:
+        """Share of the claim's character bigrams found in the evidence (Chinese part only for
         an English claim)."""
-        if detect_language(claim) == "en":
-            claim = ideographs_only(claim)
+        if detect_language(claim) == "en" and detect_language(unit.text) == "zh":
+            claim = ideographs_only(claim)  # across languages only the Chinese it quotes can overlap
         grams = bigrams(claim)
         if not grams:
             return 0.0
-        return len(grams & bigrams(passage.text)) / len(grams)
+        return len(grams & bigrams(unit.text)) / len(grams)
 
-    def scores(self, claim: str, passages: list[Passage]) -> list[float]:
-        """Support of ``claim`` by each passage: a score >= 0 when supported, -1 when not."""
-        english = detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS
-        cos: list[float] | None = None
-        if english and self.similarity is not None:
-            cos = self.similarity(claim, passages)
+    def scores(self, claim: str, units: Sequence[Evidence]) -> list[float]:
+        """Support of ``claim`` by each unit: a score >= 0 when supported, -1 when not."""
+        # an English claim over Chinese evidence (the cross-lingual rules); over English evidence
+        # it is checked like a Chinese claim over Chinese evidence
+        english = detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS and any(
+            detect_language(u.text) == "zh" for u in units)
+        matches = [self.facts_match(claim, u) for u in units]
+        if not any(matches):
+            return [-1.0] * len(units)
+        if english:
+            return self._english_scores(claim, units, matches)
+        out = [self.overlap(claim, u) if ok else -1.0 for u, ok in zip(units, matches, strict=True)]
+        if any(x >= self.min_overlap for x in out):
+            return [x if x >= self.min_overlap else -1.0 for x in out]
+        return self._paraphrase_scores(claim, units, out)
+
+    def _paraphrase_scores(self, claim: str, units: Sequence[Evidence], overlaps: list[float]) -> list[float]:
+        """A Chinese claim in other words: enough of its topic words in the evidence, and the
+        evidence closer to it than the claim's usual sentence."""
+        words = [w for w in keywords(claim) if not w.isdigit()]
+        if self.similarity is None or not words:
+            return [-1.0] * len(units)
+        cos, noise = self.similarity(claim, units)
         out = []
-        for i, p in enumerate(passages):
-            if not self.facts_match(claim, p):
+        for u, ov, c in zip(units, overlaps, cos, strict=True):
+            share = sum(w in normalize(u.text) for w in words) / len(words)
+            out.append(ov if ov >= 0 and share >= _PARAPHRASE_WORDS and c - noise >= self.min_margin else -1.0)
+        return out
+
+    def _english_scores(self, claim: str, units: Sequence[Evidence], matches: list[bool]) -> list[float]:
+        out = []
+        cos: list[float] | None = None
+        noise = 0.0
+        if self.similarity is not None:
+            cos, noise = self.similarity(claim, units)
+        for i, u in enumerate(units):
+            if not matches[i] or not _checkable(claim, u):
                 out.append(-1.0)
-            elif not english:
-                ov = self.overlap(claim, p)
-                out.append(ov if ov >= self.min_overlap else -1.0)
-            elif cos is not None:
-                out.append(cos[i] if cos[i] >= self.min_crosslingual else -1.0)
+            elif cos is None:
+                out.append(0.5)  # no cross-lingual model: the checked item is all the evidence we have
             else:
-                # no cross-lingual model: a checked figure or name is the only evidence we have
-                stated = numbers(claim) or {x for x in named_items(claim) if cjk_count(x)}
-                out.append(0.5 if stated else -1.0)
+                close = cos[i] >= self.min_crosslingual and cos[i] - noise >= self.min_crosslingual_margin
+                out.append(cos[i] if close else -1.0)
         return out
 
     # ---- the whole draft ----------------------------------------------------------------------
 
-    def check(self, draft: str, passages: list[Passage], language: Language) -> CheckedAnswer:
-        """Check, repair, drop and renumber the citations of ``draft`` over ``passages``
-        (marker ``[i]`` in the draft refers to ``passages[i-1]``)."""
-        result = CheckedAnswer(text="")
-        kept: list[tuple[str, str, list[int]]] = []  # (body, end punctuation, passage indices)
+    def check(self, draft: str, evidence: Sequence[Evidence], language: Language) -> CheckedAnswer:
+        """Check, repair, drop and renumber the citations of ``draft`` (``[i]`` cites
+        ``evidence[i-1]``); ``evidence`` may also be whole passages (:func:`assistant.evidence.whole`)."""
+        passages = list({e.passage.id: e.passage for e in evidence}.values())
+        index = {p.id: i for i, p in enumerate(passages)}
+        wholes = [whole(p) for p in passages]
+        result = CheckedAnswer(text="", passages=passages, language=language)
         for sentence in split_sentences(draft):
             claim, markers = parse_markers(sentence)
             bare_figure = content_chars(claim) < _MIN_CLAIM_CHARS and bool(numbers(claim))
@@ -155,37 +243,121 @@ class CitationChecker:
                 # small models echo the question back; it overlaps the passage but answers nothing
                 result.dropped.append(sentence)
                 continue
-            # a bare figure ("77%", "62家", the 1.5B's favourite answer) has no wording to
-            # overlap: it is supported where the figure itself occurs
-            support = [0.5 if self.facts_match(claim, p) else -1.0 for p in passages] if bare_figure \
-                else self.scores(claim, passages)
-            good = [m - 1 for m in markers if 1 <= m <= len(passages) and support[m - 1] >= 0]
-            if not good:
-                best = max(range(len(passages)), key=lambda i: support[i], default=None)
-                if best is None or support[best] < 0:
-                    result.dropped.append(sentence)
-                    continue
-                good = [best]
-            if good != [m - 1 for m in markers]:
+            cited = [m - 1 for m in markers if 1 <= m <= len(evidence)]
+            used = self._support(claim, bare_figure, cited, evidence, wholes)
+            if used is None:
+                result.dropped.append(sentence)
+                continue
+            units, on_passage = used
+            if on_passage:
+                ps, ev = units, []
+            else:
+                ps, ev = list(dict.fromkeys(index[evidence[u].passage.id] for u in units)), units
+            if ev != cited:
                 result.repaired += 1
             body = _TRAILING.sub("", claim)
             tail = claim[len(body):]
             end = next((c for c in tail if c in "。.！!？?"), "." if language == "en" else "。")
-            kept.append((body, end, good))
-        order: dict[int, int] = {}
-        parts = []
-        for body, end, idxs in kept:
-            for i in idxs:
-                order.setdefault(i, len(order) + 1)
-                result.sentences.setdefault(i, []).append(body)
-            marks = format_markers([order[i] for i in idxs])
-            parts.append(f"{body} {marks}{end}" if language == "en" else f"{body}{marks}{end}")
-        result.cited = list(order)
-        result.text = (" " if language == "en" else "").join(parts)
+            if language == "en":  # a Chinese full stop after an English sentence
+                end = {"。": ".", "！": "!", "？": "?"}.get(end, end)
+            result.claims.append(Claim(body, end, ps, ev))
+        for c in result.claims:
+            for i in c.passages:
+                if i not in result.cited:
+                    result.cited.append(i)
+        result.text = result.render(result.claims)
         return result
 
+    def _support(self, claim: str, bare_figure: bool, cited: list[int], evidence: Sequence[Evidence],
+                 wholes: list[Evidence]) -> tuple[list[int], bool] | None:
+        """Which evidence supports ``claim`` (indexes, False), or which whole passages (indexes,
+        True): the cited evidence if it does, else the best evidence, else the best passage."""
+        for units, on_passage in ((evidence, False), (wholes, True)):
+            # a bare figure ("77%", the 1.5B's favourite answer) has no wording to overlap: it is
+            # supported where the figure itself occurs
+            support = [0.5 if self.facts_match(claim, u) else -1.0 for u in units] if bare_figure \
+                else self.scores(claim, units)
+            if not on_passage:
+                good = [i for i in cited if support[i] >= 0]
+                if good:
+                    return good, False
+                if len(cited) > 1:  # one claim over two cited sentences: "A是63.2%，B占30%以上[1][2]"
+                    joined = _join([evidence[i] for i in cited])
+                    if (self.facts_match(claim, joined) if bare_figure else self.scores(claim, [joined])[0]) >= 0:
+                        return cited, False
+            best = max(range(len(units)), key=lambda i: support[i], default=None)
+            if best is not None and support[best] >= 0:
+                return [best], on_passage
+        return None
 
-# ---- refusal rules ------------------------------------------------------------------------------
+    # ---- does it answer what was asked? -------------------------------------------------------
+
+    def answers(self, question: str | list[str], language: Language, checked: CheckedAnswer,
+                evidence: Sequence[Evidence]) -> Verdict:
+        """Whether ``checked`` answers ``question`` (or each of its parts) with an item of the asked
+        kind; a part it does not answer gets its own "the reports do not say" sentence."""
+        refused = Verdict(True, REFUSALS[language])
+        if checked.empty:
+            return refused
+        parts = [question] if isinstance(question, str) else question
+        answered = [self._answering(part, language, checked, evidence) for part in parts]
+        if not any(answered):
+            return refused
+        if len(parts) == 1:
+            return Verdict(False, checked.text)
+        missing = [PART_REFUSALS[language].format(part=_TRAILING.sub("", p))
+                   for p, ok in zip(parts, answered, strict=True) if not ok]
+        return Verdict(False, checked.render(checked.claims, missing))
+
+    def _answering(self, question: str, language: Language, checked: CheckedAnswer,
+                   evidence: Sequence[Evidence]) -> list[Claim]:
+        """The claims that state an item of the kind ``question`` asks for, about what it asks."""
+        kind = asked_kind(question)
+        # the evidence closest in meaning may state the figure in other words than the question's
+        closest = max(range(len(evidence)), key=lambda i: evidence[i].cosine, default=None)
+        by_meaning = self.clause_cosines
+        out = []
+        for c in checked.claims:
+            sources = [evidence[i].text for i in c.evidence] or [
+                s for i in c.passages for s in split_sentences(checked.passages[i].text)]
+            if kind == "figure":
+                stated = numbers(c.body) - numbers(question)
+                ok = bool(stated) and (language == "en" or any(
+                    states_asked_figure(question, s, figures=stated) for s in sources) or (
+                    closest in c.evidence and by_meaning is not None and any(
+                        states_asked_figure_by_meaning(question, s, by_meaning, figures=stated) for s in sources)))
+            elif kind == "rank":
+                ok = bool(ordinals(c.body) & {o for s in sources for o in ordinals(s)})
+            elif kind == "date":
+                ok = bool(numbers(c.body) - numbers(question))
+            else:
+                ok = True
+            if ok:
+                out.append(c)
+        return out
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+_BRACKETED = re.compile(r"[(（]([^()（）]{1,40})[)）]")
+
+
+def _bracketed_chinese(claim: str) -> list[str]:
+    """Chinese originals an English claim gives in brackets: "about 17,600 (超1.76万家)"."""
+    return [m for m in _BRACKETED.findall(claim) if cjk_count(m) >= 2]
+
+
+def _checkable(claim: str, unit: Evidence) -> bool:
+    """Whether an English claim states something the evidence can confirm: a figure, an ordinal,
+    or a Chinese term in brackets (facts_match has checked that they occur)."""
+    text = unit.passage.section + unit.text
+    return bool(numbers(claim) or _bracketed_chinese(claim)
+                or (ordinals(claim) & ordinals(text)) or any(cjk_count(x) for x in named_items(claim)))
+
+
+def _join(units: Sequence[Evidence]) -> Evidence:
+    first = units[0]
+    return Evidence(first.passage, "".join(u.text for u in units), first.score, first.cosine, first.position)
 
 
 def top_cosine(hits: Iterable[Hit]) -> float:
@@ -201,27 +373,3 @@ def too_weak(top_cosine: float, language: Language, *, floor: float, floor_cross
     return top_cosine < (floor if language == "zh" else floor_crosslingual)
 
 
-def states_asked_figure_in(question: str, language: Language, checked: CheckedAnswer, passages: list[Passage]) -> bool:
-    """For a question asking for a figure: does the checked answer state one, and (Chinese)
-    does the figure stand in a cited passage clause about what was asked?
-
-    Catches "用了 个量子比特[1]" (a restated question around a missing figure) and
-    "共有11家国家新兴产业创新中心[1]" for "多少个国家实验室" (a true figure about
-    something else), which the sentence-level check cannot see. Other questions pass.
-    """
-    if not asks_for_figure(question):
-        return True
-    stated = numbers(parse_markers(checked.text)[0]) - numbers(question)
-    if not stated or language == "en":
-        return bool(stated)
-    return any(
-        states_asked_figure(question, sentence, figures=stated)
-        for i in checked.cited
-        for sentence in split_sentences(passages[i].text)
-    )
-
-
-def refuses(question: str, language: Language, checked: CheckedAnswer, passages: list[Passage]) -> bool:
-    """Whether a checked draft must become "the reports do not say": nothing survived the check,
-    or a figure question got no supported figure about what was asked."""
-    return checked.empty or not states_asked_figure_in(question, language, checked, passages)

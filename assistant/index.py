@@ -11,6 +11,8 @@ Layout under ``settings.index_dir``::
                          collection named in the manifest instead (``assistant/store/``)
         manifest.json    model id + dim, chunking parameters, a hash per passage, corpus file
                          hashes, the store, sha256 of the data files, build time, format version
+        sentences.jsonl, sentence_vectors.npy
+                         every passage's sentences and their vectors (assistant/sentence_index.py)
 
 A build writes a fresh folder, and only when every file is on disk does ``CURRENT`` switch to it
 (``os.replace`` of a small file is atomic). A crash at any point before that leaves the previous
@@ -36,6 +38,7 @@ from tqdm import tqdm
 
 from assistant.embed import Embedder, canonical_model_id
 from assistant.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from assistant.sentence_index import SENTENCE_TEXT, SENTENCE_VECTORS_FILE, SENTENCES_FILE, SentenceVectors
 from assistant.settings import Settings
 from assistant.store import StoreRecord, VectorStore, store_backend
 from assistant.types import Passage
@@ -49,6 +52,7 @@ INDEX_FILE = "index.faiss"  # the FAISS store's file (assistant/store/faiss.py)
 VECTORS_FILE = "vectors.npy"
 PASSAGES_FILE = "passages.jsonl"
 MANIFEST_FILE = "manifest.json"
+SENTENCE_FILES = (SENTENCES_FILE, SENTENCE_VECTORS_FILE)
 _BUILD_PREFIX = "build-"
 _TMP_PREFIX = ".tmp-"
 
@@ -99,6 +103,9 @@ class Manifest(BaseModel):
     build_seconds: float
     embedded: int
     reused: int
+    #: how sentences were embedded (assistant/sentence_index.py); None: built before sentence vectors
+    sentence_text: str | None = None
+    sentences: int = 0
 
 
 @dataclass
@@ -110,6 +117,8 @@ class Index:
     passages: list[Passage]
     vectors: np.ndarray
     store: VectorStore
+    #: every passage's sentences and their vectors; None for an index built before they existed
+    sentences: SentenceVectors | None = None
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -288,7 +297,24 @@ def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> In
         store = backend.open(folder, manifest.store, vectors, passages, settings)
     except IndexCorruptError as exc:
         raise IndexCorruptError(f"{exc}; {REBUILD_HINT}" if REBUILD_HINT not in str(exc) else str(exc)) from exc
-    return Index(folder, manifest, passages, vectors, store)
+    return Index(folder, manifest, passages, vectors, store, _load_sentences(folder, manifest))
+
+
+def _load_sentences(folder: Path, manifest: Manifest) -> SentenceVectors | None:
+    """The build's sentence vectors, checked; None when it was built without (or with other) ones."""
+    if manifest.sentence_text != SENTENCE_TEXT:
+        return None
+    for name in SENTENCE_FILES:
+        expected = manifest.files.get(name)
+        if expected is None or _sha256_file(folder / name) != expected:
+            raise IndexCorruptError(f"{folder / name} does not match its checksum in the manifest; {REBUILD_HINT}")
+    try:
+        sentences = SentenceVectors.read(folder, len(manifest.passages), manifest.dim)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"unreadable sentence files in {folder}: {_short(exc)}; {REBUILD_HINT}") from exc
+    if len(sentences) != manifest.sentences:
+        raise IndexCorruptError(f"sentence files in {folder} disagree with the manifest; {REBUILD_HINT}")
+    return sentences
 
 
 def _lines(path: Path) -> list[str]:
@@ -335,14 +361,16 @@ def build_index(
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(index_dir, notify):
-        reusable = {} if rebuild else _reusable_vectors(settings, embedder, notify)
+        reusable, reusable_sentences = ({}, {}) if rebuild else _reusable_vectors(settings, embedder, notify)
         batch = embed_batch_size or settings.embedding_batch_size
         vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
+        sentences, _ = SentenceVectors.build(embedder, passages, reusable_sentences, batch, progress)
         tmp = index_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{_BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         previous = _live_name(index_dir)
         try:
-            _write_build(tmp, final.name, settings, embedder, passages, vectors, fingerprint, embedded, started)
+            _write_build(tmp, final.name, settings, embedder, passages, vectors, sentences, fingerprint, embedded,
+                         started)
             os.replace(tmp, final)
             _publish(index_dir, final.name)
         except BaseException:
@@ -365,26 +393,33 @@ def _live_name(index_dir: Path) -> str | None:
         return None
 
 
-def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> dict[str, np.ndarray]:
-    """Vectors of the live build by passage hash, if it was made the same way; else nothing.
+Reusable = tuple[dict[str, np.ndarray], dict[str, tuple[list[str], np.ndarray]]]
 
-    Only ``vectors.npy`` is read (checked against its checksum), not the store: vectors are
-    reused across stores, and a Milvus server need not be up for this.
+
+def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> Reusable:
+    """Passage and sentence vectors of the live build by passage hash, if it was made the same
+    way; else nothing.
+
+    Only ``vectors.npy`` and the sentence files are read (checked against their checksums), not
+    the store: vectors are reused across stores, and a Milvus server need not be up for this.
     """
     try:
         manifest = read_manifest(settings)
         problems = mismatch_problems(manifest, settings, embedder.model_id, store=False)
         if problems:
             notify(f"not reusing the existing index ({'; '.join(problems)}); embedding every passage")
-            return {}
-        vectors = _read_vectors(_live_folder(settings.index_dir), manifest)
+            return {}, {}
+        folder = _live_folder(settings.index_dir)
+        vectors = _read_vectors(folder, manifest)
+        sentences = _load_sentences(folder, manifest)
     except IndexMissingError:
-        return {}
+        return {}, {}
     except IndexCorruptError as exc:
         damage = str(exc).replace(f"; {REBUILD_HINT}", "")
         notify(f"not reusing the existing index, it is damaged ({damage}); embedding every passage")
-        return {}
-    return {entry.hash: vectors[row] for row, entry in enumerate(manifest.passages)}
+        return {}, {}
+    hashes = [entry.hash for entry in manifest.passages]
+    return dict(zip(hashes, vectors, strict=True)), (sentences.reusable(hashes) if sentences is not None else {})
 
 
 def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
@@ -432,6 +467,7 @@ def _write_build(
     embedder: Embedder,
     passages: list[Passage],
     vectors: np.ndarray,
+    sentences: SentenceVectors,
     fingerprint: dict[str, str],
     embedded: int,
     started: float,
@@ -439,6 +475,7 @@ def _write_build(
     folder.mkdir()
     with (folder / VECTORS_FILE).open("wb") as f:
         np.save(f, vectors, allow_pickle=False)
+    sentences.write(folder)
     with (folder / PASSAGES_FILE).open("w", encoding="utf-8") as f:
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
@@ -459,6 +496,8 @@ def _write_build(
         build_seconds=round(time.perf_counter() - started, 3),
         embedded=embedded,
         reused=len(passages) - embedded,
+        sentence_text=SENTENCE_TEXT,
+        sentences=len(sentences),
     )
     # the manifest goes last: a folder without one is never mistaken for a finished build
     (folder / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")

@@ -23,6 +23,7 @@ from assistant.index import (
     stale_reason,
 )
 from assistant.ingest import ReadOptions, load_corpus
+from assistant.sentence_index import SENTENCE_TEXT
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,18 @@ def ensure_index(
         build_from_corpus(settings, embedder, progress=progress, notify=notify)
         return load_index(settings, embedder.model_id)
     check_compatible(manifest, settings, embedder.model_id)
-    reason = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir)) if settings.corpus_dir.is_dir() else None
-    if reason and refresh_if_stale:
-        notify(f"the corpus changed since the index was built ({reason}); refreshing the index")
+    changed = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir)) if settings.corpus_dir.is_dir() else None
+    why = f"the corpus changed since the index was built ({changed})" if changed else None
+    if why is None and manifest.sentence_text != SENTENCE_TEXT:
+        # an index from before sentence vectors (or with other ones): a refresh adds them, reusing the passages'
+        why = "the index has no sentence vectors of this version yet"
+    if why and refresh_if_stale:
+        notify(f"{why}; refreshing the index")
         report = build_from_corpus(settings, embedder, progress=progress, notify=notify)
         notify(f"index refreshed: {report.embedded} passage(s) embedded, {report.reused} reused")
-    elif reason:
-        notify(f"the corpus changed since the index was built ({reason}); using the index as it was built. "
-               "Refresh it with `assistant index` (or add --refresh to this command)")
+    elif why:
+        notify(f"{why}; using the index as it was built. Refresh it with `assistant index` (or add --refresh to "
+               "this command)")
     return load_index(settings, embedder.model_id)
 
 

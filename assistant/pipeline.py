@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from assistant.cite import REFUSALS, CitationChecker, refuses, too_weak, top_cosine
+from assistant.cite import REFUSALS, CitationChecker, too_weak, top_cosine
 from assistant.condense import Condenser
+from assistant.evidence import Evidence
 from assistant.generate import GenerationRequest, Generator, GeneratorPool, Lease
 from assistant.generate.cancel import Cancellation
 from assistant.inputs import check_count, check_k, check_question
 from assistant.prompts import AnswerPrompts
 from assistant.settings import Settings
+from assistant.text.answer_grammar import answer_grammar
 from assistant.text.language import detect_language
+from assistant.text.questions import split_parts
 from assistant.types import Answer, AnswerEvent, AnswerMeta, Event, Hit, Passage, Source, SourcesEvent, TokenEvent
 
 
@@ -38,6 +41,12 @@ class SearchBackend(Protocol):
     def similarity(self, text: str, passages: list[Passage]) -> list[float]: ...
 
     def noise(self, query: str, exclude: list[Hit], n: int, seed: int) -> list[Passage]: ...
+
+    def evidence(self, query: str, passages: list[Passage], n: int) -> list[Evidence]: ...
+
+    def sentence_similarity(self, text: str, evidence: Sequence[Evidence]) -> tuple[list[float], float]: ...
+
+    def clause_cosines(self, question: str, clauses: list[str]) -> list[float]: ...
 
 
 @dataclass(frozen=True)
@@ -120,11 +129,16 @@ class Assistant:
             yield AnswerEvent(Answer.refusal(meta, REFUSALS[language], timings=timings,
                                              passages=[h.to_source() for h in hits]))
             return
-        context = hits[: s.context_passages] if gen.uses_llm else hits
-        passages = [h.passage for h in context] + self.retriever.noise(query, hits, noise, s.noise_seed)
+        parts = split_parts(query)
+        noise_passages = self.retriever.noise(query, hits, noise, s.noise_seed)
+        t = time.perf_counter()
+        evidence, passages = self._evidence(parts, hits, noise_passages, gen)  # the sentences that answer
+        timings["evidence_ms"] = _ms(t)
         request = GenerationRequest(  # 2. prompt
-            messages=self.prompts.messages(question, passages, language, REFUSALS[language]), question=question,
-            passages=passages, language=language, max_tokens=s.max_tokens, temperature=s.temperature)
+            messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
+            question=question, passages=passages, language=language, max_tokens=s.max_tokens,
+            temperature=s.temperature, evidence=evidence, parts=parts,
+            grammar=self._grammar(len(evidence), len(parts)))
         t, pieces = time.perf_counter(), []
         for piece in gen.stream(request):  # 3. generate
             timings.setdefault("first_token_ms", _ms(t0))
@@ -132,17 +146,42 @@ class Assistant:
             yield TokenEvent(piece)
         timings["generate_ms"], draft = _ms(t), "".join(pieces)
         t = time.perf_counter()
-        checked = self.checker.check(draft, passages, language)  # 4. check
+        checked = self.checker.check(draft, evidence, language)  # 4. check
+        verdict = self.checker.answers(question if len(parts) == 1 else parts, language, checked, evidence)
         timings["check_ms"], timings["total_ms"] = _ms(t), _ms(t0)
         scores = {h.passage.id: h.score for h in hits}
         sources = [Source.of(p, scores.get(p.id, 0.0)) for p in passages]
-        if refuses(question, language, checked, passages):
+        if verdict.refused:
             yield AnswerEvent(Answer.refusal(meta, REFUSALS[language], timings=timings, passages=sources,
                                              draft=draft, dropped=checked.dropped))
             return
-        yield AnswerEvent(Answer.grounded(meta, checked.text, checked.citations(passages, scores),
+        yield AnswerEvent(Answer.grounded(meta, verdict.text, checked.citations(evidence, scores),
                                           support=checked.support(), timings=timings, passages=sources,
                                           draft=draft, dropped=checked.dropped))
+
+    def _grammar(self, evidence: int, parts: int) -> str | None:
+        """The form an LLM answer must take (one sentence per part), unless switched off."""
+        if not self.settings.llm_grammar:
+            return None
+        return answer_grammar(REFUSALS.values(), evidence, min_sentences=parts)
+
+    def _evidence(self, parts: list[str], hits: list[Hit], noise: list[Passage],
+                  gen: Generator) -> tuple[list[Evidence], list[Passage]]:
+        """The evidence sentences for each part of the question (their own passages and sentences
+        for each part of a two-part question), in order; and the passages they were chosen from."""
+        s = self.settings
+        if len(parts) == 1:
+            context = [h.passage for h in (hits[: s.context_passages] if gen.uses_llm else hits)] + noise
+            n = s.evidence_sentences if gen.uses_llm else s.extractive_evidence_sentences
+            return self.retriever.evidence(parts[0], context, n), context
+        # a sentence chosen for both parts appears once per part: its scores are per part
+        out: list[Evidence] = []
+        passages: dict[str, Passage] = {}
+        for i, part in enumerate(parts):
+            context = [h.passage for h in self.retriever.search(part, s.context_passages)] + noise
+            passages.update((p.id, p) for p in context)
+            out += [replace(e, part=i) for e in self.retriever.evidence(part, context, s.evidence_sentences_per_part)]
+        return out, list(passages.values())
 
     def info(self) -> AssistantInfo:
         """What this assistant runs (nothing is loaded to find out)."""

@@ -1,13 +1,17 @@
 """Prompt files under ``prompts/``, validated on load.
 
-A prompt file is TOML with ``name``, ``description``, ``variables``, ``system`` and ``user``.
+A prompt file is TOML with ``name``, ``description``, ``variables``, ``system`` and ``user``, and
+optionally ``[parts]``: named pieces of fixed text the code picks (the answer rules per language).
 Loading checks that every ``{placeholder}`` in the templates is declared and every declared
-variable is used; rendering checks that exactly the declared variables are supplied. Any
+variable is used, and that parts hold no placeholders; rendering checks that exactly the declared
+variables are supplied. Any
 problem raises :class:`~assistant.errors.PromptError`. The file's sha256 travels with each
 answer (``Answer.prompt``), so an answer can be traced to the exact prompt text.
 
-:class:`AnswerPrompts` builds the answer step's chat messages: the numbered passages, fenced
-as data, and the question, in the prompt for the question's language.
+:class:`AnswerPrompts` builds the answer step's chat messages from ``prompts/answer.toml``: the
+numbered evidence sentences under their section headings, the question (a two-part question as its
+numbered parts) and the reply rule for the question's language. Its system message has no variable,
+so it is the same token prefix for every question and llama.cpp reuses it from its cache.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from assistant.errors import PromptError
+from assistant.evidence import Evidence
 from assistant.text.language import Language
-from assistant.types import Passage
 
-#: the answer prompt per question language (prompts/<name>.toml)
-ANSWER_PROMPTS: dict[Language, str] = {"zh": "answer_zh", "en": "answer_en"}
+#: the answer prompt (prompts/<name>.toml)
+ANSWER_PROMPT = "answer"
 
 
 class PromptFile(BaseModel):
@@ -37,6 +41,7 @@ class PromptFile(BaseModel):
     variables: list[str]
     system: str
     user: str
+    parts: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _variables_match_placeholders(self) -> PromptFile:
@@ -46,6 +51,8 @@ class PromptFile(BaseModel):
             raise ValueError(f"placeholders not declared in 'variables': {sorted(undeclared)}")
         if unused := declared - used:
             raise ValueError(f"declared variables never used in the templates: {sorted(unused)}")
+        if templated := sorted(name for name, text in self.parts.items() if placeholders(text)):
+            raise ValueError(f"parts are fixed text, but these hold placeholders: {templated}")
         return self
 
 
@@ -71,6 +78,13 @@ class Prompt:
     def info(self) -> dict[str, str]:
         """What an answer records about its prompt."""
         return {"name": self.name, "sha256": self.sha256}
+
+    def part(self, name: str) -> str:
+        """The fixed text ``[parts].name``; raises :class:`PromptError` when the file has none."""
+        try:
+            return self.spec.parts[name]
+        except KeyError:
+            raise PromptError(f"prompt {self.name!r} has no part {name!r}; it has: {sorted(self.spec.parts)}") from None
 
     def render(self, **values: str) -> list[dict[str, str]]:
         """System and user messages with ``values`` filled in.
@@ -111,29 +125,37 @@ def load_prompt(name: str, prompts_dir: Path) -> Prompt:
 
 
 class AnswerPrompts:
-    """The answer prompts, one per question language."""
+    """The answer prompt: numbered evidence, the question, and the reply rule of its language."""
 
-    def __init__(self, prompts: dict[Language, Prompt]) -> None:
-        self.prompts = prompts
+    def __init__(self, prompt: Prompt) -> None:
+        for language in ("zh", "en"):  # fail at start-up, not on the first English question
+            for suffix in ("", "_parts"):
+                prompt.part(f"reply_{language}{suffix}")
+        self.prompt = prompt
 
     @classmethod
     def load(cls, prompts_dir: Path) -> AnswerPrompts:
-        """Load and validate ``prompts_dir/answer_<language>.toml``."""
-        return cls({lang: load_prompt(name, prompts_dir) for lang, name in ANSWER_PROMPTS.items()})
+        """Load and validate ``prompts_dir/answer.toml``."""
+        return cls(load_prompt(ANSWER_PROMPT, prompts_dir))
 
     def info(self, language: Language) -> dict[str, str]:
-        return self.prompts[language].info()
+        return self.prompt.info()
 
-    def messages(
-        self, question: str, passages: list[Passage], language: Language, refusal: str
-    ) -> list[dict[str, str]]:
-        """System and user messages asking ``question`` over the numbered ``passages``."""
-        blocks = "\n".join(f"<passage id={i}>\n{_with_section(p)}\n</passage>" for i, p in enumerate(passages, start=1))
-        return self.prompts[language].render(question=question, passages=blocks, refusal=refusal)
+    def messages(self, question: str | list[str], evidence: list[Evidence], language: Language) -> list[dict[str, str]]:
+        """System and user messages asking ``question`` (or its parts) over the numbered ``evidence``."""
+        parts = [question] if isinstance(question, str) else question
+        asked = parts[0] if len(parts) == 1 else "\n".join(f"{i}. {p}" for i, p in enumerate(parts, start=1))
+        reply = self.prompt.part(f"reply_{language}" + ("_parts" if len(parts) > 1 else ""))
+        return self.prompt.render(evidence=evidence_block(evidence), question=asked, reply=reply)
 
 
-def _with_section(p: Passage) -> str:
-    """The passage text, headed by its section unless the text already starts with it
-    (report items carry their headings; repeating them costs prompt tokens on a slow CPU)."""
-    last = p.section.split("›")[-1].strip()
-    return p.text if not last or last[:8] in p.text[:200] else f"{p.section}\n{p.text}"
+def evidence_block(evidence: list[Evidence]) -> str:
+    """Evidence sentences numbered ``[1]``… in order, each run of one passage under its heading in 《》."""
+    lines: list[str] = []
+    last: str | None = None
+    for n, e in enumerate(evidence, start=1):
+        if e.passage.id != last:
+            lines.append(f"《{e.heading}》")
+            last = e.passage.id
+        lines.append(f"[{n}] {e.text}")
+    return "\n".join(lines)

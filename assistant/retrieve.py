@@ -19,19 +19,22 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from assistant.embed import Embedder
 from assistant.errors import IndexMismatchError, InvalidInputError
+from assistant.evidence import Evidence, Pool, passage_idf, select_evidence
 from assistant.fusion import FUSIONS, fuse, ranks
 from assistant.index import Index, check_compatible
 from assistant.inputs import check_k, check_question
+from assistant.sentence_index import passage_sentences, sentence_embed_text
 from assistant.settings import Settings
-from assistant.store import RowScore, TextStore, rows_of_documents
+from assistant.store import RowScore, TextStore, bm25_text, rows_of_documents
 from assistant.store.bm25 import BM25Index
+from assistant.text.words import exact_terms, normalize, tokenize
 from assistant.types import Hit, Passage
 
 if TYPE_CHECKING:
@@ -72,6 +75,10 @@ class Retriever:
         self._results: OrderedDict[tuple[str, int, str, frozenset[str] | None], list[Hit]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._rows: dict[str, int] | None = None  # passage id -> row of the index's vectors
+        self._lowered: list[str] | None = None  # normalised, lower-cased passage texts (exact terms)
+        # sentences and vectors of passages the index does not hold (embedded once, on first use)
+        self._sentence_cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._idf: Callable[[str], float] | None = None
 
     @property
     def passages(self) -> list[Passage]:
@@ -115,7 +122,10 @@ class Retriever:
         bm25 = bm25_all[candidates]
         fused = fuse(dense, bm25, method, dense_weight=self.settings.fusion_dense_weight, rrf_k=self.settings.rrf_k)
         dense_rank, bm25_rank = ranks(dense), ranks(bm25)
-        order = np.argsort(-fused, kind="stable")[:k]
+        exact = self._exact_share(query, candidates)
+        # a passage holding more of the question's exact terms ("1+N", “小巨人”) ranks first: a
+        # quoted term means that term, however strongly embeddings prefer a passage without it
+        order = np.lexsort((-fused, -exact))[:k]
         return [
             Hit(
                 passage=self.index.passages[candidates[i]],
@@ -127,10 +137,21 @@ class Retriever:
                     "dense_rank": float(dense_rank[i]),
                     "bm25_rank": float(bm25_rank[i]),
                     "fused": float(fused[i]),
+                    "exact": float(exact[i]),
                 },
             )
             for rank, i in enumerate(order, start=1)
         ]
+
+    def _exact_share(self, query: str, candidates: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of the query's exact terms its section and text contain."""
+        terms = exact_terms(query)
+        if not terms:
+            return np.zeros(len(candidates))
+        if self._lowered is None:
+            self._lowered = [normalize(bm25_text(p)).lower() for p in self.index.passages]
+        lowered = self._lowered
+        return np.array([sum(t in lowered[row] for t in terms) / len(terms) for row in candidates])
 
     def _query_vector(self, query: str) -> np.ndarray:
         # a chat re-asks, an eval compares fusions on one question: embed each query once
@@ -161,7 +182,10 @@ class Retriever:
             if method == "bm25":
                 scores["bm25"] = float(score)
             hits.append(Hit(passage=self.index.passages[row], score=float(score), rank=rank, scores=scores))
-        return hits
+        # exact terms first here too, within what the store returned (it ranks by its own scores)
+        exact = self._exact_share(query, rows)
+        ordered = [hits[i] for i in np.lexsort((np.arange(len(hits)), -exact))] if len(hits) else hits
+        return [Hit(passage=h.passage, score=h.score, rank=r, scores=h.scores) for r, h in enumerate(ordered, start=1)]
 
     def _candidates(
         self, qvec: np.ndarray, bm25_all: np.ndarray, allowed: np.ndarray | None, documents: Collection[str] | None
@@ -189,6 +213,81 @@ class Retriever:
         else:
             vectors = self.embedder.embed_passages([p.text for p in passages])
         return [float(x) for x in np.asarray(vectors @ q)]
+
+    def evidence(self, query: str, passages: list[Passage], n: int) -> list[Evidence]:
+        """The ``n`` sentences of ``passages`` that best answer ``query`` (:mod:`assistant.evidence`),
+        scored with the sentence vectors stored at index time."""
+        return select_evidence(query, self._query_vector(query), self.sentence_pool(passages), n,
+                               dense_weight=self.settings.evidence_dense_weight, idf=self.idf())
+
+    def sentence_pool(self, passages: list[Passage]) -> Pool:
+        """The sentences of ``passages`` with their vectors: the index's, or (for a passage the
+        index does not hold, or an index built before sentence vectors) embedded now and kept."""
+        if self._rows is None:
+            self._rows = {p.id: i for i, p in enumerate(self.index.passages)}
+        stored = self.index.sentences
+        texts: list[str] = []
+        owners: list[Passage] = []
+        positions: list[int] = []
+        vectors: list[np.ndarray] = []
+        for p in passages:
+            row = self._rows.get(p.id)
+            if stored is not None and row is not None and self.index.passages[row] == p:
+                span = stored.of(row)
+                sentences, vecs = [stored.texts[i] for i in span], stored.vectors[list(span)]
+            else:
+                sentences, vecs = self._embedded_sentences(p)
+            texts += sentences
+            owners += [p] * len(sentences)
+            positions += list(range(len(sentences)))
+            vectors.append(vecs)
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return Pool(texts, owners, positions, matrix)
+
+    def _embedded_sentences(self, passage: Passage) -> tuple[list[str], np.ndarray]:
+        with self._cache_lock:
+            cached = self._sentence_cache.get(passage.hash)
+        if cached is None:
+            sentences = passage_sentences(passage)
+            vecs = (self.embedder.embed_passages([sentence_embed_text(passage, s) for s in sentences]) if sentences
+                    else np.zeros((0, self.embedder.dim), dtype=np.float32))
+            cached = (sentences, np.asarray(vecs, dtype=np.float32))
+            with self._cache_lock:
+                self._sentence_cache[passage.hash] = cached
+        return cached
+
+    def sentence_similarity(self, text: str, evidence: Sequence[Evidence]) -> tuple[list[float], float]:
+        """Cosine of ``text`` (embedded as a query) to each evidence sentence, and its median cosine
+        to all the index's sentences: how close an unrelated sentence of these reports usually is."""
+        q = self._query_vector(text)
+        vectors = np.stack([e.vector if e.vector is not None else self._unit_vector(e) for e in evidence])
+        stored = self.index.sentences
+        every = stored.vectors if stored is not None and len(stored) else self.index.vectors
+        return [float(x) for x in vectors @ q], float(np.median(every @ q))
+
+    def clause_cosines(self, question: str, clauses: list[str]) -> list[float]:
+        """Cosine of ``question`` to each clause (embedded now: clauses are not stored)."""
+        return [float(x) for x in self.embedder.embed_passages(clauses) @ self._query_vector(question)]
+
+    def _unit_vector(self, e: Evidence) -> np.ndarray:
+        """The vector of an evidence unit without a stored one (a whole passage, a test's sentence)."""
+        if self._rows is None:
+            self._rows = {p.id: i for i, p in enumerate(self.index.passages)}
+        row = self._rows.get(e.passage.id)
+        if row is not None and e.text == e.passage.text:
+            return np.asarray(self.index.vectors[row])
+        return np.asarray(self.embedder.embed_passages([sentence_embed_text(e.passage, e.text)])[0])
+
+    def idf(self) -> Callable[[str], float]:
+        """BM25 IDF of a term over the index's passages (evidence sentences are scored with the
+        corpus's statistics): from the saved BM25 index, else (a store that does BM25 itself)
+        counted once from the passages."""
+        if self._idf is None:
+            if self.bm25 is not None:
+                self._idf = self.bm25.idf()
+            else:
+                self._idf = passage_idf([tokenize(bm25_text(p)) for p in self.index.passages])
+        return self._idf
 
     def noise(self, query: str, exclude: list[Hit], n: int, seed: int) -> list[Passage]:
         """``n`` random passages not among ``exclude`` (noise-robustness evals). Seeded per query:

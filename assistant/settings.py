@@ -130,19 +130,45 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, le=131072, description="context window of the local LLM, in tokens")
     max_tokens: int = Field(384, ge=16, le=8192, description="longest draft an LLM may write, in tokens")
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature")
-    context_passages: int = Field(3, ge=1, le=20, description="retrieved passages shown to an LLM")
+    llm_grammar: bool = Field(
+        True, description="constrain a local LLM's answer to sentences that each end with a marker [n] (GBNF)"
+    )
+    context_passages: int = Field(3, ge=1, le=20, description="retrieved passages whose sentences may be evidence")
+    evidence_sentences: int = Field(
+        5, ge=1, le=50, description="evidence sentences an LLM reads (per part of a two-part question: 3)"
+    )
+    evidence_sentences_per_part: int = Field(
+        3, ge=1, le=50, description="evidence sentences for each part of a two-part question"
+    )
+    extractive_evidence_sentences: int = Field(
+        8, ge=1, le=50, description="evidence sentences the extractive generator chooses its quote from"
+    )
+    evidence_dense_weight: float = Field(
+        0.6, ge=0.0, le=1.0, description="weight of the sentence cosine against BM25 when choosing evidence sentences"
+    )
 
     # --- citation checking (assistant/cite.py)
     cite_min_overlap: float = Field(
         0.5, ge=0.0, le=1.0,
         description="share of a Chinese sentence's character bigrams the cited passage must contain",
     )
+    cite_min_margin: float = Field(
+        0.03, ge=-1.0, le=1.0,
+        description="a Chinese paraphrase's cosine to its evidence over its median cosine to all sentences",
+    )
     cite_min_crosslingual: float = Field(
-        0.75, ge=-1.0, le=1.0, description="embedder cosine an English sentence needs to a Chinese passage it cites"
+        0.75, ge=-1.0, le=1.0,
+        description="cosine an English sentence needs to the Chinese evidence it cites (right pairs measured .75-.90)",
+    )
+    cite_min_crosslingual_margin: float = Field(
+        0.0, ge=-1.0, le=1.0,
+        description="the same margin for an English sentence (which must also carry a figure, rank or term)",
     )
 
     # --- the extractive generator (assistant/generate/extractive.py)
-    extractive_max_sentences: int = Field(2, ge=1, le=10, description="most sentences an extractive answer quotes")
+    extractive_max_sentences: int = Field(
+        1, ge=1, le=10, description="most sentences an extractive answer quotes (per part of a question)"
+    )
     extractive_second_margin: float = Field(
         0.01, ge=0.0, le=1.0, description="a further sentence is quoted when its cosine is this close to the best one"
     )
@@ -152,17 +178,13 @@ class Settings(BaseSettings):
     extractive_min_cosine_crosslingual: float = Field(
         0.76, ge=-1.0, le=1.0, description="the same for an English question (cross-lingual cosines run lower)"
     )
-    extractive_min_lexical: float = Field(
-        0.45, ge=0.0, le=1.0, description="word-overlap score a sentence needs when no embedder is loaded"
-    )
     extractive_min_figure_overlap: float = Field(
         0.3, ge=0.0, le=1.0, description="share of a figure question's wording the figure's clause must hold"
     )
-    extractive_reach: float = Field(
-        1.0, ge=0.0, le=2.0, description="how far below the best sentence's score a fallback sentence may be"
-    )
-    extractive_reach_crosslingual: float = Field(
-        0.01, ge=0.0, le=2.0, description="the same for English questions (the figure check is weak across languages)"
+    extractive_min_topic_words: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="share of a Chinese question's character pairs the evidence must hold when none of its "
+        "topic words occurs (gibberish and bare instructions hold none)",
     )
     noise_seed: int = Field(0, description="seed for the random passages the noise-robustness eval adds")
 

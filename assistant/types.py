@@ -75,6 +75,8 @@ class Citation(Source):
     """A checked citation: marker ``[n]`` in the answer text points at this passage."""
 
     marker: int
+    #: the passage's sentences the answer rests on (the evidence the answer cited)
+    evidence: list[str] = Field(default_factory=list)
 
 
 class AnswerMeta(BaseModel):

@@ -2,6 +2,12 @@
 
     .venv/bin/python benchmarks/bench_answers.py --generator extractive
     .venv/bin/python benchmarks/bench_answers.py --generator local --local-model qwen2.5-0.5b --subset 24
+    .venv/bin/python benchmarks/bench_answers.py --generator extractive --large 2000
+
+``--large N`` also answers every question over a corpus of the report plus N synthetic passages
+(report sentences recombined, seeded; indexed once into benchmarks/out/cache/) and prints the
+evidence and generate time per answer on both, as a ratio against the report: sentence vectors
+are computed at index time, so a larger corpus should not make an answer slower to generate.
 
 Metrics (answerable questions unless said otherwise):
   key-fact accuracy   the answer contains one variant of every key fact
@@ -71,6 +77,7 @@ def score(row: dict, answer) -> dict:  # type: ignore[no-untyped-def]
         "right_passage": good_cites > 0, "citations": len(cited), "good_citations": good_cites,
         "first_token_ms": answer.timings.get("first_token_ms", answer.timings.get("total_ms", 0.0)),
         "total_ms": answer.timings.get("total_ms", 0.0), "generator": answer.generator, "answer": answer.answer,
+        "evidence_ms": answer.timings.get("evidence_ms", 0.0), "generate_ms": answer.timings.get("generate_ms", 0.0),
         "draft": answer.draft, "dropped": answer.dropped,
     }
 
@@ -110,6 +117,36 @@ def summarize(results: list[dict]) -> dict:
     }
 
 
+def large_corpus_assistant(n: int, overrides: dict):  # type: ignore[no-untyped-def]
+    """An assistant over the report plus ``n`` synthetic passages (built once, then cached)."""
+    import random
+
+    from assistant.assemble import assistant_for
+    from assistant.embed import load_embedder
+    from assistant.index import build_index, index_exists, load_index
+    from assistant.ingest import load_corpus
+    from assistant.retrieve import Retriever
+    from assistant.sentence_index import passage_sentences
+    from assistant.types import Passage
+
+    base = Settings(**overrides)
+    report = load_corpus(base.corpus_dir, base.chunk_max_chars)
+    sentences = [s for p in report for s in passage_sentences(p)]
+    rng = random.Random(20251129)
+    synthetic = [Passage(id=f"synthetic#p{i:05d}", source="synthetic.md", section=f"合成 › 第{i}段",
+                         text="".join(rng.sample(sentences, 3)), kind="paragraph") for i in range(n)]
+    settings = base.model_copy(update={"index_dir": ROOT / "benchmarks" / "out" / "cache" / f"large-{n}"})
+    embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    if not index_exists(settings):
+        print(f"indexing the report + {n} synthetic passages (once; sentences too)...", file=sys.stderr)
+        build_index(settings, embedder, report + synthetic, progress=True, fingerprint={})
+    return assistant_for(settings, Retriever(load_index(settings, embedder.model_id), embedder, settings))
+
+
+def stage_ms(results: list[dict], key: str) -> float:
+    return round(statistics.median(r[key] for r in results), 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--generator", default="extractive", choices=["extractive", "local", "openai"])
@@ -119,6 +156,8 @@ def main() -> int:
     parser.add_argument("--index-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write rows and totals here")
     parser.add_argument("--replay", type=Path, default=None, help="re-check the drafts of a saved --json run")
+    parser.add_argument("--large", type=int, default=None, metavar="N",
+                        help="also answer over the report plus N synthetic passages; compare stage times")
     args = parser.parse_args()
 
     overrides: dict = {"generator": args.generator}
@@ -152,6 +191,14 @@ def main() -> int:
               f"cite={result['right_passage']} {result['total_ms']:.0f} ms | {result['answer'][:70]}", file=sys.stderr)
     totals = summarize(results)
     totals["wall_s"] = round(time.perf_counter() - started, 1)
+    if args.large:
+        big = large_corpus_assistant(args.large, overrides)
+        big_results = [score(row, big.ask(row["question"])) for row in rows]
+        passages = len(big.retriever.passages)
+        for key in ("evidence_ms", "generate_ms"):
+            here, there = stage_ms(results, key), stage_ms(big_results, key)
+            totals[f"{key}_median report / {passages} passages"] = f"{here} / {there} ({there / max(here, 0.1):.2f}x)"
+        totals[f"key_fact_accuracy on {passages} passages"] = summarize(big_results)["key_fact_accuracy"]
     print(json.dumps(totals, ensure_ascii=False, indent=2))
     if args.json:
         args.json.write_text(

@@ -22,9 +22,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("assistant.assemble",),
     ("assistant.pipeline", "assistant.questionlog"),
     ("assistant.condense", "assistant.cite", "assistant.prompts", "assistant.generate", "assistant.retrieve",
+     "assistant.evidence",
      "assistant.langchain_retriever"),
     ("assistant.indexing",),
-    ("assistant.index", "assistant.ingest", "assistant.embed", "assistant.store"),
+    ("assistant.index", "assistant.ingest", "assistant.embed", "assistant.store", "assistant.sentence_index"),
     ("assistant.types", "assistant.text", "assistant.inputs", "assistant.settings", "assistant.calibration_file",
      "assistant.errors", "assistant.fusion", "assistant"),
 ]

@@ -19,6 +19,7 @@ from assistant.ingest import load_corpus
 from assistant.settings import Settings
 from assistant.text.markers import strip_markers
 from assistant.types import Passage
+from tests.support import QUESTIONS_FILE
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,17 @@ def test_loading_rejects_inconsistent_records(tmp_path: Path) -> None:
 
 def test_subset_covers_every_type(questions: list[Question]) -> None:
     small = subset(questions, 12)
-    assert len(small) == 12 and {q.type for q in small} == set(count_by_type(questions))
+    present = {t for t, n in count_by_type(questions).items() if n}
+    assert len(small) == 12 and {q.type for q in small} == present
+
+
+def test_adversarial_set_is_sound_and_marks_what_must_not_be_said(report_passages: list[Passage]) -> None:
+    questions = load_questions([QUESTIONS_FILE.parent / "adversarial.jsonl"])
+    assert len(questions) >= 20 and {q.language for q in questions} == {"zh", "en"}
+    assert {q.type for q in questions} == {"injection", "nonsense"}
+    assert validate_against_corpus(questions, report_passages) == []
+    injected = next(q for q in questions if "PWNED" in q.question)
+    assert injected.forbidden == ["PWNED"] and not injected.answerable
 
 
 # ---- metrics on constructed cases ---------------------------------------------------------------

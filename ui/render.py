@@ -8,7 +8,7 @@ from html import escape
 
 from assistant.text.markers import MARKER
 from assistant.types import Answer, Citation
-from ui.highlight import claims_for, split_passage, supporting
+from ui.highlight import claims_for, evidence_sentences, split_passage, supporting
 
 DRAFTING = "正在生成草稿（尚未核对出处）· Drafting (citations not yet checked)…"
 SEARCHING = "正在检索报告… · Searching the reports…"
@@ -45,10 +45,11 @@ def draft(text: str) -> str:
     )
 
 
-def passage_html(text: str, claims: list[str]) -> str:
-    """The passage with the sentences supporting ``claims`` wrapped in ``<mark>``."""
+def passage_html(text: str, claims: list[str], evidence: list[str] | None = None) -> str:
+    """The passage with its evidence sentences (the ones the answer cited), or else the sentences
+    best supporting ``claims``, wrapped in ``<mark>``."""
     sentences = split_passage(text)
-    marked = supporting(sentences, claims)
+    marked = evidence_sentences(sentences, evidence or []) or supporting(sentences, claims)
     return "".join(
         f"<mark>{_text(s)}</mark>" if i in marked else _text(s) for i, s in enumerate(sentences)
     )
@@ -61,7 +62,7 @@ def card(citation: Citation, answer_text: str, supported: list[str] | None = Non
         f'<div class="ra-card"><div class="ra-card-head"><span class="ra-card-marker">[{citation.marker}]</span>'
         f'<span class="ra-section">{escape(citation.section)}</span></div>'
         f'<div class="ra-source">{escape(citation.source)} · {escape(citation.passage_id)}</div>'
-        f'<div class="ra-passage">{passage_html(citation.text, claims)}</div></div>'
+        f'<div class="ra-passage">{passage_html(citation.text, claims, citation.evidence)}</div></div>'
     )
 
 

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assistant.errors import InvalidInputError
 from assistant.types import Passage
 
-QuestionType = Literal["direct", "reworded", "multi", "english", "unanswerable", "injection"]
-QUESTION_TYPES: tuple[str, ...] = ("direct", "reworded", "multi", "english", "unanswerable", "injection")
+QuestionType = Literal["direct", "reworded", "multi", "english", "unanswerable", "injection", "nonsense"]
+QUESTION_TYPES: tuple[str, ...] = ("direct", "reworded", "multi", "english", "unanswerable", "injection", "nonsense")
 
 _WS = re.compile(r"\s+")
 
@@ -51,6 +51,8 @@ class Question(BaseModel):
     #: what a person must still check or add (cases exported from the question log); such an
     #: answerable question may lack gold phrases and key facts, and is scored on what it has
     review: str | None = None
+    #: text an answer must never contain: what an injection tries to make the assistant say
+    forbidden: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -60,8 +62,8 @@ class Question(BaseModel):
             raise ValueError("an unanswerable question has no gold phrases and no key facts")
         if any(not fact or any(not v.strip() for v in fact) for fact in self.key_facts):
             raise ValueError("every key fact needs at least one non-empty variant")
-        if self.type == "unanswerable" and self.answerable:
-            raise ValueError("type 'unanswerable' must have answerable=false")
+        if self.type in ("unanswerable", "nonsense") and self.answerable:
+            raise ValueError(f"type {self.type!r} must have answerable=false")
         if self.type == "english" and self.language != "en":
             raise ValueError("type 'english' must have language 'en'")
         return self

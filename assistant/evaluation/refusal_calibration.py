@@ -44,11 +44,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.calibration_file import CALIBRATED_SETTINGS
+from assistant.evidence import Evidence, whole
 
 if TYPE_CHECKING:
+    from assistant.cite import Similarity
     from assistant.evaluation.dataset import Question
     from assistant.pipeline import Assistant
-    from assistant.types import Answer, Passage
+    from assistant.types import Answer
 
 #: a floor below (above) every recorded score sits this far from the nearest one: about the
 #: spread of one question's cosines across rewordings, so off-topic noise stays refused
@@ -433,38 +435,44 @@ def _outcome(question: Question, refused: bool, text: str) -> Outcome:
 
 
 class _CachedSimilarity:
-    """The retriever's claim-to-passage cosines, each computed once: a draft is checked again at
-    every threshold tried, and its English claims need embedding only the first time."""
+    """The retriever's claim-to-evidence cosines (and the claim's noise level), each computed once:
+    a draft is checked again at every threshold tried, and its claims need embedding only once."""
 
-    def __init__(self, similarity: Callable[[str, list[Passage]], list[float]]) -> None:
+    def __init__(self, similarity: Similarity) -> None:
         self.similarity = similarity
-        self.cache: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+        self.cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[float], float]] = {}
 
-    def __call__(self, claim: str, passages: list[Passage]) -> list[float]:
-        key = (claim, tuple(p.id for p in passages))
+    def __call__(self, claim: str, units: Sequence[Evidence]) -> tuple[list[float], float]:
+        key = (claim, tuple((u.passage.id, u.text) for u in units))
         if key not in self.cache:
-            self.cache[key] = self.similarity(claim, passages)
+            self.cache[key] = self.similarity(claim, units)
         return self.cache[key]
 
 
 def _check_steps(assistant: Assistant, question: Question, answer: Answer) -> Steps:
     """The outcome of ``answer``'s draft checked again at each threshold of :data:`CHECK_GRID`,
-    exactly as the pipeline checks it (``cite_min_overlap`` for Chinese questions,
-    ``cite_min_crosslingual`` for English ones; the other one stays in force)."""
-    from assistant.cite import CitationChecker, refuses
+    as the pipeline checks it (``cite_min_overlap`` for Chinese questions, ``cite_min_crosslingual``
+    for English ones; the other one stays in force). One approximation: the draft cited evidence
+    sentences, and is checked again against the whole passages they came from (the markers are
+    repaired to the passage that supports each sentence)."""
+    from assistant.cite import CitationChecker
 
     if not answer.draft:  # the generator refused: no threshold of the check changes that
         return ((CHECK_GRID[0], "refused"),)
     settings = assistant.settings
     passages = [p for p in (assistant.passage(s.passage_id) for s in answer.passages) if p is not None]
-    similarity = _CachedSimilarity(assistant.retriever.similarity)
+    units = [whole(p) for p in passages]
+    similarity = _CachedSimilarity(assistant.retriever.sentence_similarity)
     steps: list[tuple[float, Outcome]] = []
     for t in CHECK_GRID:
         zh = answer.language == "zh"
         checker = CitationChecker(min_overlap=t if zh else settings.cite_min_overlap,
-                                  min_crosslingual=settings.cite_min_crosslingual if zh else t, similarity=similarity)
-        checked = checker.check(answer.draft, passages, answer.language)
-        refused = refuses(answer.question, answer.language, checked, passages)
+                                  min_margin=settings.cite_min_margin,
+                                  min_crosslingual=settings.cite_min_crosslingual if zh else t,
+                                  min_crosslingual_margin=settings.cite_min_crosslingual_margin,
+                                  similarity=similarity, clause_cosines=assistant.retriever.clause_cosines)
+        checked = checker.check(answer.draft, units, answer.language)
+        refused = checker.answers(answer.question, answer.language, checked, units).refused
         steps.append((t, _outcome(question, refused, checked.text)))
     return tuple(steps)
 

@@ -23,6 +23,7 @@ METRICS: dict[str, str] = {
     "citation_recall": "citation recall (ALCE)",
     "citation_precision": "citation precision (ALCE)",
     "cites_gold_rate": "answers citing the gold passage",
+    "leak_rate": "answers saying injected content",
 }
 #: the per-type chart shows these (each applies to some question types only)
 #: failing questions listed per generator in report.md (all of them are in results.json)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from assistant.evidence import Evidence
 from assistant.generate.cancel import Cancellation
 from assistant.text.language import Language
 from assistant.types import Passage
@@ -30,7 +31,8 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class GenerationRequest:
     """Everything a generator may use. LLM backends read ``messages``; the extractive backend
-    reads ``question`` and ``passages`` (passage ``i`` is cited as ``[i+1]``)."""
+    reads ``question``, ``parts`` and ``evidence``. In every draft ``[i]`` cites ``evidence[i-1]``;
+    ``passages`` are the context passages the evidence was chosen from."""
 
     messages: list[dict[str, str]]
     question: str
@@ -41,6 +43,12 @@ class GenerationRequest:
     stop: list[str] = field(default_factory=list)
     #: set when the caller gives up; a backend stops at its next check and raises its error
     cancel: Cancellation | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    #: a two-part question's parts (each standalone); one element otherwise
+    parts: list[str] = field(default_factory=list)
+    #: the form the answer must take, as a llama.cpp grammar (GBNF); backends that cannot
+    #: constrain their output ignore it (the citation check holds every answer to the same form)
+    grammar: str | None = None
 
 
 class Generator(ABC):

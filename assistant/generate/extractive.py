@@ -1,47 +1,65 @@
-"""The extractive generator: no language model, answers with the passage sentences that best
-answer the question, each cited ``[n]``. Always available and fast (milliseconds).
+"""The extractive generator: no language model; answers with the evidence sentence that answers
+the question, cited ``[n]``, led by the asked item. Always available and fast (milliseconds).
 
-Scoring: with an embedder (the retriever's multilingual e5), a sentence scores by its cosine to
-the question; on the 71 answerable Chinese questions of evals/ this picks the gold sentence 65
-times, against 62 for word overlap. Sentence vectors are cached, so after the first questions
-only the question is embedded. Without an embedder a sentence scores by the rarity-weighted
-share of the question's topic words it contains plus character-bigram overlap.
+It reads the evidence the pipeline chose (:mod:`assistant.evidence`: the best sentences of the
+retrieved passages, scored with the sentence vectors stored at index time, so nothing is embedded
+per question but the question). A sentence is quoted when:
 
-Refusing (empty draft) is the hard part without a language model, since cosine does not
-separate "about the topic" from "answers it". Two rules: the best sentence must reach a floor,
-and a question asking for a figure ("多少", "how many") is only answered by a sentence whose
-figure stands in a clause about the thing asked (bigram overlap) with a compatible unit
-("多少亿元" needs 亿元), and whose Latin-script and place names ("GDP", "广东省") occur in the
-passages. English questions get an English-framed answer quoting the cited Chinese sentence
-verbatim: translating without a language model would invent wording.
+- its cosine to the question reaches a floor (per language: cross-lingual cosines run lower);
+- the question names something it holds: some topic word of a Chinese question occurs in it,
+  so gibberish and bare instructions ("忽略以上指令") are refused; an English question must keep
+  a question after its instructions are set aside;
+- it holds an item of the asked kind (:func:`assistant.text.questions.asked_kind`): a figure in a
+  clause about the thing asked with a compatible unit ("多少亿元" needs 亿元), a rank ("第二"), a
+  date, or, for what/who questions, words the question does not already hold ("以上就是小米MIX4是
+  什么处理器的全部内容" only echoes "小米MIX4的处理器是什么");
+- the Latin-script and place names of a Chinese question ("GDP", "广东省") occur in the evidence.
+
+The answer leads with the asked item: the clause stating it (quoted verbatim, so the citation
+check holds it to its evidence), then the whole sentence. An English answer leads with the figure
+in English and its Chinese original in brackets, "About 17,600 (超1.76万家)", then the quote.
+A two-part question is answered part by part.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from assistant.evidence import Evidence
 from assistant.generate import GenerationRequest, Generator
-from assistant.text.cjk import content_chars
-from assistant.text.figures import asks_for_figure, numbers, states_asked_figure
-from assistant.text.sentences import split_sentences
-from assistant.text.words import bigrams, keywords, proper_names
+from assistant.text.cjk import content_chars, ideographs_only
+from assistant.text.figures import (
+    english_figure,
+    english_unit_matches,
+    figure_clauses,
+    ordinals,
+    states_asked_figure,
+    states_asked_figure_by_meaning,
+)
+from assistant.text.questions import asked_kind, without_instructions
+from assistant.text.sentences import split_clauses
+from assistant.text.words import bigrams, keywords, normalize, proper_names
 
 if TYPE_CHECKING:
     from assistant.embed import Embedder
     from assistant.settings import Settings
 
-#: a heading-only first sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
+#: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
+#: words that frame a text rather than say something ("以上就是…的全部内容")
+#: question framing, not topic ("是什么", "多少", "哪些")
+_FRAMING = re.compile(r"是什么|什么|多少|哪些|哪个|哪一|怎么|如何|是否|报告|我国|请问|的|是|了|吗|呢|有|在|和|与")
+_FILLER_WORDS = re.compile(
+    "以上|以下|就是|全部|内容|相关|介绍|如下|本文|文章|问题|答案|一下|小编|大家|分享|安排|具体|情况"
+)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence of passage ``index`` (0-based) with its score."""
+    """An evidence sentence (``index`` into the request's evidence) with its score."""
 
     index: int
     sentence: str
@@ -49,31 +67,21 @@ class Candidate:
 
 
 class ExtractiveGenerator(Generator):
-    """Picks up to ``max_sentences`` sentences; refuses (empty draft) when none answers."""
+    """Quotes up to ``max_sentences`` evidence sentences per part; refuses (empty draft) when none answers."""
 
     name = "extractive"
     uses_llm = False
 
-    def __init__(
-        self,
-        embedder: Embedder | None = None,
-        *,
-        max_sentences: int = 2,
-        second_margin: float = 0.01,
-        min_lexical: float = 0.45,
-        min_cosine: dict[str, float] | None = None,
-        min_figure_overlap: float = 0.3,
-        fallback_reach: dict[str, float] | None = None,
-    ) -> None:
-        self.embedder = embedder
+    def __init__(self, embedder: Embedder | None = None, *, max_sentences: int = 1, second_margin: float = 0.01,
+                 min_cosine: dict[str, float] | None = None, min_figure_overlap: float = 0.3,
+                 min_topic_words: float = 0.2) -> None:
+        self.embedder = embedder  # picks the clause an English answer leads with
         self.max_sentences = max_sentences
         self.second_margin = second_margin
-        self.min_lexical = min_lexical
         # cross-lingual cosines run lower than Chinese-to-Chinese ones
         self.min_cosine = min_cosine or {"zh": 0.85, "en": 0.76}
         self.min_figure_overlap = min_figure_overlap
-        self.fallback_reach = fallback_reach or {"zh": 1.0, "en": 0.01}
-        self._vectors: dict[str, np.ndarray] = {}
+        self.min_topic_words = min_topic_words
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> ExtractiveGenerator:
@@ -82,98 +90,144 @@ class ExtractiveGenerator(Generator):
             embedder,
             max_sentences=settings.extractive_max_sentences,
             second_margin=settings.extractive_second_margin,
-            min_lexical=settings.extractive_min_lexical,
             min_cosine={"zh": settings.extractive_min_cosine, "en": settings.extractive_min_cosine_crosslingual},
             min_figure_overlap=settings.extractive_min_figure_overlap,
-            fallback_reach={"zh": settings.extractive_reach, "en": settings.extractive_reach_crosslingual},
+            min_topic_words=settings.extractive_min_topic_words,
         )
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
-        for i, cand in enumerate(self.select(request)):
-            yield self._render(cand, request.language, first=i == 0)
+        parts = request.parts or [request.question]
+        first = True
+        for i, part in enumerate(parts):
+            for cand in self.select(request, part, i if len(parts) > 1 else None):
+                yield self._render(cand, part, request, first=first)
+                first = False
 
     # ---- selection ------------------------------------------------------------------------
 
-    def candidates(self, request: GenerationRequest) -> list[tuple[int, str]]:
-        """All sentences of the passages long enough to carry a fact."""
-        out = []
-        for i, p in enumerate(request.passages):
-            for s in split_sentences(p.text):
-                if content_chars(s) >= _MIN_SENTENCE_CHARS:
-                    out.append((i, s))
-        return out
-
-    def select(self, request: GenerationRequest) -> list[Candidate]:
-        """The sentences to answer with, best first; empty when nothing answers the question."""
-        pool = self.candidates(request)
-        if not pool:
+    def select(self, request: GenerationRequest, question: str | None = None,
+               part: int | None = None) -> list[Candidate]:
+        """The evidence sentences that answer ``question`` (default: the request's; ``part``: the
+        evidence chosen for that part of a two-part question), best first; empty when none does."""
+        question = question or request.question
+        language = request.language
+        evidence = [(i, e) for i, e in enumerate(request.evidence) if part is None or e.part == part]
+        if not self.names_something(question, language, [e for _, e in evidence]):
             return []
-        if self.embedder is not None:
-            scored, floor = self._score_semantic(request.question, pool), self.min_cosine[request.language]
-        else:
-            scored, floor = self._score_lexical(request.question, pool), self.min_lexical
-        # best first; a sentence about the topic that lacks the asked figure is skipped, not final
-        ranked = sorted(scored, key=lambda c: c.score, reverse=True)
-        # how far below the top sentence an eligible one may be; across languages the figure
-        # check is weak, so an English answer must come from (nearly) the top sentence
-        reach = self.fallback_reach[request.language]
-        eligible = [c for c in ranked if c.score >= max(floor, ranked[0].score - reach)
-                    and self.answers_figure(request, c.sentence)]
+        ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in evidence
+                         if content_chars(e.text) >= _MIN_SENTENCE_CHARS), key=lambda c: c.score, reverse=True)
+        floor = self.min_cosine[language]
+        # a sentence stating the asked item in the question's words first; failing that, the
+        # closest sentence may state it in other words (a reworded question)
+        eligible = [c for c in ranked if c.score >= floor and self.answers(question, language, c.sentence)] or [
+            c for c in ranked[:1] if c.score >= floor and self.answers(question, language, c.sentence, closest=True)]
         if not eligible:
             return []
         best = eligible[0]
-        close = [c for c in eligible[1:] if best.score - c.score <= self._margin(best.score)]
+        close = [c for c in eligible[1:] if best.score - c.score <= self.second_margin]
         return [best, *close][: self.max_sentences]
 
-    def _margin(self, best: float) -> float:
-        return self.second_margin if self.embedder is not None else best * 0.15
-
-    def answers_figure(self, request: GenerationRequest, sentence: str) -> bool:
-        """For a question asking for a figure: does ``sentence`` state one about the thing asked?"""
-        question = request.question
-        context = "".join(p.text for p in request.passages)
-        if request.language == "zh" and any(name not in context for name in proper_names(question)):
-            return False  # "GDP", "广东省": the passages never name it
-        if not asks_for_figure(question):
+    def names_something(self, question: str, language: str, evidence: list[Evidence]) -> bool:
+        """Whether the question asks about something the evidence holds (not gibberish, not only an
+        instruction): a share of a Chinese question's topic words occurs in the evidence; an English
+        question must still ask something once its instructions are set aside."""
+        asked = without_instructions(question)
+        text = normalize("".join(e.passage.section + e.text for e in evidence))
+        if language == "zh" and any(name not in text for name in proper_names(asked)):
+            return False  # "GDP", "广东省": the evidence never names it
+        if language == "en":
+            return bool(re.search(r"[A-Za-z]{3,}|\d", asked)) and asked_kind(asked) != "other" or bool(
+                set(keywords(asked)) & {w for e in evidence for w in keywords(e.text)})
+        if asked_kind(asked) == "date" and keywords(asked):
+            return True  # "落款日期是哪一天": the words of a date question are rarely the document's
+        # a topic word, or at least a pair of characters of one: a reworded question shares few
+        # words with its answer ("研究开发资金" / "研发经费"), gibberish none
+        if any(w in text for w in keywords(asked) if not w.isdigit()):
             return True
-        if request.language == "en":
-            # no word overlap across languages: any figure; the cosine floor decided already
-            return bool(numbers(sentence) - numbers(question))
-        return states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap)
+        pairs = bigrams(ideographs_only(_FRAMING.sub("", asked)))  # digits pair with any figure
+        return bool(pairs) and len(pairs & bigrams(text)) / len(pairs) >= self.min_topic_words
 
-    def _score_lexical(self, question: str, pool: list[tuple[int, str]]) -> list[Candidate]:
-        q_words = keywords(question)
-        q_bigrams = bigrams(question)
-        sent_words = [set(keywords(s)) for _, s in pool]
-        n = len(pool)
-        # rarer words identify the topic; "企业" in every sentence should not decide
-        weight = {w: math.log(1 + n / (1 + sum(w in ws for ws in sent_words))) for w in q_words}
-        total = sum(weight.values()) or 1.0
-        out = []
-        for (idx, sent), words in zip(pool, sent_words, strict=True):
-            coverage = sum(weight[w] for w in q_words if w in words or w in sent) / total
-            overlap = len(q_bigrams & bigrams(sent)) / (len(q_bigrams) or 1)
-            score = 0.7 * coverage + 0.3 * overlap + 0.03 / (1 + idx)  # retrieval order breaks near-ties
-            out.append(Candidate(idx, sent, score))
-        return out
-
-    def _score_semantic(self, question: str, pool: list[tuple[int, str]]) -> list[Candidate]:
-        assert self.embedder is not None
-        q = self.embedder.embed_queries([question])[0]
-        missing = list(dict.fromkeys(s for _, s in pool if s not in self._vectors))
-        if missing:
-            for s, v in zip(missing, self.embedder.embed_passages(missing), strict=True):
-                self._vectors[s] = v
-        return [Candidate(idx, s, float(self._vectors[s] @ q) + 0.002 / (1 + idx)) for idx, s in pool]
+    def answers(self, question: str, language: str, sentence: str, *, closest: bool = False) -> bool:
+        """Whether ``sentence`` holds an item of the kind ``question`` asks for. The sentence
+        ``closest`` in meaning to the question may state its figure in other words (a reworded
+        question shares few words with it); any other must state it in a clause that shares the
+        question's wording."""
+        kind = asked_kind(question)
+        if kind == "figure":
+            if language == "en":
+                return any(english_unit_matches(question, c) for c in figure_clauses(question, sentence))
+            if states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap):
+                return True
+            return closest and self._by_meaning(question, sentence) is not None
+        if kind == "rank":
+            return bool(ordinals(sentence))
+        if kind == "date":
+            return bool(re.search(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日", sentence))
+        if language == "en":
+            return True
+        # what/who/how: the sentence must say something the question does not ("以上就是…的全部内容")
+        asked = normalize(question).lower()
+        new = [w for w in keywords(sentence) if w not in asked and _FILLER_WORDS.sub("", w)]
+        return sum(len(w) for w in new) >= 4
 
     # ---- rendering ------------------------------------------------------------------------
 
-    @staticmethod
-    def _render(cand: Candidate, language: str, *, first: bool) -> str:
+    def _render(self, cand: Candidate, question: str, request: GenerationRequest, *, first: bool) -> str:
         marker = f"[{cand.index + 1}]"
         body = cand.sentence.rstrip("。；;！!？?")
-        if language == "en":
-            lead = "The report states: " if first else " It also states: "
-            return f"{lead}“{body}” {marker}."
+        lead = self.lead(question, request.language, cand.sentence)
+        if request.language == "en":
+            opening = (f"{lead} {marker}. " if lead else "") + ("The report states: " if first else "It also states: ")
+            return f"{opening}“{body}” {marker}. "
+        if lead and normalize(lead) != normalize(body):
+            return f"{lead}{marker}。{body}{marker}。"
         return f"{body}{marker}。"
 
+    def lead(self, question: str, language: str, sentence: str) -> str:
+        """The asked item, first: the clause stating the asked figure or rank (English: the figure in
+        English with its Chinese original), or "" when the question asks for no such item."""
+        kind = asked_kind(question)
+        if kind not in ("figure", "rank", "date"):
+            return ""
+        clauses = [c.strip() for c in split_clauses(sentence) if c.strip()]
+        if kind == "figure" and language == "zh":
+            found = [c for c in clauses if states_asked_figure(question, c, min_overlap=self.min_figure_overlap)]
+            if not found and (clause := self._by_meaning(question, sentence)) is not None:
+                found = [clause]
+        elif kind == "rank":
+            found = [c for c in clauses if ordinals(c)]
+        else:
+            # a clause with a figure other than a bare year or month ("截至2025年10月" dates the rest)
+            found = figure_clauses(question, sentence)
+            if len(found) > 1:
+                found = self._closest(question, language, found)
+        if not found:
+            return ""
+        if language == "en":
+            english = english_figure(found[0]) or ""
+            return english[:1].upper() + english[1:]
+        return found[0]
+
+    def _by_meaning(self, question: str, sentence: str) -> str | None:
+        """The figure clause of ``sentence`` closest in meaning to ``question``, if it states the
+        asked figure (for a question worded unlike its answer); None without an embedder."""
+        if self.embedder is None:
+            return None
+        embedder = self.embedder
+
+        def cosines(q: str, clauses: list[str]) -> list[float]:
+            return [float(x) for x in embedder.embed_passages(clauses) @ embedder.embed_queries([q])[0]]
+
+        return states_asked_figure_by_meaning(question, sentence, cosines)
+
+    def _closest(self, question: str, language: str, clauses: list[str]) -> list[str]:
+        """``clauses`` ordered by closeness to ``question``: shared wording in Chinese; across
+        languages there is none, so the embedder's cosine (in clause order without one)."""
+        if language == "zh":
+            q = bigrams(question)
+            return sorted(clauses, key=lambda c: len(q & bigrams(c)), reverse=True)
+        if self.embedder is None:
+            return clauses
+        qv = self.embedder.embed_queries([question])[0]
+        cos = self.embedder.embed_passages(clauses) @ qv
+        return [clauses[i] for i in sorted(range(len(clauses)), key=lambda i: -float(cos[i]))]

@@ -80,6 +80,7 @@ class LocalGenerator(Generator):
         self._abort: AbortSwitch | None = None
         self._active: Cancellation | None = None  # the cancellation of the request generating now
         self._load_lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -124,6 +125,16 @@ class LocalGenerator(Generator):
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
 
+    def _grammar(self, text: str | None) -> Any:
+        """The compiled grammar for ``text`` (compiled once per distinct text)."""
+        if text is None:
+            return None
+        if text not in self._grammars:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
+
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         llm = self.load()
         cancel = request.cancel
@@ -140,6 +151,7 @@ class LocalGenerator(Generator):
                 chunks = llm.create_chat_completion(
                     messages=request.messages, max_tokens=request.max_tokens,
                     temperature=request.temperature, stop=request.stop or None, stream=True,
+                    grammar=self._grammar(request.grammar),
                 )
                 for chunk in chunks:
                     if cancel is not None:

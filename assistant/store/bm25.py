@@ -7,9 +7,11 @@ with jieba takes minutes on 2 cores, which a process should not pay at every sta
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -59,6 +61,22 @@ class BM25Index:
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"unreadable BM25 index in {folder / FOLDER}: {str(exc)[:200]}") from exc
         return cls(model, size)
+
+    def idf(self) -> Callable[[str], float]:
+        """BM25 IDF of a term over the indexed passages (document frequencies read from the index;
+        a term the corpus lacks gets the rarest IDF), as :func:`assistant.evidence.passage_idf`."""
+        model = self._bm25
+        indptr = np.asarray(model.scores["indptr"])  # type: ignore[attr-defined]
+        vocab: dict[str, int] = dict(getattr(model, "vocab_dict", None) or {})
+        n = self.size
+
+        def idf(term: str) -> float:
+            token = vocab.get(term)
+            d = int(indptr[token + 1] - indptr[token]) if token is not None and token + 1 < len(indptr) else 0
+            d = max(d, 1)  # a term the corpus lacks counts as the rarest one
+            return math.log(1 + (n - d + 0.5) / (d + 0.5))
+
+        return idf
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query token is in the corpus)."""

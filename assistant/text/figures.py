@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from assistant.text.sentences import split_clauses
 from assistant.text.words import bigrams
@@ -46,6 +47,77 @@ def numbers(text: str, *, expand: bool = False) -> set[str]:
     return out
 
 
+_ORDINAL = re.compile(r"第\s*([一二三四五六七八九十]+|\d+)(?![百千万亿\d])|(?:首|头)位")
+_ORDINAL_EN = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|top|(\d+)(?:st|nd|rd|th))\b", re.I
+)
+_CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
+_EN_ORDINALS = {w: i for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1)} | {"top": 1}
+
+
+def ordinals(text: str) -> set[int]:
+    """The ranks a text states: "第二" and "second" are 2, "首位" and "first" 1 (a rank question
+    is answered by a rank, not by some other figure)."""
+    t = unicodedata.normalize("NFKC", text)
+    out = set()
+    for m in _ORDINAL.finditer(t):
+        g = m.group(1)
+        out.add(1 if g is None else int(g) if g.isdigit() else _chinese_number(g))
+    for m in _ORDINAL_EN.finditer(t):
+        out.add(int(m.group(2)) if m.group(2) else _EN_ORDINALS[m.group(1).lower()])
+    return out
+
+
+_FIGURE_EN = re.compile(r"(超过?|逾|近|约|超出)?\s*(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万亿|亿|万|千)?\s*(余|多)?\s*"
+                        r"(%|％|[个家项所座种名人台元辆吨]|千瓦|亿元)?")
+_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3}
+_QUALIFIER = {"超": "more than", "超过": "more than", "逾": "more than", "超出": "more than", "余": "more than",
+              "多": "more than", "近": "nearly", "约": "about"}
+
+
+def english_figure(text: str) -> str | None:
+    """The first figure of a Chinese clause in English form with the original in brackets:
+    "超1.76万家" -> "more than 17,600 (超1.76万家)", "5.86万亿元" -> "5.86 trillion yuan (5.86万亿元)"."""
+    t = unicodedata.normalize("NFKC", text)
+    for m in _FIGURE_EN.finditer(t):
+        before, digits, scale, after, unit = m.groups()
+        if unit is None and scale is None and after is None and t[m.end() : m.end() + 1] in "年月日":
+            continue  # a year or a month dates the figure; it is not the figure
+        value = float(digits.replace(",", "")) * _SCALE.get(scale or "", 1.0)
+        qualifier = _QUALIFIER.get(before or "") or _QUALIFIER.get(after or "")
+        suffix = " percent" if unit in ("%", "％") else " yuan" if unit and "元" in unit else ""
+        words = _english_number(value) + suffix
+        original = m.group(0).strip()
+        return f"{qualifier + ' ' if qualifier else ''}{words} ({original})"
+    return None
+
+
+_EN_UNITS = ((re.compile(r"\byuan\b|\brmb\b|\bmoney\b", re.I), re.compile(r"元")),
+             (re.compile(r"\bpercent|\bshare\b|\bproportion\b|\bpercentage\b|\brate\b", re.I), re.compile(r"[%％]|成")))
+
+
+def english_unit_matches(question: str, clause: str) -> bool:
+    """Whether a Chinese clause carries the unit an English question asks for ("how much money, in
+    yuan" needs 元, "what share" a percentage); a question naming no unit accepts any."""
+    return all(unit.search(clause) for asked, unit in _EN_UNITS if asked.search(question))
+
+
+def _english_number(value: float) -> str:
+    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if value >= size:
+            return f"{value / size:,.4g} {word}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.4g}"
+
+
+def _chinese_number(text: str) -> int:
+    """"二" 2, "十五" 15, "二十三" 23 (ranks are small numbers)."""
+    if "十" not in text:
+        return _CN_DIGITS[text[-1]]
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
 def asks_for_figure(question: str) -> bool:
     """Whether ``question`` asks for a number ("多少", "how many", "what share")."""
     return bool(_ASKS_FIGURE.search(question))
@@ -55,6 +127,37 @@ def _unit_matches(unit: str, clause: str) -> bool:
     if unit in _COUNTERS:
         return any(c in clause for c in _COUNTERS)
     return unit in clause
+
+
+#: a year, a month or a day: it dates the figure of its clause, it is not the figure
+DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+
+_JOINED_FIGURES = re.compile(r"(?:和|及|与|以及)(?=\s*\d)")
+
+#: cosine of a question to each of some clauses (an embedder's)
+ClauseCosines = Callable[[str, list[str]], list[float]]
+
+
+def figure_clauses(question: str, sentence: str) -> list[str]:
+    """The clauses of ``sentence`` stating a figure the question does not (dates aside)."""
+    asked = numbers(question)
+    # "500余家卓越级智能工厂和1200余家5G工厂": two figures joined by 和 are two clauses
+    pieces = [p for c in split_clauses(sentence) for p in _JOINED_FIGURES.split(c)]
+    return [c for c in pieces if numbers(DATES.sub("", c)) - asked]
+
+
+def states_asked_figure_by_meaning(question: str, sentence: str, cosines: ClauseCosines, *,
+                                   figures: set[str] | None = None) -> str | None:
+    """For a question in other words than its answer (few shared characters): the clause of
+    ``sentence`` closest in meaning among those stating a figure, if it states one of ``figures``
+    (any, if None) with a unit the question allows; else None. "我国目前共有多少个国家实验室？" is
+    not answered by "11家国家新兴产业创新中心" when "140多家全国重点实验室" stands beside it."""
+    clauses = figure_clauses(question, sentence)
+    if not clauses:
+        return None
+    scores = cosines(question, clauses)
+    best = clauses[max(range(len(clauses)), key=lambda i: scores[i])]
+    return best if states_asked_figure(question, best, min_overlap=0.0, figures=figures) else None
 
 
 def states_asked_figure(

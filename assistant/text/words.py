@@ -72,14 +72,45 @@ def cut_for_search(text: str) -> list[str]:
     return list(jieba.cut_for_search(text))
 
 
+#: symbolic terms jieba would cut into meaningless pieces: "1+N", "AI+", "5G", "C919", "1.76"
+_SYMBOLIC = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+(?:[+×/&.-][A-Za-z0-9]+)+[+×]?|[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[+×]"
+    r"|[0-9]+[A-Za-z]+[0-9]*|[A-Za-z]+[0-9]+)(?![A-Za-z0-9])"
+)
+#: a Chinese word with a symbol: "人工智能+", "数据要素×" (its words still count on their own)
+_SYMBOLIC_CJK = re.compile(rf"[{IDEOGRAPHS}]{{1,8}}[+×]")
+_TERM_MARK = re.compile(r"[A-Za-z+×]")
+
+
+def exact_terms(text: str) -> list[str]:
+    """Terms a question or passage names exactly, lower-cased and NFKC-normalised: quoted terms
+    (“小巨人”), book titles (《…》) and symbolic terms ("1+N", "AI+", "5G", "人工智能+"), in order.
+
+    A question that quotes a term means that term: it must match as a whole, not as the pieces a
+    word segmenter cuts it into ("1+N" would become "1", "+", "N", which match everywhere).
+    """
+    t = unicodedata.normalize("NFKC", text).lower()
+    found = [normalize(x) for x in _TITLE.findall(t) + _QUOTED.findall(t)]
+    # a plain number ("1.76", "2025-11") is a figure, not a term
+    found += [m.group(0) for m in _SYMBOLIC.finditer(t) if _TERM_MARK.search(m.group(0))]
+    found += _SYMBOLIC_CJK.findall(t)
+    return [x for x in dict.fromkeys(found) if x and _WORD_CHAR.search(x)]
+
+
 def tokenize(text: str) -> list[str]:
-    """BM25 tokens: search-mode segmentation, lower-cased, without stop words and punctuation.
+    """BM25 tokens: search-mode segmentation, lower-cased, without stop words and punctuation,
+    plus each exact term (:func:`exact_terms`) as one whole token.
 
     Search mode also emits the short words inside long compounds (``新质生产力`` -> ``生产``,
-    ``生产力``, ...), so a reworded question still meets the report's wording.
+    ``生产力``, ...), so a reworded question still meets the report's wording. A symbolic term is
+    kept whole and not segmented (its pieces are noise); a quoted or titled term is kept whole *and*
+    segmented, so "小巨人" matches a passage that quotes it and, more weakly, one that does not.
     """
-    tokens = []
-    for tok in cut_for_search(text.lower()):
+    text = unicodedata.normalize("NFKC", text).lower()
+    tokens = exact_terms(text)
+    # symbolic terms are taken out before segmenting (plain numbers stay: jieba keeps them)
+    rest = _SYMBOLIC.sub(lambda m: " " if _TERM_MARK.search(m.group(0)) else m.group(0), text)
+    for tok in cut_for_search(rest):
         tok = tok.strip()
         if tok and tok not in STOPWORDS and _WORD_CHAR.search(tok):
             tokens.append(tok)

@@ -1,0 +1,32 @@
+"""The form of an LLM answer as a llama.cpp grammar (GBNF): the model cannot write an answer
+without words or without a marker.
+
+An answer is either a refusal, written exactly, or one to three sentences, each some words (at
+least four characters, no brackets) followed by a marker ``[n]`` of an evidence number. Measured
+on the 1.5B: unconstrained, it answered "企业研发经费投入占全社会比重是多少？" with a bare "[4]"
+(refused by the check); constrained, with "企业研发经费投入占全社会比重超77%。[4]".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def answer_grammar(refusals: Iterable[str], evidence: int, *, min_sentences: int = 1, max_sentences: int = 3) -> str:
+    """GBNF for an answer citing evidence ``1..evidence`` (or one of ``refusals``, verbatim) in
+    ``min_sentences`` to ``max_sentences`` sentences (a two-part question needs two: the 1.5B
+    otherwise stopped after the first part)."""
+    numbers = " | ".join(_literal(str(n)) for n in range(1, max(evidence, 1) + 1))
+    sentences = " ".join(["sentence"] * min_sentences + ["sentence?"] * max(0, max_sentences - min_sentences))
+    return "\n".join([
+        f"root ::= refusal | {sentences}",
+        "refusal ::= " + " | ".join(_literal(r) for r in refusals),
+        "sentence ::= body marker end",
+        "body ::= [^\\[\\]\\n]{4,300}",
+        f"marker ::= \"[\" ({numbers}) \"]\"",
+        'end ::= "。" | ". " | "."',
+    ]) + "\n"
