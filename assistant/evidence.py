@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from assistant.fusion import minmax
 from assistant.text.words import tokenize
-from assistant.types import Passage
+from assistant.types import Hit, Passage
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 #: BM25's usual constants (the Lucene defaults bm25s uses for passages too)
 _K1, _B = 1.5, 0.75
@@ -118,3 +122,32 @@ def passage_idf(tokenized: Sequence[Sequence[str]]) -> Callable[[str], float]:
         return rarest if d is None else math.log(1 + (n - d + 0.5) / (d + 0.5))
 
     return idf
+
+
+class EvidenceSource(Protocol):
+    """What gathering evidence needs from retrieval (:class:`assistant.retrieve.Retriever` fits)."""
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]: ...
+
+    def evidence(self, query: str, passages: list[Passage], n: int) -> list[Evidence]: ...
+
+
+def gather(retriever: EvidenceSource, settings: Settings, parts: list[str], hits: list[Hit], noise: list[Passage],
+           *, for_llm: bool) -> tuple[list[Evidence], list[Passage]]:
+    """The evidence sentences for each part of a question, in order, and the passages they were
+    chosen from. One part: the best sentences of the retrieved passages (an LLM reads the top
+    ``context_passages``; the extractive generator all of them). A two-part question: each part
+    is retrieved on its own and gets its own sentences (a sentence chosen for both parts appears
+    once per part: its scores are per part)."""
+    s = settings
+    if len(parts) == 1:
+        context = [h.passage for h in (hits[: s.context_passages] if for_llm else hits)] + noise
+        n = s.evidence_sentences if for_llm else s.extractive_evidence_sentences
+        return retriever.evidence(parts[0], context, n), context
+    out: list[Evidence] = []
+    passages: dict[str, Passage] = {}
+    for i, part in enumerate(parts):
+        context = [h.passage for h in retriever.search(part, s.context_passages)] + noise
+        passages.update((p.id, p) for p in context)
+        out += [replace(e, part=i) for e in retriever.evidence(part, context, s.evidence_sentences_per_part)]
+    return out, list(passages.values())

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.cite import REFUSALS, CitationChecker, too_weak, top_cosine
 from assistant.condense import Condenser
-from assistant.evidence import Evidence
+from assistant.evidence import Evidence, gather
 from assistant.generate import GenerationRequest, Generator, GeneratorPool, Lease
 from assistant.generate.cancel import Cancellation
 from assistant.inputs import check_count, check_k, check_question
@@ -132,13 +132,13 @@ class Assistant:
         parts = split_parts(query)
         noise_passages = self.retriever.noise(query, hits, noise, s.noise_seed)
         t = time.perf_counter()
-        evidence, passages = self._evidence(parts, hits, noise_passages, gen)  # the sentences that answer
+        evidence, passages = gather(self.retriever, s, parts, hits, noise_passages, for_llm=gen.uses_llm)
         timings["evidence_ms"] = _ms(t)
+        grammar = answer_grammar(REFUSALS.values(), len(evidence), min_sentences=len(parts)) if s.llm_grammar else None
         request = GenerationRequest(  # 2. prompt
             messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
             question=question, passages=passages, language=language, max_tokens=s.max_tokens,
-            temperature=s.temperature, evidence=evidence, parts=parts,
-            grammar=self._grammar(len(evidence), len(parts)))
+            temperature=s.temperature, evidence=evidence, parts=parts, grammar=grammar)
         t, pieces = time.perf_counter(), []
         for piece in gen.stream(request):  # 3. generate
             timings.setdefault("first_token_ms", _ms(t0))
@@ -158,30 +158,6 @@ class Assistant:
         yield AnswerEvent(Answer.grounded(meta, verdict.text, checked.citations(evidence, scores),
                                           support=checked.support(), timings=timings, passages=sources,
                                           draft=draft, dropped=checked.dropped))
-
-    def _grammar(self, evidence: int, parts: int) -> str | None:
-        """The form an LLM answer must take (one sentence per part), unless switched off."""
-        if not self.settings.llm_grammar:
-            return None
-        return answer_grammar(REFUSALS.values(), evidence, min_sentences=parts)
-
-    def _evidence(self, parts: list[str], hits: list[Hit], noise: list[Passage],
-                  gen: Generator) -> tuple[list[Evidence], list[Passage]]:
-        """The evidence sentences for each part of the question (their own passages and sentences
-        for each part of a two-part question), in order; and the passages they were chosen from."""
-        s = self.settings
-        if len(parts) == 1:
-            context = [h.passage for h in (hits[: s.context_passages] if gen.uses_llm else hits)] + noise
-            n = s.evidence_sentences if gen.uses_llm else s.extractive_evidence_sentences
-            return self.retriever.evidence(parts[0], context, n), context
-        # a sentence chosen for both parts appears once per part: its scores are per part
-        out: list[Evidence] = []
-        passages: dict[str, Passage] = {}
-        for i, part in enumerate(parts):
-            context = [h.passage for h in self.retriever.search(part, s.context_passages)] + noise
-            passages.update((p.id, p) for p in context)
-            out += [replace(e, part=i) for e in self.retriever.evidence(part, context, s.evidence_sentences_per_part)]
-        return out, list(passages.values())
 
     def info(self) -> AssistantInfo:
         """What this assistant runs (nothing is loaded to find out)."""

@@ -58,9 +58,12 @@ def test_calibrate_fits_generalising_floors_and_eval_measures_what_it_predicted(
     assert report["languages"]["en"]["adopted"]
     assert set(cal["values"]) == {"min_relevance_crosslingual", "extractive_min_cosine_crosslingual",
                                   "cite_min_crosslingual"}
-    # MiniLM cosines are low: every fitted floor goes down, and more questions are handled right,
-    # on held-out folds too (that is what adopting requires)
-    assert all(cal["values"][k] < v for k, v in report["before"].items())
+    # MiniLM cosines are low: both gates go down, and more questions are handled right, on held-out
+    # folds too (that is what adopting requires); the citation check's cosine is fitted too, but an
+    # English claim is held mainly to the figures it states, so it need not move
+    gates = ("min_relevance_crosslingual", "extractive_min_cosine_crosslingual")
+    assert all(cal["values"][k] < report["before"][k] for k in gates)
+    assert cal["values"]["cite_min_crosslingual"] <= report["before"]["cite_min_crosslingual"]
     before, after, held_out = (report["overall"][k] for k in ("before", "after", "cross_validated"))
     assert after["correct"] > before["correct"] and held_out["correct"] > before["correct"]
 

@@ -483,8 +483,10 @@ def observe(assistant: Assistant, questions: Sequence[Question], generator: str 
     record the scores the floors are compared with, and the outcome under each citation
     threshold of :data:`CHECK_GRID` (the same draft checked again, as the pipeline checks it)."""
     from assistant.cite import top_cosine
+    from assistant.evidence import gather
     from assistant.generate import GenerationRequest
     from assistant.generate.extractive import ExtractiveGenerator
+    from assistant.text.questions import split_parts
 
     gen = assistant.generators.get(generator)
     out = []
@@ -493,9 +495,12 @@ def observe(assistant: Assistant, questions: Sequence[Question], generator: str 
         answer = assistant.ask(q.question, generator=generator)
         scores = {"retrieval": top_cosine(hits)}
         if isinstance(gen, ExtractiveGenerator):
-            # the generator's own floor is off, so its best pick is the best eligible sentence
-            request = GenerationRequest(messages=[], question=answer.question, passages=[h.passage for h in hits],
-                                        language=answer.language)
+            # the generator's own floor is off, so its best pick is the best eligible sentence of
+            # the evidence the pipeline gives it
+            parts = split_parts(answer.question)
+            evidence, passages = gather(assistant.retriever, assistant.settings, parts, hits, [], for_llm=False)
+            request = GenerationRequest(messages=[], question=answer.question, passages=passages,
+                                        language=answer.language, evidence=evidence, parts=parts)
             picked = gen.select(request)
             scores["extractive"] = picked[0].score if picked else -math.inf
         outcome = _outcome(q, answer.refused, answer.answer)
