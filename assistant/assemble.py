@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from assistant.cite import CitationChecker
 from assistant.condense import Condenser
+from assistant.documents import DocumentCollection
 from assistant.embed import Embedder, load_embedder
 from assistant.embed.batching import BatchingEmbedder
 from assistant.generate import GeneratorPool
 from assistant.indexing import Notify, ensure_index, log_notify, refuse_mismatch_early
+from assistant.live_retriever import LiveRetriever
 from assistant.pipeline import Assistant
 from assistant.prompts import AnswerPrompts, load_prompt
 from assistant.questionlog import QuestionLog
@@ -45,7 +47,8 @@ def open_retriever(
     return Retriever(index, embedder, settings)
 
 
-def assistant_for(settings: Settings, retriever: Retriever, generators: GeneratorPool | None = None) -> Assistant:
+def assistant_for(settings: Settings, retriever: Retriever | LiveRetriever,
+                  generators: GeneratorPool | None = None) -> Assistant:
     """An :class:`Assistant` over ``retriever``: the prompts loaded and validated, the checker and the
     generator pool built from ``settings`` (``generators`` replaces the pool, e.g. in tests)."""
     checker = CitationChecker(min_overlap=settings.cite_min_overlap, min_margin=settings.cite_min_margin,
@@ -72,8 +75,9 @@ def build_assistant(settings: Settings | None = None, *, progress: bool = False,
     server loads it in the background instead: :meth:`GeneratorPool.start_loading`.)
     """
     settings = settings or Settings()
-    retriever = open_retriever(settings, build_if_missing=build_if_missing, progress=progress,
-                               refresh_if_stale=refresh_if_stale, notify=notify)
+    # live: a server answers from each newly published build (documents added or removed) without a restart
+    retriever = LiveRetriever(open_retriever(settings, build_if_missing=build_if_missing, progress=progress,
+                                             refresh_if_stale=refresh_if_stale, notify=notify))
     assistant = assistant_for(settings, retriever)
     if load_generator:
         assistant.generators.get()
@@ -82,7 +86,20 @@ def build_assistant(settings: Settings | None = None, *, progress: bool = False,
 
 def build_question_log(settings: Settings, assistant: Assistant) -> QuestionLog:
     """The question log the CLI, the API and the chat record answers in (off when
-    ``settings.log_enabled`` is false); its rows name the index build that answered."""
+    ``settings.log_enabled`` is false); its rows name the index build that answered (a live
+    retriever's build at the time of each answer)."""
     retriever = assistant.retriever
+    if isinstance(retriever, LiveRetriever):
+        return QuestionLog.from_settings(settings, index_build=lambda: retriever.index.build_id)
     build = retriever.index.build_id if isinstance(retriever, Retriever) else None
     return QuestionLog.from_settings(settings, index_build=build)
+
+
+def collection_for(assistant: Assistant, *, progress: bool = False) -> DocumentCollection:
+    """The document collection of the corpus ``assistant`` answers from, sharing its embedder; with a
+    :class:`LiveRetriever`, each change is served at once (the API and the chat use this)."""
+    retriever = assistant.retriever
+    if not isinstance(retriever, Retriever | LiveRetriever):
+        raise TypeError(f"documents need a Retriever or LiveRetriever, not {type(retriever).__name__}")
+    refresh = retriever.refresh if isinstance(retriever, LiveRetriever) else None
+    return DocumentCollection(assistant.settings, retriever.embedder, on_change=refresh, progress=progress)

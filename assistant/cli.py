@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from assistant.errors import AssistantError
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS = ("index", "search", "ask", "log", "models", "serve", "eval", "calibrate")
+COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "log", "models", "serve", "eval", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:

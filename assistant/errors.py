@@ -31,6 +31,27 @@ class CorpusError(AssistantError):
     http_status = 500
 
 
+class UnreadableDocumentError(CorpusError):
+    """A document cannot be read: damaged, password-protected, empty, or without a text layer.
+
+    At the API it is the uploader's file that is at fault, hence a 4xx, unlike other corpus errors.
+    """
+
+    http_status = 422
+
+
+class UnsupportedDocumentError(UnreadableDocumentError):
+    """A file whose content is not a supported document type (an image, a spreadsheet, a PDF named .docx…)."""
+
+    http_status = 415
+
+
+class DocumentTooLargeError(UnreadableDocumentError):
+    """A document over a reading limit: bytes, pages, or what its zip archive would unpack to."""
+
+    http_status = 413
+
+
 class IndexMissingError(AssistantError):
     """No index has been built yet."""
 
@@ -77,6 +98,18 @@ class GeneratorTimeoutError(GeneratorError):
     """A remote generator did not answer in time."""
 
     http_status = 504
+
+
+class DocumentNotFoundError(InvalidInputError):
+    """No document in the collection has this id."""
+
+    http_status = 404
+
+
+class DocumentConflictError(InvalidInputError):
+    """The change would clash with the collection: the id is taken, or the last document would go."""
+
+    http_status = 409
 
 
 class UnknownNameError(InvalidInputError):

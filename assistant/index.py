@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
@@ -196,6 +197,17 @@ def _live_folder(index_dir: Path) -> Path:
     return index_dir / name
 
 
+def live_build_name(index_dir: Path) -> str | None:
+    """The name of the live build folder (what ``CURRENT`` says); None when nothing is published.
+
+    Cheap (one small file read): a server compares it with the build it serves before each search.
+    """
+    try:
+        return (index_dir / POINTER_FILE).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def index_exists(settings: Settings) -> bool:
     """Whether an index has been published under ``settings.index_dir`` (it may still be unusable)."""
     return (settings.index_dir / POINTER_FILE).is_file()
@@ -360,7 +372,7 @@ def build_index(
         fingerprint = corpus_fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    with _build_lock(index_dir, notify):
+    with change_lock(index_dir, notify):
         reusable, reusable_sentences = ({}, {}) if rebuild else _reusable_vectors(settings, embedder, notify)
         batch = embed_batch_size or settings.embedding_batch_size
         vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
@@ -544,6 +556,33 @@ def _fsync(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+#: index folders whose change lock the current thread holds (the lock is reentrant per thread)
+_HELD = threading.local()
+
+
+@contextlib.contextmanager
+def change_lock(index_dir: Path, notify: Notify = _quiet) -> Iterator[None]:
+    """Hold the one lock that serialises changes to this index and its corpus, across processes.
+
+    Builds take it, and so does a document collection change around its corpus-file writes and
+    the build it makes (:mod:`assistant.documents`): taken again by the same thread, it is
+    already held, so a change can call :func:`build_index` inside it. ``notify`` hears about a
+    wait for another process's change or build.
+    """
+    key = str(index_dir.resolve())
+    held: set[str] = _HELD.__dict__.setdefault("dirs", set())
+    if key in held:
+        yield
+        return
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(index_dir, notify):
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
 
 
 @contextlib.contextmanager

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from assistant.documents import settle_pending
 from assistant.embed import Embedder
 from assistant.errors import IndexCorruptError, IndexMissingError
 from assistant.index import (
     BuildReport,
     Index,
     build_index,
+    change_lock,
     check_compatible,
     corpus_fingerprint,
     load_index,
@@ -48,14 +50,18 @@ def build_from_corpus(
 
     ``embed_batch_size``: passages per embedder call (see :func:`assistant.index.build_index`).
     """
-    # fingerprint first: if a report changes while we read it, the next search sees it as stale
-    fingerprint = corpus_fingerprint(settings.corpus_dir)
-    options = ReadOptions.from_settings(settings, progress=progress)
-    passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars, options)
-    return build_index(
-        settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify,
-        embed_batch_size=embed_batch_size,
-    )
+    # reading and building under the change lock: a document added or removed meanwhile
+    # (assistant/documents.py) is either wholly in what is read here, or waits for this build
+    with change_lock(settings.index_dir):
+        settle_pending(settings, notify)  # a change a crashed process left: finish or drop it first
+        # fingerprint first: if a report changes while we read it, the next search sees it as stale
+        fingerprint = corpus_fingerprint(settings.corpus_dir)
+        options = ReadOptions.from_settings(settings, progress=progress)
+        passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars, options)
+        return build_index(
+            settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify,
+            embed_batch_size=embed_batch_size,
+        )
 
 
 def ensure_index(

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         200 * 1024 * 1024, ge=1024 * 1024,
         description="most bytes a .docx may unpack to, from its zip directory (more: refused as a zip bomb)",
     )
+    max_upload_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024,
+        description="largest document an upload may carry, in bytes (POST /v1/documents, the chat): "
+        "larger is refused with HTTP 413 while it streams in",
+    )
     ocr: bool = Field(
         False,
         description="read PDF pages without a text layer with tesseract "

@@ -22,7 +22,7 @@ from assistant.questionlog import QuestionLog
 from assistant.redact import public_message
 from assistant.settings import Settings
 from assistant.types import AnswerEvent, TokenEvent
-from ui import render
+from ui import documents, render
 from ui.feedback import add_feedback
 from ui.recent import add_recent_view
 
@@ -156,6 +156,7 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
             clear = gr.Button("新对话 · New chat", scale=1, elem_id="ra-clear")
         gr.Examples(EXAMPLES, inputs=[question], label="示例问题 · Example questions")
         add_recent_view(get_log, may_see_log)
+        documents.panel(blocks, get_assistant)  # upload and remove documents
 
         def respond(text: str, choice: str, past: list[Message], rows: list[Message], answer_ids: list[str | None],
                     request: gr.Request) -> Iterator[Outputs]:

@@ -15,9 +15,9 @@ from assistant import __version__
 from assistant.api.auth import ChatLogin, require_api_key
 from assistant.api.errors import install_error_handlers
 from assistant.api.hosts import HostCheckMiddleware, default_allowed_hosts
-from assistant.api.limits import BodySizeLimitMiddleware
+from assistant.api.limits import BodySizeLimitMiddleware, UploadLimit
 from assistant.api.ratelimit import Rate, RateLimitMiddleware
-from assistant.api.routes import ask, chat, feedback, meta, search
+from assistant.api.routes import ask, chat, documents, feedback, meta, search
 from assistant.api.schemas import build_schemas
 from assistant.api.workers import Workers
 from assistant.errors import AssistantError
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 UI_PATH = "/ui"
+#: where the chat page's upload box sends files (gradio's upload route under the /ui mount)
+UI_UPLOAD_PATH = f"{UI_PATH}/gradio_api/upload"
 
 DESCRIPTION = """Answers questions **only from the reports** in the corpus, citing the passages used.
 
@@ -35,6 +37,7 @@ DESCRIPTION = """Answers questions **only from the reports** in the corpus, citi
 * `POST /v1/search` — retrieval only
 * `POST /v1/chat/completions` — OpenAI-compatible; citations in the extra field `citations`
 * `POST /v1/feedback` — thumbs up or down on an answer (by the `answer_id` every answer carries)
+* `GET/POST /v1/documents`, `DELETE /v1/documents/{id}` — the documents answered from (multipart upload)
 * the chat page is at [`/ui`](/ui)
 
 When `ASSISTANT_API_KEYS` is set, every `/v1` route needs `Authorization: Bearer KEY`.
@@ -78,7 +81,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.settings = settings
     install_error_handlers(app)
     # the last one added runs first: the Host check, then the rate limits, then the body size
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    uploads = [UploadLimit(path, settings.max_upload_bytes) for path in (documents.PATH, UI_UPLOAD_PATH)]
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, uploads=uploads)
     app.add_middleware(
         RateLimitMiddleware,
         limit=Rate.parse(settings.rate_limit) if settings.rate_limit else None,
@@ -93,7 +97,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     schemas = build_schemas(settings)
     # without keys the routes are open, and the schema must not claim a bearer token is needed
     keyed = [Depends(require_api_key)] if settings.api_keys else []
-    for router in (search.router(schemas), ask.router(schemas), chat.router(schemas), feedback.router(), meta.router()):
+    for router in (search.router(schemas), ask.router(schemas), chat.router(schemas), feedback.router(),
+                   meta.router(), documents.router()):
         app.include_router(router, dependencies=keyed)
     app.include_router(meta.health_router())
     _mount_ui(app, settings)
@@ -156,4 +161,5 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     gr.mount_gradio_app(
         app, blocks, path=UI_PATH, css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
         auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",
+        max_file_size=settings.max_upload_bytes,
     )

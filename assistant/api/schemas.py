@@ -199,9 +199,13 @@ ERROR_STATUSES: dict[int, str] = {
     400: "the Host header names a server this one does not serve (ASSISTANT_ALLOWED_HOSTS)",
     401: "missing or wrong API key (when ASSISTANT_API_KEYS is set)",
     403: "the generator asked for is not enabled on this server",
-    404: "no such passage",
-    413: "request body larger than ASSISTANT_MAX_BODY_BYTES",
-    422: "invalid input: malformed JSON, a wrong type, or a value out of bounds (the message names it)",
+    404: "no such passage, answer or document",
+    409: "the document id exists (add replace=true), or it is the last document",
+    413: "request body larger than ASSISTANT_MAX_BODY_BYTES (an upload: ASSISTANT_MAX_UPLOAD_BYTES), or a document "
+         "over a reading limit (bytes, pages, unpacked size)",
+    415: "the upload is not a supported document type (judged by its content)",
+    422: "invalid input: malformed JSON, a wrong type, or a value out of bounds (the message names it); an "
+         "unreadable document (damaged, password-protected, empty, no text layer)",
     429: "rate limit exceeded, too many failed API keys, or the model's queue is full; retry after Retry-After seconds",
     499: "the request was cancelled (client gone, server shutting down)",
     502: "the generator failed while answering",

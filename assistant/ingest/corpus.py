@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import CorpusError
+from assistant.errors import CorpusError, UnreadableDocumentError
 from assistant.ingest import chunk, structure
 from assistant.ingest.document import Block, Document
 from assistant.ingest.paragraphs import split_paragraphs
@@ -65,7 +65,7 @@ def outline(document: Document, fallback_title: str, name: str | None = None) ->
         ]
         layout = "page-lines" if document.reader.startswith("pdf") else "marked-up"
     if not any(b.text.strip() or b.table for b in blocks):
-        raise CorpusError(f"{name or fallback_title}: no text found in the document")
+        raise UnreadableDocumentError(f"{name or fallback_title}: no text found in the document")
     return structure.detect(
         blocks,
         fallback_title=fallback_title,
@@ -105,10 +105,20 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
             f"corpus folder {corpus_dir} does not exist; put documents ({kinds}) in it "
             "or point ASSISTANT_CORPUS_DIR at the folder that holds them"
         )
-    files = sorted(p for p in corpus_dir.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    # dot-files and dot-folders are not documents: editor swap files, and the collection's own
+    # staging area (.staging/, see assistant/documents.py) where a document waits to be committed
+    files = sorted(
+        p
+        for p in corpus_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUFFIXES and not _hidden(p.relative_to(corpus_dir))
+    )
     if not files:
         raise CorpusError(f"corpus folder {corpus_dir} holds no documents ({kinds})")
     return files
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def load_corpus(corpus_dir: Path, max_chars: int = 700, options: ReadOptions | None = None) -> list[Passage]:

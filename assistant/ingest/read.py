@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import CorpusError
+from assistant.errors import CorpusError, DocumentTooLargeError, UnreadableDocumentError, UnsupportedDocumentError
 from assistant.ingest.document import Document
 
 if TYPE_CHECKING:
@@ -91,18 +91,20 @@ def _zip_kind(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CorpusError(f"{path.name} is a damaged zip archive (not a readable .docx): {exc}") from exc
+        raise UnreadableDocumentError(f"{path.name} is a damaged zip archive (not a readable .docx): {exc}") from exc
     if "word/document.xml" in names:
         return "docx"
     if any(n.startswith("xl/") for n in names):
-        raise CorpusError(
+        raise UnsupportedDocumentError(
             f"{path.name} is an Excel workbook, which is not a supported document; save it as PDF or .docx"
         )
     if any(n.startswith("ppt/") for n in names):
-        raise CorpusError(f"{path.name} is a PowerPoint file, which is not a supported document; save it as PDF")
+        raise UnsupportedDocumentError(
+            f"{path.name} is a PowerPoint file, which is not a supported document; save it as PDF"
+        )
     if "mimetype" in names and "content.xml" in names:
-        raise CorpusError(f"{path.name} is an OpenDocument file; save it as .docx or PDF")
-    raise CorpusError(f"{path.name} is a zip archive without a Word document in it (no word/document.xml)")
+        raise UnsupportedDocumentError(f"{path.name} is an OpenDocument file; save it as .docx or PDF")
+    raise UnsupportedDocumentError(f"{path.name} is a zip archive without a Word document in it (no word/document.xml)")
 
 
 def decode_text(path: Path, data: bytes) -> str:
@@ -111,15 +113,15 @@ def decode_text(path: Path, data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise CorpusError(f"{path.name} starts like UTF-16 text but does not decode as it") from exc
+            raise UnreadableDocumentError(f"{path.name} starts like UTF-16 text but does not decode as it") from exc
     if b"\x00" in data[:4096]:
-        raise CorpusError(f"{path.name} holds binary data, not a document (PDF, DOCX, HTML or text)")
+        raise UnsupportedDocumentError(f"{path.name} holds binary data, not a document (PDF, DOCX, HTML or text)")
     for encoding in _TEXT_ENCODINGS:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise CorpusError(f"{path.name} is neither UTF-8 nor GB18030 text")
+    raise UnsupportedDocumentError(f"{path.name} is neither UTF-8 nor GB18030 text")
 
 
 def _looks_like_html(text: str) -> bool:
@@ -132,7 +134,7 @@ def _looks_like_html(text: str) -> bool:
 def detect_kind(path: Path, head: bytes) -> str:
     """``pdf``, ``docx``, ``html`` or ``text`` from the first bytes of a file; CorpusError for anything else."""
     if not head:
-        raise CorpusError(f"{path.name} is empty (0 bytes)")
+        raise UnreadableDocumentError(f"{path.name} is empty (0 bytes)")
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
@@ -141,17 +143,17 @@ def detect_kind(path: Path, head: bytes) -> str:
         with path.open("rb") as f:
             directory = f.read(1 << 20)
         if _ENCRYPTED_PACKAGE in directory:
-            raise CorpusError(
+            raise UnreadableDocumentError(
                 f"{path.name} is a password-protected Office document; remove the password and save it again"
             )
-        raise CorpusError(f"{path.name} is a legacy Office file (.doc/.xls/.ppt); save it as .docx or PDF")
+        raise UnsupportedDocumentError(f"{path.name} is a legacy Office file (.doc/.xls/.ppt); save it as .docx or PDF")
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
-            raise CorpusError(f"{path.name} is {what}, not a document (PDF, DOCX, HTML or text)")
+            raise UnsupportedDocumentError(f"{path.name} is {what}, not a document (PDF, DOCX, HTML or text)")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         sample = head.decode("utf-16", errors="ignore")
     elif b"\x00" in head[:4096]:
-        raise CorpusError(f"{path.name} holds binary data, not a document (PDF, DOCX, HTML or text)")
+        raise UnsupportedDocumentError(f"{path.name} holds binary data, not a document (PDF, DOCX, HTML or text)")
     else:
         sample = head.decode("utf-8", errors="ignore")  # only sniffed here; decoded strictly when read
     return "html" if _looks_like_html(sample) else "text"
@@ -163,7 +165,7 @@ def _check_size(path: Path, options: ReadOptions) -> int:
     except OSError as exc:
         raise CorpusError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if size > options.max_bytes:
-        raise CorpusError(
+        raise DocumentTooLargeError(
             f"{path.name} is {_megabytes(size)}; documents may be at most {_megabytes(options.max_bytes)} "
             "(ASSISTANT_MAX_DOCUMENT_BYTES)"
         )
@@ -183,7 +185,9 @@ def read_document(path: Path, options: ReadOptions | None = None) -> Document:
     claimed = _SUFFIX_KINDS.get(path.suffix.lower())
     # HTML and text are read alike; a binary format must be what its name says, either way round
     if claimed and claimed != kind and (claimed in _BINARY or kind in _BINARY):
-        raise CorpusError(f"{path.name} is named like {_KIND_NAMES[claimed]} but its content is {_KIND_NAMES[kind]}")
+        raise UnsupportedDocumentError(
+            f"{path.name} is named like {_KIND_NAMES[claimed]} but its content is {_KIND_NAMES[kind]}"
+        )
     if kind == "pdf":
         from assistant.ingest.readers.pdf import read_pdf
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +45,7 @@ class QuestionLog:
         *,
         texts: bool = True,
         retention_days: int = 0,
-        index_build: str | None = None,
+        index_build: str | Callable[[], str | None] | None = None,
         max_queue: int = 10_000,
     ) -> None:
         self.path = path
@@ -60,7 +60,8 @@ class QuestionLog:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, index_build: str | None = None) -> QuestionLog:
+    def from_settings(cls, settings: Settings, *,
+                      index_build: str | Callable[[], str | None] | None = None) -> QuestionLog:
         """The log the settings describe (``log_enabled``, ``log_db``, ``log_texts``, ``log_retention_days``)."""
         return cls(
             settings.log_db if settings.log_enabled else None,
@@ -68,6 +69,10 @@ class QuestionLog:
             retention_days=settings.log_retention_days,
             index_build=index_build,
         )
+
+    def _build(self) -> str | None:
+        # a server's index changes as documents come and go: its build is asked at each answer
+        return self.index_build() if callable(self.index_build) else self.index_build
 
     @property
     def enabled(self) -> bool:
@@ -99,7 +104,7 @@ class QuestionLog:
         # the row is built on the writer thread: here only an id, a time stamp and a queue slot
         self._writer.submit(
             partial(entry_for, answer, answer_id=answer_id, query=query, channel=channel, client=client,
-                    index_build=self.index_build, texts=self.texts, created_at=now()),
+                    index_build=self._build(), texts=self.texts, created_at=now()),
             answer_id,
         )
         return answer.model_copy(update={"answer_id": answer_id})

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import CorpusError
+from assistant.errors import DocumentTooLargeError, UnreadableDocumentError
 from assistant.ingest.document import Block, Document, Table
 from assistant.ingest.markers import CAPTION
 from assistant.ingest.paragraphs import join_lines
@@ -32,18 +32,20 @@ def check_archive(path: Path, options: ReadOptions) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CorpusError(f"{path.name} is a damaged .docx (not a readable zip archive): {exc}") from exc
+        raise UnreadableDocumentError(f"{path.name} is a damaged .docx (not a readable zip archive): {exc}") from exc
     if len(members) > MAX_MEMBERS:
-        raise CorpusError(f"{path.name} holds {len(members)} files; a .docx holds a few dozen (refused as a zip bomb)")
+        raise DocumentTooLargeError(
+            f"{path.name} holds {len(members)} files; a .docx holds a few dozen (refused as a zip bomb)"
+        )
     total = sum(m.file_size for m in members)
     if total > options.max_unpacked_bytes:
-        raise CorpusError(
+        raise DocumentTooLargeError(
             f"{path.name} would unpack to {total / 1024 / 1024:.0f} MB, more than "
             f"{options.max_unpacked_bytes / 1024 / 1024:.0f} MB (ASSISTANT_MAX_UNPACKED_BYTES): refused as a zip bomb"
         )
     for m in members:
         if m.file_size > 10 * 1024 * 1024 and m.file_size > MAX_RATIO * max(m.compress_size, 1):
-            raise CorpusError(
+            raise DocumentTooLargeError(
                 f"{path.name}: {m.filename} expands {m.file_size // max(m.compress_size, 1)}-fold "
                 "(refused as a zip bomb)"
             )
@@ -108,10 +110,10 @@ def read_docx(path: Path, options: ReadOptions) -> Document:
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise CorpusError(f"{path.name} is a damaged .docx: {exc}") from exc
+        raise UnreadableDocumentError(f"{path.name} is a damaged .docx: {exc}") from exc
     except Exception as exc:  # lxml raises its own syntax errors for broken XML parts
         if type(exc).__module__.startswith("lxml"):
-            raise CorpusError(f"{path.name} is a damaged .docx (broken XML): {exc}") from exc
+            raise UnreadableDocumentError(f"{path.name} is a damaged .docx (broken XML): {exc}") from exc
         raise
     blocks: list[Block] = []
     caption: str | None = None  # a caption paragraph waiting for the table after it
@@ -136,5 +138,5 @@ def read_docx(path: Path, options: ReadOptions) -> Document:
     if caption is not None:
         blocks.append(Block(caption))
     if not blocks:
-        raise CorpusError(f"{path.name} is a .docx without text")
+        raise UnreadableDocumentError(f"{path.name} is a .docx without text")
     return Document(reader="docx", blocks=blocks)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import CorpusError
+from assistant.errors import UnreadableDocumentError
 from assistant.ingest.document import Block, Document, Table
 from assistant.ingest.paragraphs import join_lines
 from assistant.ingest.read import ReadOptions
@@ -68,10 +68,10 @@ def read_html(path: Path, html: str, options: ReadOptions) -> Document:
         deduplicate=False,
     )
     if not extracted:
-        raise CorpusError(f"{path.name}: no main text found in the HTML page")
+        raise UnreadableDocumentError(f"{path.name}: no main text found in the HTML page")
     root = etree.fromstring(extracted.encode("utf-8"))
     main = root.find("main")
     blocks = _blocks(main if main is not None else root)
     if not blocks:
-        raise CorpusError(f"{path.name}: no main text found in the HTML page")
+        raise UnreadableDocumentError(f"{path.name}: no main text found in the HTML page")
     return Document(reader="html", blocks=blocks)

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from assistant.errors import CorpusError
+from assistant.errors import CorpusError, UnreadableDocumentError
 from assistant.ingest.pagelines import Line
 from assistant.ingest.paragraphs import join_lines
 from assistant.ingest.read import ReadOptions
@@ -101,11 +101,11 @@ def ocr_pages(path: Path, indexes: list[int], options: ReadOptions) -> dict[int,
                         check=False,
                     )
                 except subprocess.TimeoutExpired as exc:
-                    raise CorpusError(
+                    raise UnreadableDocumentError(
                         f"OCR of page {index + 1} of {path.name} took longer than {PAGE_TIMEOUT} s"
                     ) from exc
                 if done.returncode != 0:
-                    raise CorpusError(
+                    raise UnreadableDocumentError(
                         f"tesseract failed on page {index + 1} of {path.name}: {done.stderr.strip()[:300]}"
                     )
                 out[index] = _lines(done.stdout, index + 1, height, 72 / options.ocr_dpi)

@@ -18,7 +18,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import CorpusError
+from assistant.errors import DocumentTooLargeError, UnreadableDocumentError
 from assistant.ingest.document import Document, Table
 from assistant.ingest.pagelines import Line, Page, drop_running_lines, paragraphs, place_tables
 from assistant.ingest.read import ReadOptions
@@ -39,10 +39,12 @@ def _open(path: Path) -> Any:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
-            raise CorpusError(f"{path.name} is a password-protected PDF; remove the password and add it again") from exc
+            raise UnreadableDocumentError(
+                f"{path.name} is a password-protected PDF; remove the password and add it again"
+            ) from exc
         if exc.err_code == pdfium_c.FPDF_ERR_SECURITY:
-            raise CorpusError(f"{path.name} uses a PDF security handler that cannot be opened") from exc
-        raise CorpusError(f"{path.name} is not a readable PDF (damaged or truncated): {exc}") from exc
+            raise UnreadableDocumentError(f"{path.name} uses a PDF security handler that cannot be opened") from exc
+        raise UnreadableDocumentError(f"{path.name} is not a readable PDF (damaged or truncated): {exc}") from exc
 
 
 class _PageText:
@@ -147,9 +149,9 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
     try:
         count = len(pdf)
         if count == 0:
-            raise CorpusError(f"{path.name} is a PDF without pages")
+            raise UnreadableDocumentError(f"{path.name} is a PDF without pages")
         if count > options.max_pages:
-            raise CorpusError(
+            raise DocumentTooLargeError(
                 f"{path.name} has {count} pages; documents may have at most {options.max_pages} (ASSISTANT_MAX_PAGES)"
             )
         pages: list[Page] = []
@@ -188,7 +190,7 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
                 pages[index].lines = lines
             notes.append(f"OCR read page{'s' * (len(unreadable) > 1)} {_page_list(unreadable)}")
         elif len(unreadable) == count:
-            raise CorpusError(
+            raise UnreadableDocumentError(
                 f"{path.name} has no usable text layer: {why}. Set ASSISTANT_OCR=true to read it with tesseract "
                 "(apt-get install tesseract-ocr tesseract-ocr-chi-sim; 1-3 minutes a page), or add a text version"
             )
@@ -199,7 +201,9 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
             )
 
     if not any(page.lines for page in pages):
-        raise CorpusError(f"{path.name} holds no text: its {count} page{'s are' if count > 1 else ' is'} blank")
+        raise UnreadableDocumentError(
+            f"{path.name} holds no text: its {count} page{'s are' if count > 1 else ' is'} blank"
+        )
     dropped = drop_running_lines(pages)
     if dropped:
         notes.append(f"dropped {dropped} running header/footer/page-number lines")

@@ -1,0 +1,139 @@
+"""``/v1/documents``: list, add (multipart upload) and remove the documents the assistant answers from.
+
+The upload is read by the route itself, after the API key is checked (a route that declared a file
+parameter would have the whole body read first), and the body limit for this path is
+``ASSISTANT_MAX_UPLOAD_BYTES`` (:class:`~assistant.api.limits.UploadLimit`), enforced while the body
+streams in. Each change runs in a worker thread: it reads the document, embeds its passages and
+publishes a new index, which the server answers from at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from assistant.api.deps import get_assistant, get_settings
+from assistant.api.schemas import COMMON_ERRORS, error_responses
+from assistant.assemble import collection_for
+from assistant.documents import DocumentCollection, DocumentInfo, NewDocument
+from assistant.errors import DocumentTooLargeError, InvalidInputError
+
+PATH = "/v1/documents"
+#: files one upload may carry
+MAX_FILES = 20
+
+UPLOAD_DOC = (
+    "Send `multipart/form-data` with one or more `file` parts (.pdf, .docx, .html, .txt, .md; the type is "
+    "checked by content). All files are added in one change, or none: the new index replaces the old one "
+    "atomically and is answered from at once. A document's id is its file name without the extension "
+    "(characters other than letters, digits, `-_.` become `-`). An id that exists is **409** unless "
+    "`replace=true`, which replaces that document in the same change. Other refusals: **413** an upload over "
+    "`ASSISTANT_MAX_UPLOAD_BYTES` (refused while it streams in) or a document over a reading limit (bytes, "
+    "pages, unpacked .docx size); **415** not a supported document type (an image, a spreadsheet, a PDF named "
+    ".docx, ...); **422** unreadable (damaged, password-protected, empty, no text layer) or no `file` part."
+)
+UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                 "description": "the document(s) to add"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class IndexChange(BaseModel):
+    passages: int
+    embedded: int
+    reused: int
+    seconds: float
+    build: str
+
+
+class DocumentChange(BaseModel):
+    added: list[DocumentInfo]
+    removed: list[DocumentInfo]
+    index: IndexChange
+
+
+def _collection(request: Request) -> DocumentCollection:
+    return collection_for(get_assistant(request))
+
+
+async def _uploads(request: Request) -> tuple[list[UploadFile], Any]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise InvalidInputError(
+            f"send the document as multipart/form-data with a 'file' part (got Content-Type {content_type!r})"
+        )
+    form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 10)
+    files = [value for key, value in form.multi_items() if key == "file" and isinstance(value, UploadFile)]
+    if not files:
+        await form.close()
+        raise InvalidInputError("the upload has no 'file' part holding a document")
+    return files, form
+
+
+def router() -> APIRouter:
+    """The document routes (behind the API key, when keys are set, like every ``/v1`` route)."""
+    api = APIRouter(tags=["documents"])
+
+    @api.get(PATH, response_model=DocumentList, summary="The documents the assistant answers from",
+             responses=error_responses(*COMMON_ERRORS))
+    def list_documents(request: Request) -> dict[str, Any]:
+        """Each document: id, source file, type, passages in the index, pages (PDF), date added, sha256.
+        The same JSON as `assistant docs --json`."""
+        return {"documents": [d.model_dump() for d in _collection(request).documents()]}
+
+    @api.get(PATH + "/{doc_id}", response_model=DocumentInfo, summary="One document by id",
+             responses=error_responses(*COMMON_ERRORS, 404))
+    def get_document(doc_id: str, request: Request) -> dict[str, Any]:
+        return _collection(request).get(doc_id).model_dump()
+
+    @api.post(PATH, status_code=201, response_model=DocumentChange, summary="Add documents (multipart upload)",
+              description=UPLOAD_DOC, openapi_extra=UPLOAD_SCHEMA,
+              responses=error_responses(*COMMON_ERRORS, 409, 413, 415, 422, 503))
+    async def add_documents(request: Request, replace: bool = False) -> JSONResponse:
+        limit = get_settings(request).max_upload_bytes
+        files, form = await _uploads(request)
+        try:
+            for upload in files:
+                # the body limit allows for the multipart framing; the file itself gets the exact limit
+                if upload.size is not None and upload.size > limit:
+                    raise DocumentTooLargeError(
+                        f"{upload.filename} is {upload.size} bytes; uploads may be at most {limit} bytes "
+                        "(ASSISTANT_MAX_UPLOAD_BYTES)"
+                    )
+            documents = [NewDocument(upload.file, upload.filename or "upload") for upload in files]
+            collection = _collection(request)
+            report = await run_in_threadpool(lambda: collection.add(documents, replace=replace))
+        finally:
+            await form.close()
+        return JSONResponse(report.to_json(), status_code=201)
+
+    @api.delete(PATH + "/{doc_id}", response_model=DocumentChange, summary="Remove a document",
+                responses=error_responses(*COMMON_ERRORS, 404, 409, 503))
+    def remove_document(doc_id: str, request: Request) -> dict[str, Any]:
+        """Its file and its passages go in one change (nothing is re-embedded). **404** no such document;
+        **409** it is the last one (an index needs passages)."""
+        return _collection(request).remove(doc_id).to_json()
+
+    return api

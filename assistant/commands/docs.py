@@ -1,0 +1,65 @@
+"""``assistant docs [--json]``: list the documents of the collection."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from assistant.commands import Subparsers
+from assistant.documents import DocumentInfo, list_documents
+from assistant.settings import Settings
+
+DESCRIPTION = """\
+List the documents in the corpus folder (ASSISTANT_CORPUS_DIR): id, source file, type, passages
+in the index, pages (PDF), date added (UTC; the file's time for files put in the folder by hand)
+and sha256. A document whose passages read "-" is not in the index as it is now (added or changed
+by hand since the last build: `assistant index` indexes it).
+
+--json prints {"documents": [{"id", "source", "type", "passages", "pages", "added", "sha256",
+"bytes", "indexed"}, ...]}, the same as GET /v1/documents.
+
+examples:
+  assistant docs
+  assistant docs --json
+"""
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "docs", help="list the documents: id, file, type, passages, pages, date added, sha256",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    documents = list_documents(settings)  # files, catalog and manifest: no model is loaded
+    if args.json:
+        print(json.dumps({"documents": [d.model_dump() for d in documents]}, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(documents) if documents else f"no documents in {settings.corpus_dir}")
+    return 0
+
+
+def format_table(documents: list[DocumentInfo]) -> str:
+    """One line per document, columns aligned; the hash shortened to 12 characters (--json has it whole)."""
+    header = ("id", "source", "type", "passages", "pages", "added", "sha256")
+    rows = [header] + [
+        (d.id, d.source, d.type, _dash(d.passages), _dash(d.pages), d.added.replace("+00:00", "Z"), d.sha256[:12])
+        for d in documents
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def describe(doc: DocumentInfo) -> str:
+    """``report (pdf, 4 pages, 23 passages)``."""
+    parts = [doc.type] + ([f"{doc.pages} pages"] if doc.pages else []) + (
+        [f"{doc.passages} passages"] if doc.passages is not None else [])
+    return f"{doc.id} ({', '.join(parts)})"
+
+
+def _dash(value: int | None) -> str:
+    return "-" if value is None else str(value)

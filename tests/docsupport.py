@@ -1,0 +1,64 @@
+"""Helpers for the document-collection tests: a private corpus and index, and what to check after a change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from assistant.embed import Embedder
+from assistant.index import load_index
+from assistant.ingest import corpus_files
+from assistant.pipeline import Assistant
+from assistant.retrieve import Retriever
+from assistant.settings import PROJECT_ROOT, Settings
+from assistant.types import Answer
+from tests.support import CORPUS_DIR, make_assistant
+
+
+def private_corpus(index_copy: Settings, folder: Path) -> Settings:
+    """``index_copy`` (a private copy of the session index of the report) over a private copy of the
+    corpus folder it was built from, so changes never touch the repository's ``corpus/``."""
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for path in corpus_files(CORPUS_DIR):
+        shutil.copy2(path, corpus / path.name)  # copy2 keeps the time: listed as added when the repo got it
+    return index_copy.model_copy(update={"corpus_dir": corpus, "generator": "extractive"})
+
+
+def assistant_over(settings: Settings, embedder: Embedder) -> Assistant:
+    """A real assistant over the live index of ``settings`` as it is now."""
+    return make_assistant(settings, Retriever(load_index(settings, embedder.model_id), embedder, settings))
+
+
+def cited_sources(answer: Answer) -> set[str]:
+    """The source files an answer cites."""
+    return {c.source for c in answer.citations}
+
+
+def corpus_names(settings: Settings) -> list[str]:
+    """Every name in the corpus folder, hidden ones included (a half-done change would show here)."""
+    return sorted(p.relative_to(settings.corpus_dir).as_posix() for p in settings.corpus_dir.rglob("*"))
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment that points the ``assistant`` command at ``settings``' corpus and index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(
+        ASSISTANT_CORPUS_DIR=str(settings.corpus_dir),
+        ASSISTANT_INDEX_DIR=str(settings.index_dir),
+        ASSISTANT_EMBEDDING_MODEL=settings.embedding_model,
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    return env
+
+
+def assistant_command(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    """Start ``assistant ARGS…`` in another process, over ``settings``' corpus and index."""
+    return subprocess.Popen(
+        # run beside the corpus, not in the repository: no .env there can change the settings
+        [sys.executable, "-m", "assistant.cli", *args], cwd=settings.corpus_dir.parent, env=cli_env(settings),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )

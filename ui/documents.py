@@ -1,0 +1,118 @@
+"""The chat page's documents panel: an upload box, and the list of documents with a remove button each.
+
+A change goes through the same :class:`~assistant.documents.DocumentCollection` as ``assistant add``
+and ``POST /v1/documents`` (one change at a time, all or nothing); the assistant answers from the
+new index at the next question. Uploads are bounded by ``ASSISTANT_MAX_UPLOAD_BYTES`` (the API
+sets gradio's ``max_file_size`` and the body limit of its upload route); with API keys set, the
+whole page sits behind the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.assemble import collection_for
+from assistant.documents import ChangeReport, DocumentInfo, NewDocument
+from assistant.errors import AssistantError
+from assistant.ingest import SUFFIXES
+from assistant.pipeline import Assistant
+from ui import render
+
+log = logging.getLogger(__name__)
+
+TITLE = "文档 · Documents"
+UPLOAD = "上传文档 · Upload a document (PDF, DOCX, HTML, TXT, MD)"
+REPLACE = "替换同名文档 · Replace the document with the same name"
+REMOVE = "删除 · Remove"
+EMPTY = "没有文档 · No documents"
+Row = dict[str, Any]
+
+
+def describe(doc: DocumentInfo | Row) -> str:
+    """``green-report`` · pdf · 2 pages · 5 passages, as one escaped HTML line."""
+    d = doc if isinstance(doc, dict) else doc.model_dump()
+    parts = [escape(d["type"])]
+    if d.get("pages"):
+        parts.append(f"{d['pages']} 页 · pages")
+    parts.append(f"{d['passages']} 段 · passages" if d.get("passages") is not None else "未索引 · not indexed")
+    return f'<b class="ra-doc-id">{escape(d["id"])}</b> · ' + " · ".join(parts)
+
+
+def _row_html(d: Row) -> str:
+    added = escape(d["added"].replace("T", " ").replace("+00:00", " UTC"))
+    return (f'<div class="ra-doc-line">{describe(d)}</div>'
+            f'<div class="ra-source">{escape(d["source"])} · {added} · sha256 {escape(d["sha256"][:12])}</div>')
+
+
+def _status(report: ChangeReport) -> str:
+    """What a change did: the documents added, replaced or removed, and the index build."""
+    gone = "已替换 · Replaced" if report.added else "已删除 · Removed"
+    done = [f"已添加 · Added {describe(d)}" for d in report.added] + [f"{gone} {describe(d)}" for d in report.removed]
+    b = report.build
+    index = f"索引 · Index: {b.passages} 段 · passages, {b.embedded} 段新嵌入 · embedded, {b.seconds:.1f} s"
+    return '<div class="ra-docs-done">' + "<br>".join(done) + f'<div class="ra-status">{index}</div></div>'
+
+
+def _failed(exc: Exception) -> str:
+    if isinstance(exc, AssistantError):
+        return render.error(str(exc))
+    log.exception("the documents panel failed", exc_info=exc)
+    return render.error(render.INTERNAL)
+
+
+def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
+    """Add the documents panel to ``blocks`` (call inside its ``with`` block)."""
+
+    def rows() -> list[Row]:
+        return [d.model_dump() for d in collection_for(get_assistant()).documents()]
+
+    def add(path: str | None, replace: bool, shown: list[Row],
+            progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[Row], str, None]:  # noqa: B008
+        if not path:
+            return shown, "", None
+        file = Path(path)  # gradio keeps the uploaded file's own name
+        try:
+            collection = collection_for(get_assistant(), progress=True)  # tqdm bars become the page's progress
+            report = collection.add([NewDocument.of(file)], replace=replace)
+        except Exception as exc:
+            return rows(), _failed(exc), None
+        return rows(), _status(report), None
+
+    def remove(doc_id: str) -> tuple[list[Row], str]:
+        try:
+            report = collection_for(get_assistant()).remove(doc_id)
+        except Exception as exc:
+            return rows(), _failed(exc)
+        return rows(), _status(report)
+
+    with gr.Accordion(TITLE, open=False, elem_id="ra-docs") as accordion:
+        upload = gr.File(label=UPLOAD, file_types=list(SUFFIXES), file_count="single", type="filepath",
+                         elem_id="ra-upload", height=120)
+        replace = gr.Checkbox(label=REPLACE, value=False, elem_id="ra-replace")
+        status = gr.HTML(elem_id="ra-docs-status")
+        shown = gr.State([])
+
+        def document_rows(items: list[Row]) -> None:
+            if not items:
+                gr.HTML(f'<div class="ra-status">{EMPTY}</div>')
+            for item in items:
+                with gr.Row(elem_classes="ra-doc", equal_height=True):
+                    gr.HTML(_row_html(item), elem_classes="ra-doc-info")
+                    button = gr.Button(REMOVE, size="sm", variant="stop", scale=0, min_width=110,
+                                       elem_classes="ra-doc-remove")
+                    button.click(partial(remove, item["id"]), outputs=[shown, status])
+
+        # re-drawn whenever the list changes: one row and one remove button per document
+        gr.render(inputs=[shown])(document_rows)
+
+    upload.upload(add, inputs=[upload, replace, shown], outputs=[shown, status, upload])
+    # the list is read again when the panel opens: documents may come from the CLI or the API too
+    accordion.expand(rows, outputs=[shown])
+    blocks.load(rows, outputs=[shown])
