@@ -26,8 +26,9 @@ class BodyTooLarge(HTTPException):
     the body into a generic 400, but lets this one through to the 413 handler.
     """
 
-    def __init__(self, limit: int, what: str = "request body") -> None:
-        super().__init__(413, f"{what} is larger than the limit of {limit} bytes")
+    def __init__(self, limit: int, what: str = "request body", setting: str = "") -> None:
+        named = f" ({setting})" if setting else ""
+        super().__init__(413, f"{what} is larger than the limit of {limit} bytes{named}")
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ class UploadLimit:
 
     path: str
     max_bytes: int
-    #: how the 413 message names the limit
-    what: str = "upload (ASSISTANT_MAX_UPLOAD_BYTES)"
+    #: how the 413 message names what is too large, and the setting that sets the limit
+    what: str = "upload"
+    setting: str = "ASSISTANT_MAX_UPLOAD_BYTES"
 
     @property
     def body_bytes(self) -> int:
@@ -55,7 +57,7 @@ class BodySizeLimitMiddleware:
     def _limit(self, scope: Scope) -> tuple[int, BodyTooLarge]:
         upload = self.uploads.get(scope.get("path", ""))
         if upload is not None:
-            return upload.body_bytes, BodyTooLarge(upload.max_bytes, upload.what)
+            return upload.body_bytes, BodyTooLarge(upload.max_bytes, upload.what, upload.setting)
         return self.max_bytes, BodyTooLarge(self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -56,9 +56,13 @@ def format_table(documents: list[DocumentInfo]) -> str:
 
 def describe(doc: DocumentInfo) -> str:
     """``report (pdf, 4 pages, 23 passages)``."""
-    parts = [doc.type] + ([f"{doc.pages} pages"] if doc.pages else []) + (
-        [f"{doc.passages} passages"] if doc.passages is not None else [])
+    parts = [doc.type] + ([_count(doc.pages, "page")] if doc.pages else []) + (
+        [_count(doc.passages, "passage")] if doc.passages is not None else ["not indexed"])
     return f"{doc.id} ({', '.join(parts)})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _dash(value: int | None) -> str:
