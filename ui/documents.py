@@ -74,13 +74,15 @@ def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
         return [d.model_dump() for d in collection_for(get_assistant()).documents()]
 
     def add(path: str | None, replace: bool, shown: list[Row],
-            progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[Row], str, None]:  # noqa: B008
+            progress: gr.Progress = gr.Progress()) -> tuple[list[Row], str, None]:  # noqa: B008
         if not path:
             return shown, "", None
         file = Path(path)  # gradio keeps the uploaded file's own name
+        # a bar with what is happening (reading, OCR and embedding take seconds to minutes); not
+        # track_tqdm: gradio would then patch tqdm for the whole process and leak a file per bar
+        progress(0.0, desc=f"读取并索引 · Reading and indexing {file.name}…")
         try:
-            collection = collection_for(get_assistant(), progress=True)  # tqdm bars become the page's progress
-            report = collection.add([NewDocument.of(file)], replace=replace)
+            report = collection_for(get_assistant()).add([NewDocument.of(file)], replace=replace)
         except Exception as exc:
             return rows(), _failed(exc), None
         return rows(), _status(report), None
