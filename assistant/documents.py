@@ -16,8 +16,8 @@ How a change stays whole, whatever happens to the process making it:
    the previous index serves; a crash leaves only the staging folder, which step 1 removes later.
 5. The corpus files are moved in (``os.replace``) or deleted, the catalog is updated, the staging
    folder removed. Every step here can be redone, so a crash during them is finished by step 1 of
-   the next change: a pending change whose files the live index's manifest holds is rolled forward,
-   any other is dropped.
+   the next change (or of ``assistant index``): a pending change is rolled forward when the live
+   build is newer than the one it started from and holds its result, and dropped otherwise.
 
 A document's id is its file name without the extension (passage ids start with it, so it is unique
 in a corpus). Adding a document whose id exists is refused (:class:`DocumentConflictError`, HTTP

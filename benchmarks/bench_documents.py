@@ -1,12 +1,12 @@
 """Adding one document to an indexed corpus, against rebuilding the index from scratch, per format.
 
-    .venv/bin/python benchmarks/bench_documents.py [--copies 4] [--repeat 3]
+    .venv/bin/python benchmarks/bench_documents.py [--copies 6] [--repeat 3]
 
-The corpus is the report's .txt plus ``--copies`` renamed copies of it (each copy's passages are
-other passages: other ids and sources), indexed once. The document added is the report as a PDF,
-a DOCX and an HTML page (tests/docgen.py: the PDF in two columns with header, footer and a
-table), 22 passages each. For each format, on a fresh copy of the indexed corpus, median of
-``--repeat`` runs of:
+The corpus is the report's .txt plus ``--copies`` renamed copies of it as PDF, DOCX and HTML in
+turn (each copy's passages are other passages: other ids and sources), indexed once. The document
+added is the report as a PDF, a DOCX and an HTML page (tests/docgen.py: the PDF in two columns with
+header, footer and a table), 22 passages each. For each format, on a fresh copy of the indexed
+corpus, median of ``--repeat`` runs of:
 
 - **add** — ``DocumentCollection.add`` (``assistant add FILE``): reads the one document, embeds
   its passages only, reuses every other vector, publishes a new build;
@@ -48,16 +48,17 @@ WRITERS: dict[str, Callable[[Path], Path]] = {
 }
 
 
-def _indexed_corpus(folder: Path, copies: int, embedder: Embedder) -> Settings:
+def _indexed_corpus(folder: Path, copies: int, embedder: Embedder) -> tuple[Settings, int]:
+    """The report's .txt plus ``copies`` renamed copies as PDF, DOCX and HTML in turn, indexed; its passages."""
     corpus = folder / "corpus"
-    corpus.mkdir()
-    text = docgen.REPORT.read_text(encoding="utf-8")
-    (corpus / docgen.REPORT.name).write_text(text, encoding="utf-8")
+    corpus.mkdir(parents=True)
+    shutil.copy(docgen.REPORT, corpus / docgen.REPORT.name)
+    kinds = list(WRITERS)
     for i in range(copies):
-        (corpus / f"report-copy-{i + 1:02d}.txt").write_text(text, encoding="utf-8")
+        kind = kinds[i % len(kinds)]
+        WRITERS[kind](corpus / f"report-copy-{i + 1:02d}.{kind}")
     settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=folder / "index")
-    build_from_corpus(settings, embedder, progress=False)
-    return settings
+    return settings, build_from_corpus(settings, embedder, progress=False).passages
 
 
 def _fresh(base: Settings, folder: Path) -> Settings:
@@ -69,30 +70,35 @@ def _fresh(base: Settings, folder: Path) -> Settings:
     return base.model_copy(update={"corpus_dir": folder / "corpus", "index_dir": folder / "index"})
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def measure(base: Settings, document: Path, work: Path, embedder: Embedder, repeat: int) -> dict[str, float]:
     """Median seconds of add, refresh and rebuild of ``document`` on fresh copies of ``base``."""
-    runs: dict[str, list[float]] = {"add": [], "refresh": [], "rebuild": []}
+
+    def add(s: Settings) -> object:
+        return DocumentCollection(s, embedder).add([NewDocument.of(document)])
+
+    def refresh(s: Settings) -> object:
+        shutil.copy(document, s.corpus_dir / document.name)
+        return build_from_corpus(s, embedder, progress=False)
+
+    def rebuild(s: Settings) -> object:
+        shutil.copy(document, s.corpus_dir / document.name)
+        return build_from_corpus(s, embedder, rebuild=True, progress=False)
+
+    methods: dict[str, Callable[[Settings], object]] = {"add": add, "refresh": refresh, "rebuild": rebuild}
+    runs: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(repeat):
-        s = _fresh(base, work)
-        runs["add"].append(_timed(lambda: DocumentCollection(s, embedder).add([NewDocument.of(document)])))
-        s = _fresh(base, work)
-        shutil.copy(document, s.corpus_dir / document.name)
-        runs["refresh"].append(_timed(lambda: build_from_corpus(s, embedder, progress=False)))
-        s = _fresh(base, work)
-        shutil.copy(document, s.corpus_dir / document.name)
-        runs["rebuild"].append(_timed(lambda: build_from_corpus(s, embedder, rebuild=True, progress=False)))
-    return {kind: statistics.median(times) for kind, times in runs.items()}
+        for name, method in methods.items():
+            fresh = _fresh(base, work)
+            start = time.perf_counter()
+            method(fresh)
+            runs[name].append(time.perf_counter() - start)
+    return {name: statistics.median(times) for name, times in runs.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copies", type=int, default=4, help="renamed copies of the report beside it in the corpus")
+    parser.add_argument("--copies", type=int, default=6,
+                        help="renamed copies of the report (PDF, DOCX, HTML in turn) beside it in the corpus")
     parser.add_argument("--repeat", type=int, default=3, help="runs per format and method (the median is reported)")
     args = parser.parse_args(argv)
 
@@ -101,8 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-documents-") as tmp:
         folder = Path(tmp)
-        base = _indexed_corpus(folder / "base", args.copies, embedder)
-        corpus_passages = 21 * (args.copies + 1)
+        base, corpus_passages = _indexed_corpus(folder / "base", args.copies, embedder)
         for kind, write in WRITERS.items():
             document = write(folder / f"added-report.{kind}")
             rows[kind] = measure(base, document, folder / "work", embedder, args.repeat)

@@ -42,7 +42,7 @@ from assistant.indexing import build_from_corpus
 from assistant.settings import PROJECT_ROOT, Settings
 from tests import docgen, docsamples
 from tests.docsupport import assistant_over, cited_sources, cli_env, corpus_names, private_corpus
-from tests.support import CountingEmbedder
+from tests.support import CountingEmbedder, make_settings
 
 REPORT_PASSAGES = 21
 SAMPLE_PASSAGES = 4
@@ -175,6 +175,18 @@ def test_unknown_id_and_the_last_document(collection: DocumentCollection, settin
     with pytest.raises(DocumentConflictError, match="last indexed document"):
         collection.remove(docgen.STEM)
     assert (settings.corpus_dir / f"{docgen.STEM}.txt").exists()
+
+
+def test_the_first_document_of_an_empty_collection_builds_the_index(
+    tmp_path: Path, default_embedder: Embedder, samples: dict[str, Path]
+) -> None:
+    settings = make_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")  # neither exists
+    collection = DocumentCollection(settings, default_embedder)
+    assert collection.documents() == []
+    report = collection.add([NewDocument.of(samples["docx"])])
+    assert (report.build.passages, report.build.embedded) == (SAMPLE_PASSAGES, SAMPLE_PASSAGES)
+    assert [d.id for d in collection.documents()] == ["green"]
+    assert read_manifest(settings).corpus_files == {"green.docx": report.added[0].sha256}
 
 
 def test_document_ids_from_file_names() -> None:
