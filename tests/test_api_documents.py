@@ -252,7 +252,7 @@ def test_a_chunked_upload_is_cut_off_while_it_streams(base_url: str) -> None:
     total = 200 * 1024 * 1024
     sent, reply = 0, b""
     with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=60) as sock:
-        sock.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n"
+        sock.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
                      b"Content-Type: multipart/form-data; boundary=b\r\n\r\n")
         head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
         chunk = b"x" * 65536

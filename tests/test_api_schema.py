@@ -19,6 +19,7 @@ import pytest
 
 from assistant.api import create_app
 from assistant.settings import Settings
+from tests.docsupport import private_corpus
 from tests.servers import serve
 
 #: generated requests per operation and phase: enough to reach every field and bound, small enough for CI
@@ -28,8 +29,11 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
 
 
 @pytest.fixture(scope="module")
-def api_url(built_index_settings: Settings) -> Iterator[str]:
-    settings = built_index_settings.model_copy(update={"generator": "extractive"})
+def api_url(built_index_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # a private corpus and index: generated uploads and deletes change them (POST/DELETE /v1/documents)
+    folder = tmp_path_factory.mktemp("schema")
+    shutil.copytree(built_index_settings.index_dir, folder / "index", ignore=shutil.ignore_patterns(".lock"))
+    settings = private_corpus(built_index_settings.model_copy(update={"index_dir": folder / "index"}), folder)
     with serve(create_app(settings)) as url:
         yield url
 
