@@ -253,7 +253,7 @@ class DocumentCollection:
         """
         if not documents:
             raise InvalidInputError("no documents to add")
-        with change_lock(self.settings.index_dir):
+        with change_lock(self.settings.index_dir, self.notify):
             settle_pending(self.settings, self.notify)
             staging = _new_staging(self.corpus_dir)
             try:
@@ -266,7 +266,7 @@ class DocumentCollection:
 
     def remove(self, doc_id: str) -> ChangeReport:
         """Remove one document, its file and its passages, in one change."""
-        with change_lock(self.settings.index_dir):
+        with change_lock(self.settings.index_dir, self.notify):
             settle_pending(self.settings, self.notify)
             info = self.get(doc_id)
             passages, fingerprint = self._live()

@@ -52,7 +52,7 @@ def build_from_corpus(
     """
     # reading and building under the change lock: a document added or removed meanwhile
     # (assistant/documents.py) is either wholly in what is read here, or waits for this build
-    with change_lock(settings.index_dir):
+    with change_lock(settings.index_dir, notify):
         settle_pending(settings, notify)  # a change a crashed process left: finish or drop it first
         # fingerprint first: if a report changes while we read it, the next search sees it as stale
         fingerprint = corpus_fingerprint(settings.corpus_dir)

@@ -93,3 +93,18 @@ def test_docs_on_an_empty_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     assert main(["docs"]) == 0
     assert "no documents in" in capsys.readouterr().out
+
+
+def test_add_waits_for_a_change_under_way_and_says_so(settings: Settings, pdf: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import fcntl
+    import threading
+
+    with (settings.index_dir / ".lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another process's change or build holds the lock...
+        release = threading.Timer(1.0, fcntl.flock, args=(held, fcntl.LOCK_UN))
+        release.start()
+        assert main(["add", str(pdf), "-q"]) == 0  # ...until it finishes, a second later
+        release.join()
+    assert "another build of the index" in capsys.readouterr().err
+    assert "green.pdf" in corpus_names(settings)
