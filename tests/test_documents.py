@@ -37,8 +37,9 @@ from assistant.errors import (
     UnreadableDocumentError,
     UnsupportedDocumentError,
 )
-from assistant.index import live_build_name, load_index, read_manifest, stale_reason
+from assistant.index import build_index, live_build_name, load_index, read_manifest, stale_reason
 from assistant.indexing import build_from_corpus
+from assistant.ingest import ingest_file
 from assistant.settings import PROJECT_ROOT, Settings
 from tests import docgen, docsamples
 from tests.docsupport import assistant_over, cited_sources, cli_env, corpus_names, private_corpus
@@ -69,14 +70,17 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("kind", ["pdf", "docx", "html"])
 def test_an_added_document_is_searchable_and_answered_with_a_citation(
-    kind: str, settings: Settings, default_embedder: Embedder, samples: dict[str, Path]
+    kind: str, settings: Settings, default_embedder: Embedder, samples: dict[str, Path], tmp_path: Path
 ) -> None:
     counting = CountingEmbedder(default_embedder)
     report = DocumentCollection(settings, counting).add([NewDocument.of(samples[kind])])
 
-    # only the new document's passages were embedded; the report's vectors were reused
+    # only the new document was embedded (its passages and their sentences); the report's vectors were reused
     assert (report.build.embedded, report.build.reused) == (SAMPLE_PASSAGES, REPORT_PASSAGES)
-    assert len(counting.passages) == SAMPLE_PASSAGES
+    alone = CountingEmbedder(default_embedder)
+    build_index(make_settings(index_dir=tmp_path / "alone"), alone, ingest_file(samples[kind]).passages,
+                progress=False)
+    assert sorted(counting.passages) == sorted(alone.passages)
     [added] = report.added
     assert (added.id, added.source, added.passages, added.indexed) == ("green", f"green.{kind}", SAMPLE_PASSAGES, True)
     assert added.type == kind and added.pages == (1 if kind == "pdf" else None)
