@@ -39,8 +39,17 @@ from assistant.text.figures import (
     states_asked_figure,
     states_asked_figure_by_meaning,
 )
+from assistant.text.language import script_language
 from assistant.text.questions import asked_kind, without_instructions
 from assistant.text.sentences import split_clauses
+from assistant.text.subject import (
+    counted_thing,
+    english_coverage,
+    is_label,
+    measured_attribute,
+    mentions,
+    states_attribute,
+)
 from assistant.text.words import bigrams, keywords, normalize, proper_names
 
 if TYPE_CHECKING:
@@ -74,7 +83,7 @@ class ExtractiveGenerator(Generator):
 
     def __init__(self, embedder: Embedder | None = None, *, max_sentences: int = 1, second_margin: float = 0.01,
                  min_cosine: dict[str, float] | None = None, min_figure_overlap: float = 0.3,
-                 min_topic_words: float = 0.2) -> None:
+                 min_topic_words: float = 0.2, min_english_coverage: float = 0.5) -> None:
         self.embedder = embedder  # picks the clause an English answer leads with
         self.max_sentences = max_sentences
         self.second_margin = second_margin
@@ -82,6 +91,7 @@ class ExtractiveGenerator(Generator):
         self.min_cosine = min_cosine or {"zh": 0.85, "en": 0.76}
         self.min_figure_overlap = min_figure_overlap
         self.min_topic_words = min_topic_words
+        self.min_english_coverage = min_english_coverage
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> ExtractiveGenerator:
@@ -114,13 +124,20 @@ class ExtractiveGenerator(Generator):
         evidence = [(i, e) for i, e in enumerate(request.evidence) if part is None or e.part == part]
         if not self.names_something(question, language, [e for _, e in evidence]):
             return []
+        # a title, heading, question line or signature labels what follows; it states nothing
+        # (a signature's date line does answer "落款日期是哪一天")
+        dated = asked_kind(question) == "date"
         ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in evidence
-                         if content_chars(e.text) >= _MIN_SENTENCE_CHARS), key=lambda c: c.score, reverse=True)
+                         if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))),
+                        key=lambda c: c.score, reverse=True)
         floor = self.min_cosine[language]
+        headings = {c.index: request.evidence[c.index].heading for c in ranked}
         # a sentence stating the asked item in the question's words first; failing that, the
         # closest sentence may state it in other words (a reworded question)
-        eligible = [c for c in ranked if c.score >= floor and self.answers(question, language, c.sentence)] or [
-            c for c in ranked[:1] if c.score >= floor and self.answers(question, language, c.sentence, closest=True)]
+        eligible = [c for c in ranked if c.score >= floor and self.answers(
+            question, language, c.sentence, heading=headings[c.index])] or [
+            c for c in ranked[:1] if c.score >= floor and self.answers(
+                question, language, c.sentence, closest=True, heading=headings[c.index])]
         if not eligible:
             return []
         best = eligible[0]
@@ -147,11 +164,14 @@ class ExtractiveGenerator(Generator):
         pairs = bigrams(ideographs_only(_FRAMING.sub("", asked)))  # digits pair with any figure
         return bool(pairs) and len(pairs & bigrams(text)) / len(pairs) >= self.min_topic_words
 
-    def answers(self, question: str, language: str, sentence: str, *, closest: bool = False) -> bool:
-        """Whether ``sentence`` holds an item of the kind ``question`` asks for. The sentence
-        ``closest`` in meaning to the question may state its figure in other words (a reworded
-        question shares few words with it); any other must state it in a clause that shares the
-        question's wording."""
+    def answers(self, question: str, language: str, sentence: str, *, closest: bool = False,
+                heading: str = "") -> bool:
+        """Whether ``sentence`` holds an item of the kind ``question`` asks for, about what the
+        question asks. The sentence ``closest`` in meaning to the question may state its figure in
+        other words (a reworded question shares few words with it); any other must state it in a
+        clause that shares the question's wording. ``heading``: the sentence's section heading."""
+        if not self.about_subject(question, language, sentence, heading):
+            return False
         kind = asked_kind(question)
         if kind == "figure":
             if language == "en":
@@ -169,6 +189,23 @@ class ExtractiveGenerator(Generator):
         asked = normalize(question).lower()
         new = [w for w in keywords(sentence) if w not in asked and _FILLER_WORDS.sub("", w)]
         return sum(len(w) for w in new) >= 4
+
+    def about_subject(self, question: str, language: str, sentence: str, heading: str = "") -> bool:
+        """Whether ``sentence`` (under ``heading``) is about the question's subject: it names the
+        thing a figure question counts ("多少个5G基站" is not answered by "1200余家5G工厂") and the
+        attribute it measures ("保有量是多少" not by "产量8.7万辆"); an English sentence holds at least
+        half of an English question's content words (a Chinese one cannot be compared word by word)."""
+        if language == "en":
+            if script_language(sentence) != "en":
+                return True
+            return english_coverage(question, f"{heading} {sentence}") >= self.min_english_coverage
+        if asked_kind(question) != "figure":
+            return True
+        counted = counted_thing(question)
+        if counted:
+            return mentions(counted, f"{heading} {sentence}")
+        attribute = measured_attribute(question)
+        return not attribute or states_attribute(attribute, f"{heading} {sentence}")
 
     # ---- rendering ------------------------------------------------------------------------
 
@@ -204,6 +241,8 @@ class ExtractiveGenerator(Generator):
         if not found:
             return ""
         if language == "en":
+            if script_language(sentence) == "en":
+                return ""  # the quote states the figure in English already
             english = english_figure(found[0]) or ""
             return english[:1].upper() + english[1:]
         return found[0]

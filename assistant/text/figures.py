@@ -123,10 +123,15 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASKS_FIGURE.search(question))
 
 
+#: a figure with its magnitude and "more than" marks, before its unit: "140多家", "超1.76万家", "5.86万亿元"
+_FIGURE_BEFORE_UNIT = r"\d(?:[\d,]*\d)?(?:\.\d+)?\s*(?:万亿|[十百千万亿])?\s*[余多]?\s*"
+
+
 def _unit_matches(unit: str, clause: str) -> bool:
-    if unit in _COUNTERS:
-        return any(c in clause for c in _COUNTERS)
-    return unit in clause
+    """Whether a figure of ``clause`` carries ``unit`` (any counting word for a counting word):
+    "在本市养老机构连续从业满1年" does not count 家 although it names 养老机构."""
+    units = "[" + "".join(sorted(_COUNTERS)) + "]" if unit in _COUNTERS else re.escape(unit)
+    return bool(re.search(_FIGURE_BEFORE_UNIT + units, unicodedata.normalize("NFKC", clause)))
 
 
 #: a year, a month or a day: it dates the figure of its clause, it is not the figure
@@ -169,7 +174,7 @@ def states_asked_figure(
     core = bigrams(_FRAMING.sub("", question))
     unit = _UNIT.search(question)
     for clause in split_clauses(sentence):
-        stated = numbers(clause) - asked
+        stated = numbers(DATES.sub("", clause)) - asked  # "2025年" dates a figure, it is not one
         if figures is not None:
             stated &= figures
         if not stated:

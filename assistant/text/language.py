@@ -33,3 +33,9 @@ def detect_language(text: str) -> Language:
     if first and words >= 2:
         return "en"
     return "zh" if cjk / _CHARS_PER_WORD > words else "en"
+
+
+def script_language(text: str) -> Language:
+    """The language a passage or sentence of a document is written in, by script alone (no
+    question framing): Chinese when its CJK characters outweigh its Latin words."""
+    return "zh" if cjk_count(text) / _CHARS_PER_WORD >= len(_LATIN_WORD.findall(text)) else "en"

@@ -1,0 +1,136 @@
+"""What a question is about, and whether a sentence is about it: the thing a figure question
+counts ("多少个国家实验室" counts 国家实验室), the attribute it measures ("保有量是多少"), the
+content words of an English question, and whether a line is a label (a title, heading, question
+line or signature) rather than a statement.
+
+An answer's figure must be about the question's subject: "累计建成1200余家5G工厂" does not say how
+many 5G基站 there are, "新能源汽车产量8.7万辆" not what the 保有量 is, and "The port handled 86.4
+million tonnes of cargo" not what the operating revenue was. These rules are checked on the
+sentence a figure stands in (and its section heading), never on question-specific word lists.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from assistant.text.cjk import IDEOGRAPHS
+from assistant.text.words import STOPWORDS, bigrams, cut_for_search, normalize
+
+#: measure words between 多少/几 and the thing counted ("多少个国家实验室", "几座污水处理厂")
+_MEASURE = set("个家项所座种名位张处件条台辆次户套部批类只间栋层架艘颗块")
+#: where the counted phrase ends: punctuation, or a function word that starts the rest of the question
+_PHRASE_END = re.compile(r"[？?，,。！!：:；;“”\"《》（）()、]|的|是|呢|吗|了")
+#: the longest counted phrase kept (a longer one runs on into the rest of the question)
+_MAX_PHRASE = 8
+#: a figure question's closing: "X是多少", "X有多少", "X达到多少"; X's last word is the attribute measured
+_ATTRIBUTE = re.compile(
+    rf"([{IDEOGRAPHS}A-Za-z]{{2,}}?)(?:目前|现在|大概|大约|大致|约)?(?:是|为|达到了?|达)多少[？?]?$"
+)
+#: attribute words that name no particular quantity ("补贴标准是多少" is answered by "每辆补贴1万元")
+_GENERIC_ATTRIBUTES = frozenset("标准 数量 数目 金额 水平 情况 数字 数据 结果 费用 多少 总额 总数 规模 多少钱".split())
+#: ratio words, stated in an answer as a percentage ("缴费比例是多少" / "按缴费基数的20%缴费")
+_RATIO = re.compile(r"比例|比重|占比|份额|[^效]率$")
+#: money words, stated in an answer in yuan ("门票多少钱" / "60元")
+_MONEY = re.compile(r"钱|价格|价钱|票价|售价|费用|金额")
+
+
+def counted_thing(question: str) -> str:
+    """The thing a figure question counts, normalised: "多少个国家实验室" -> "国家实验室",
+    "多少万标箱" -> "万标箱"; "" when the question counts nothing named (a bare "多少", "多少钱")."""
+    q = normalize(question)
+    m = re.search(r"(?:多少|几)", q)
+    if m is None:
+        return ""
+    rest = q[m.end():]
+    while rest and rest[0] in _MEASURE:
+        rest = rest[1:]
+    end = _PHRASE_END.search(rest)
+    phrase = rest[: end.start()] if end else rest
+    if len(phrase) < 2 or "钱" in phrase:
+        return ""
+    return phrase[:_MAX_PHRASE]
+
+
+def measured_attribute(question: str) -> str:
+    """The attribute a "X是多少" question measures, as its last word: "新能源汽车保有量是多少万辆" ->
+    "保有量"; "" when the question names none or a generic one ("补贴标准是多少")."""
+    q = normalize(question)
+    q = re.sub(r"(?:多少)(?:万|亿|千)?[^？?]{0,3}[？?]?$", "多少", q)  # "是多少万辆？" -> "是多少"
+    m = _ATTRIBUTE.search(q)
+    if m is None:
+        return ""
+    words = [w for w in cut_for_search(m.group(1)) if w.strip()]
+    if not words:
+        return ""
+    last = max((w for w in words if m.group(1).endswith(w)), key=len, default=words[-1])
+    if len(last) < 2 or last in _GENERIC_ATTRIBUTES or last in STOPWORDS:
+        return ""
+    return last
+
+
+def mentions(term: str, text: str, *, min_share: float = 0.75) -> bool:
+    """Whether ``text`` names ``term``: as a whole, or (a term of three or more characters) by most
+    of its character pairs ("城镇化率" in "城镇化水平" no; "污水处理厂" in "污水处理设施" no)."""
+    t = normalize(text).lower()
+    term = normalize(term).lower()
+    if term in t:
+        return True
+    pairs = bigrams(term)
+    return len(term) >= 3 and len(pairs) >= 2 and len(pairs & bigrams(t)) / len(pairs) >= min_share
+
+
+def states_attribute(attribute: str, text: str) -> bool:
+    """Whether ``text`` names the measured ``attribute``, a ratio as a percentage and a price in yuan."""
+    if mentions(attribute, text, min_share=0.5):
+        return True
+    if _RATIO.search(attribute) and re.search(r"[%％]|成", text):
+        return True
+    return bool(_MONEY.search(attribute) and "元" in text)
+
+
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+#: words an English question frames itself with, on top of the stop words
+_EN_FRAMING = frozenset(
+    """when where why much many what which who whom whose how long often total whole year years first half
+    according reports report document city chengzhou china chinese new per number amount figure level
+    did does do was were is are be been the of in on at by for to from with and or its it this that
+    any all some there their than into over under about approximately roughly exactly ever yet still""".split()
+)
+
+
+def english_content_words(text: str) -> list[str]:
+    """The content words of an English question, lower-cased and crudely stemmed (first five letters)."""
+    out = []
+    for w in _EN_WORD.findall(unicodedata.normalize("NFKC", text)):
+        w = w.lower().strip("'-")
+        if len(w) < 3 or w in STOPWORDS or w in _EN_FRAMING:
+            continue
+        out.append(w[:5])
+    return list(dict.fromkeys(out))
+
+
+def english_coverage(question: str, text: str) -> float:
+    """The share of an English question's content words that ``text`` (English) holds."""
+    words = english_content_words(question)
+    if not words:
+        return 1.0
+    have = {w.lower()[:5] for w in _EN_WORD.findall(unicodedata.normalize("NFKC", text))}
+    return sum(w in have for w in words) / len(words)
+
+
+#: a line that labels rather than states: ends in a question mark, or is a "问：" line
+_QUESTION_LINE = re.compile(r"[？?]\s*$|^\s*(?:问|Q)\s*[：:.]")
+_STATEMENT_PUNCTUATION = re.compile(r"[。！；，,：:!;|]|[.!?]\s|[.!?]$")
+
+
+def is_label(sentence: str) -> bool:
+    """Whether ``sentence`` is a title, heading, question line or signature rather than a
+    statement: it asks something, or it is a short line without a full stop or comma (a table row's
+    cells count as clauses) ("澄州市2025年汽车和家电以旧换新补贴政策问答", "三、关于青石片区城市更新
+    项目", "澄州市公安局2025年11月28日")."""
+    s = sentence.strip()
+    if _QUESTION_LINE.search(s):
+        return True
+    # a statement ends with a full stop; a title or heading neither ends with one nor has a comma
+    return len(normalize(s)) <= 40 and not _STATEMENT_PUNCTUATION.search(s)
