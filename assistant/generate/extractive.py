@@ -43,11 +43,14 @@ from assistant.text.language import script_language
 from assistant.text.questions import asked_kind, without_instructions
 from assistant.text.sentences import split_clauses
 from assistant.text.subject import (
+    acronyms,
     counted_thing,
     english_coverage,
     is_label,
     measured_attribute,
     mentions,
+    other_year,
+    specific_terms,
     states_attribute,
 )
 from assistant.text.words import bigrams, keywords, normalize, proper_names
@@ -55,6 +58,7 @@ from assistant.text.words import bigrams, keywords, normalize, proper_names
 if TYPE_CHECKING:
     from assistant.embed import Embedder
     from assistant.settings import Settings
+    from assistant.types import Passage
 
 #: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
@@ -131,13 +135,13 @@ class ExtractiveGenerator(Generator):
                          if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))),
                         key=lambda c: c.score, reverse=True)
         floor = self.min_cosine[language]
-        headings = {c.index: request.evidence[c.index].heading for c in ranked}
+        owner = {c.index: request.evidence[c.index].passage for c in ranked}
         # a sentence stating the asked item in the question's words first; failing that, the
         # closest sentence may state it in other words (a reworded question)
         eligible = [c for c in ranked if c.score >= floor and self.answers(
-            question, language, c.sentence, heading=headings[c.index])] or [
+            question, language, c.sentence, passage=owner[c.index])] or [
             c for c in ranked[:1] if c.score >= floor and self.answers(
-                question, language, c.sentence, closest=True, heading=headings[c.index])]
+                question, language, c.sentence, closest=True, passage=owner[c.index])]
         if not eligible:
             return []
         best = eligible[0]
@@ -165,12 +169,13 @@ class ExtractiveGenerator(Generator):
         return bool(pairs) and len(pairs & bigrams(text)) / len(pairs) >= self.min_topic_words
 
     def answers(self, question: str, language: str, sentence: str, *, closest: bool = False,
-                heading: str = "") -> bool:
+                passage: Passage | None = None) -> bool:
         """Whether ``sentence`` holds an item of the kind ``question`` asks for, about what the
         question asks. The sentence ``closest`` in meaning to the question may state its figure in
         other words (a reworded question shares few words with it); any other must state it in a
-        clause that shares the question's wording. ``heading``: the sentence's section heading."""
-        if not self.about_subject(question, language, sentence, heading):
+        clause that shares the question's wording. ``passage``: the sentence's own (to check that
+        it is about the question's subject, :meth:`about_subject`)."""
+        if passage is not None and not self.about_subject(question, language, sentence, passage, closest=closest):
             return False
         kind = asked_kind(question)
         if kind == "figure":
@@ -190,22 +195,37 @@ class ExtractiveGenerator(Generator):
         new = [w for w in keywords(sentence) if w not in asked and _FILLER_WORDS.sub("", w)]
         return sum(len(w) for w in new) >= 4
 
-    def about_subject(self, question: str, language: str, sentence: str, heading: str = "") -> bool:
+    def about_subject(self, question: str, language: str, sentence: str, passage: Passage, *,
+                      closest: bool = False) -> bool:
         """Whether ``sentence`` (under ``heading``) is about the question's subject: it names the
         thing a figure question counts ("多少个5G基站" is not answered by "1200余家5G工厂") and the
         attribute it measures ("保有量是多少" not by "产量8.7万辆"); an English sentence holds at least
-        half of an English question's content words (a Chinese one cannot be compared word by word)."""
+        half of an English question's content words (a Chinese one cannot be compared word by word);
+        the passage speaks of the year asked about and names the acronyms asked about."""
+        heading = passage.section.split("›")[-1].strip()
+        if other_year(question, f"{passage.section} {passage.text}"):
+            return False  # a passage on other years than the one asked about
         if language == "en":
+            if any(a not in passage.text for a in acronyms(question)):
+                return False  # "GDP": the passage never names it
             if script_language(sentence) != "en":
                 return True
-            return english_coverage(question, f"{heading} {sentence}") >= self.min_english_coverage
-        if asked_kind(question) != "figure":
+            return english_coverage(question, sentence) >= self.min_english_coverage
+        kind = asked_kind(question)
+        if kind not in ("figure", "date", "rank"):
+            return True  # a what/which question is answered in other words more often than not
+        where = f"{heading} {sentence}"
+        # "人工智能" asked, "数据产业" stated (a reworded question's closest sentence may use other words)
+        if not closest and any(not mentions(term, f"{passage.section} {passage.text}")
+                               for term in specific_terms(without_instructions(question))):
+            return False
+        if kind != "figure":
             return True
         counted = counted_thing(question)
-        if counted:
-            return mentions(counted, f"{heading} {sentence}")
+        if counted and not mentions(counted, where):
+            return False
         attribute = measured_attribute(question)
-        return not attribute or states_attribute(attribute, f"{heading} {sentence}")
+        return not attribute or states_attribute(attribute, where)
 
     # ---- rendering ------------------------------------------------------------------------
 

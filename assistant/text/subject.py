@@ -15,7 +15,7 @@ import re
 import unicodedata
 
 from assistant.text.cjk import IDEOGRAPHS
-from assistant.text.words import STOPWORDS, bigrams, cut_for_search, normalize
+from assistant.text.words import STOPWORDS, bigrams, cut_for_search, cut_words, normalize
 
 #: measure words between 多少/几 and the thing counted ("多少个国家实验室", "几座污水处理厂")
 _MEASURE = set("个家项所座种名位张处件条台辆次户套部批类只间栋层架艘颗块")
@@ -69,20 +69,26 @@ def measured_attribute(question: str) -> str:
     return last
 
 
-def mentions(term: str, text: str, *, min_share: float = 0.75) -> bool:
-    """Whether ``text`` names ``term``: as a whole, or (a term of three or more characters) by most
-    of its character pairs ("城镇化率" in "城镇化水平" no; "污水处理厂" in "污水处理设施" no)."""
+#: the shortest phrase that may be named by most of its character pairs rather than whole
+_MIN_LOOSE_TERM = 6
+
+
+def mentions(term: str, text: str, *, min_share: float = 0.75, loose_from: int = _MIN_LOOSE_TERM) -> bool:
+    """Whether ``text`` names ``term``: as a whole, or (a phrase of six or more characters) by most
+    of its character pairs ("公里老旧供热管网" in "改造老旧供热管网120公里")."""
     t = normalize(text).lower()
     term = normalize(term).lower()
     if term in t:
         return True
+    # a short term must stand whole ("国家实验室" is not named by "全国重点实验室"); a long phrase
+    # may be worded a little differently
     pairs = bigrams(term)
-    return len(term) >= 3 and len(pairs) >= 2 and len(pairs & bigrams(t)) / len(pairs) >= min_share
+    return len(term) >= loose_from and len(pairs & bigrams(t)) / len(pairs) >= min_share
 
 
 def states_attribute(attribute: str, text: str) -> bool:
     """Whether ``text`` names the measured ``attribute``, a ratio as a percentage and a price in yuan."""
-    if mentions(attribute, text, min_share=0.5):
+    if mentions(attribute, text, min_share=0.5, loose_from=3):  # "进口额" / "进口193.9亿元"
         return True
     if _RATIO.search(attribute) and re.search(r"[%％]|成", text):
         return True
@@ -134,3 +140,35 @@ def is_label(sentence: str) -> bool:
         return True
     # a statement ends with a full stop; a title or heading neither ends with one nor has a comma
     return len(normalize(s)) <= 40 and not _STATEMENT_PUNCTUATION.search(s)
+
+
+def specific_terms(question: str) -> list[str]:
+    """The long words of a Chinese question (four characters or more: "医疗保险", "人工智能",
+    "新能源汽车"): specific enough that a sentence about the question names them."""
+    words = [w for w in cut_words(normalize(question)) if len(w) >= 4 and not re.search(r"\d", w)]
+    return [w for w in words if w not in STOPWORDS]
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*年|(?!\d))")
+
+
+def years(text: str) -> set[str]:
+    """The years ``text`` names ("2024年", "in 2024")."""
+    return set(_YEAR.findall(unicodedata.normalize("NFKC", text)))
+
+
+def other_year(question: str, passage_text: str) -> bool:
+    """Whether a passage speaks of other years than the one(s) the question asks about: "2024年全年
+    集装箱吞吐量" is not answered by a passage on the first half of 2025."""
+    asked = years(question)
+    named = years(passage_text)
+    return bool(asked and named and not asked & named)
+
+
+#: an acronym in an English question ("GDP", "PPI"): a Chinese passage writes it the same way or not at all
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+
+
+def acronyms(question: str) -> set[str]:
+    """The acronyms of an English question (two to six capitals), "I" and "AI"-like words included."""
+    return set(_ACRONYM.findall(question))

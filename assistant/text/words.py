@@ -72,6 +72,14 @@ def cut_for_search(text: str) -> list[str]:
     return list(jieba.cut_for_search(text))
 
 
+def cut_words(text: str) -> list[str]:
+    """jieba's precise segmentation (each word once, compounds whole: "医疗保险", "人工智能")."""
+    import jieba
+
+    cut_for_search("")  # sets jieba's logging up once
+    return [w for w in jieba.cut(text) if w.strip()]
+
+
 #: symbolic terms jieba would cut into meaningless pieces: "1+N", "AI+", "5G", "C919", "1.76"
 _SYMBOLIC = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+(?:[+×/&.-][A-Za-z0-9]+)+[+×]?|[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[+×]"
