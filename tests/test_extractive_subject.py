@@ -11,7 +11,8 @@ from assistant.index import build_index, load_index
 from assistant.ingest import load_corpus
 from assistant.pipeline import Assistant
 from assistant.retrieve import Retriever
-from assistant.text.figures import states_asked_figure
+from assistant.text.figures import english_unit_matches, states_asked_figure
+from assistant.text.questions import asked_kind
 from assistant.text.subject import (
     counted_thing,
     english_coverage,
@@ -96,6 +97,8 @@ def test_years_acronyms_english_words_and_labels() -> None:
     for label in ("澄州市2025年汽车和家电以旧换新补贴政策问答", "问：汽车补贴怎么申请", "三、关于青石片区城市更新项目",
                   "澄州市公安局2025年11月28日", "新建污水处理厂需要多少投资？"):
         assert is_label(label), label
+    assert is_label("Chengzhou Port Group: First-Half 2025 Operations Update")
+    assert not is_label("初步核算，全年全市地区生产总值（GDP）3268.4亿元，比上年增长5.6%")  # one Latin word: no title
     for statement in ("共121天。", "6 | 口袋公园建设 | 新建口袋公园50个", "本年度供暖期为11月15日至3月15日，共121天。"):
         assert not is_label(statement), statement
 
@@ -107,3 +110,20 @@ def test_the_asked_unit_must_be_the_figures_own() -> None:
     # a date is not the figure asked for
     assert not states_asked_figure("2024年澄州市地区生产总值是多少？", "澄州市2025年汽车补贴政策问答", min_overlap=0.3)
 
+
+
+def test_english_units_and_kinds() -> None:
+    assert not english_unit_matches("How many lifts were added?", "施工单位须提前3天向社会公告")
+    assert not english_unit_matches("How many beds will be built?", "社区养老服务设施覆盖率达到100%")
+    assert english_unit_matches("How many beds will be built?", "新增家庭养老床位2000张")
+    assert english_unit_matches("How many days does the period last?", "共121天")
+    assert english_unit_matches("How many lifts were added?", "68 lifts were added this year")  # stated in words
+    assert asked_kind("What is the maximum fare on Line 3?") == "figure"
+    assert asked_kind("On which day of the week is the library closed?") == "date"
+    assert asked_kind("公示期是哪几天？") == "date"
+
+
+def test_a_who_question_needs_its_act(assistant: Assistant) -> None:
+    """"由谁承担" is not answered by a sentence about who does something else."""
+    answer = assistant.ask("新建污水处理厂的投资由谁承担？")
+    assert answer.refused, answer.answer

@@ -62,6 +62,13 @@ if TYPE_CHECKING:
 
 #: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
+#: a date or a day in a sentence: "2025年11月27日", "12月7日", "每周一", "in the third quarter of 2026"
+_DATE_STATED = re.compile(
+    r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|(?:周|星期|礼拜)[一二三四五六日天]|(?<!\d)(?:19|20)\d{2}(?!\d)"
+    r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+#: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
+_WHO_ACT = re.compile(r"谁([\u4e00-\u9fff]{2})")
 #: words that frame a text rather than say something ("以上就是…的全部内容")
 #: question framing, not topic ("是什么", "多少", "哪些")
 _FRAMING = re.compile(r"是什么|什么|多少|哪些|哪个|哪一|怎么|如何|是否|报告|我国|请问|的|是|了|吗|呢|有|在|和|与")
@@ -187,7 +194,7 @@ class ExtractiveGenerator(Generator):
         if kind == "rank":
             return bool(ordinals(sentence))
         if kind == "date":
-            return bool(re.search(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日", sentence))
+            return bool(_DATE_STATED.search(sentence))
         if language == "en":
             return True
         # what/who/how: the sentence must say something the question does not ("以上就是…的全部内容")
@@ -212,6 +219,9 @@ class ExtractiveGenerator(Generator):
                 return True
             return english_coverage(question, sentence) >= self.min_english_coverage
         kind = asked_kind(question)
+        act = _WHO_ACT.search(question)
+        if act and act.group(1) not in sentence:
+            return False  # "维保费用由谁承担" is not answered by who issues a guideline
         if kind not in ("figure", "date", "rank"):
             return True  # a what/which question is answered in other words more often than not
         where = f"{heading} {sentence}"

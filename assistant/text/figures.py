@@ -21,11 +21,15 @@ from assistant.text.words import bigrams
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _MAGNITUDE = {"万": 10_000, "亿": 100_000_000}
 _ASKS_FIGURE = re.compile(
-    r"多少|几[个家项所座次种年]|数量|比例|比重|占比|how many|how much|what (?:share|percentage|proportion)|rate", re.I
+    r"多少|几[个家项所座次种年]|数量|比例|比重|占比|how many|how much|what (?:share|percentage|proportion)|rate"
+    # "What is the maximum fare", "what was the operating revenue": a quantity asked by its name
+    r"|what (?:is|was|are|were) the (?:[\w-]+ ){0,3}?(?:fares?|prices?|costs?|fees?|revenue|income|profit|budget"
+    r"|output|population|throughput)\b", re.I
 )
 _UNIT = re.compile(r"(?:多少|几)\s*((?:万亿|亿|万|千)?(?:元|辆|吨|千瓦|EFLOPS|%)|[个家项所座种名人台])")
 #: measure words a question and an answer may swap ("多少家多边机构" / "30多个")
 _COUNTERS = set("个家项所座种名人台")
+_PEOPLE = set("名人位")
 _FRAMING = re.compile(r"多少|几|是|什么|哪些|有|共|目前|我国|报告|[？?。，,]")
 
 
@@ -93,14 +97,31 @@ def english_figure(text: str) -> str | None:
     return None
 
 
-_EN_UNITS = ((re.compile(r"\byuan\b|\brmb\b|\bmoney\b", re.I), re.compile(r"元")),
-             (re.compile(r"\bpercent|\bshare\b|\bproportion\b|\bpercentage\b|\brate\b", re.I), re.compile(r"[%％]|成")))
+_MONEY_EN = re.compile(r"\byuan\b|\brmb\b|\bmoney\b|\bfares?\b|\bprices?\b|\bcosts?\b|\bfees?\b", re.I)
+#: what an English question asks for, and how a Chinese clause states it: money in 元, a share as a
+#: percentage, a count with a counting word ("how many lifts" is not answered by "提前3天" or "100%")
+_EN_UNITS = ((_MONEY_EN, re.compile(r"元")),
+             (re.compile(r"\bpercent|\bshare\b|\bproportion\b|\bpercentage\b|\brate\b", re.I), re.compile(r"[%％]|成")),
+             (re.compile(r"\bhow many\b", re.I),
+              re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?\s*(?:万亿|[十百千万亿])?\s*[余多]?\s*[个家项所座种名人台部辆件户套张处条艘架]")))
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def english_unit_matches(question: str, clause: str) -> bool:
     """Whether a Chinese clause carries the unit an English question asks for ("how much money, in
-    yuan" needs 元, "what share" a percentage); a question naming no unit accepts any."""
+    yuan" needs 元, "what share" a percentage, "how many" a counting word); a question naming no
+    unit accepts any, and so does an English clause (it states its unit in words)."""
+    if not _CJK.search(clause):
+        return True
+    span = _EN_SPANS.search(question)
+    if span:  # "how many days" is counted in 天, not with a counting word
+        return bool(re.search(_FIGURE_BEFORE_UNIT + _SPAN_UNITS[span.group(1).lower().rstrip("s")], clause))
     return all(unit.search(clause) for asked, unit in _EN_UNITS if asked.search(question))
+
+
+_EN_SPANS = re.compile(r"\bhow many (days|weeks|months|years|hours|minutes)\b", re.I)
+_SPAN_UNITS = {"day": "[天日]", "week": "(?:周|星期)", "month": "个?月", "year": "年", "hour": "(?:个?小时)",
+               "minute": "分钟?"}
 
 
 def _english_number(value: float) -> str:
@@ -130,7 +151,9 @@ _FIGURE_BEFORE_UNIT = r"\d(?:[\d,]*\d)?(?:\.\d+)?\s*(?:万亿|[十百千万亿])
 def _unit_matches(unit: str, clause: str) -> bool:
     """Whether a figure of ``clause`` carries ``unit`` (any counting word for a counting word):
     "在本市养老机构连续从业满1年" does not count 家 although it names 养老机构."""
-    units = "[" + "".join(sorted(_COUNTERS)) + "]" if unit in _COUNTERS else re.escape(unit)
+    # people (人, 名, 位) are counted apart from things: "多少座车站" is not answered by "21.7万人次"
+    group = _PEOPLE if unit in _PEOPLE else _COUNTERS - _PEOPLE
+    units = "[" + "".join(sorted(group)) + "]" if unit in _COUNTERS else re.escape(unit)
     return bool(re.search(_FIGURE_BEFORE_UNIT + units, unicodedata.normalize("NFKC", clause)))
 
 

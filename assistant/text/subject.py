@@ -138,6 +138,11 @@ def is_label(sentence: str) -> bool:
     s = sentence.strip()
     if _QUESTION_LINE.search(s):
         return True
+    words = _EN_WORD.findall(s)
+    if words and not re.search(rf"[{IDEOGRAPHS}]", s) and not re.search(r"[.!;]\s*$", s) and len(words) <= 15:
+        # an English title: most of its words capitalised ("Port Group: First-Half 2025 Operations Update")
+        if sum(w[0].isupper() for w in words) / len(words) >= 0.6:
+            return True
     # a statement ends with a full stop; a title or heading neither ends with one nor has a comma
     return len(normalize(s)) <= 40 and not _STATEMENT_PUNCTUATION.search(s)
 
