@@ -181,14 +181,26 @@ class CitationChecker:
     def scores(self, claim: str, units: Sequence[Evidence]) -> list[float]:
         """Support of ``claim`` by each unit: a score >= 0 when supported, -1 when not."""
         # an English claim over Chinese evidence (the cross-lingual rules); over English evidence
-        # it is checked like a Chinese claim over Chinese evidence
-        english = detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS and any(
-            detect_language(u.text) == "zh" for u in units)
+        # it is checked like a Chinese claim over Chinese evidence; unit by unit, as a mixed corpus
+        # gives evidence in both languages
         matches = [self.facts_match(claim, u) for u in units]
         if not any(matches):
             return [-1.0] * len(units)
-        if english:
-            return self._english_scores(claim, units, matches)
+        if detect_language(claim) == "en" and cjk_count(claim) < _MIN_CLAIM_CHARS:
+            chinese = [detect_language(u.text) == "zh" for u in units]
+            if any(chinese):
+                across = self._english_scores(claim, units, [m and z for m, z in zip(matches, chinese, strict=True)])
+                if all(chinese):
+                    return across
+                within = self._same_language_scores(
+                    claim, units, [m and not z for m, z in zip(matches, chinese, strict=True)])
+                return [max(a, w) for a, w in zip(across, within, strict=True)]
+        return self._same_language_scores(claim, units, matches)
+
+    def _same_language_scores(self, claim: str, units: Sequence[Evidence], matches: list[bool]) -> list[float]:
+        """Support of a claim by evidence in its own language: shared wording, else a paraphrase."""
+        if not any(matches):
+            return [-1.0] * len(units)
         out = [self.overlap(claim, u) if ok else -1.0 for u, ok in zip(units, matches, strict=True)]
         if any(x >= self.min_overlap for x in out):
             return [x if x >= self.min_overlap else -1.0 for x in out]

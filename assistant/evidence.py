@@ -25,6 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from assistant.fusion import minmax
+from assistant.text.questions import asked_kind
+from assistant.text.subject import is_label
 from assistant.text.words import tokenize
 from assistant.types import Hit, Passage
 
@@ -142,8 +144,10 @@ def gather(retriever: EvidenceSource, settings: Settings, parts: list[str], hits
     s = settings
     if len(parts) == 1:
         context = [h.passage for h in (hits[: s.context_passages] if for_llm else hits)] + noise
-        n = s.evidence_sentences if for_llm else s.extractive_evidence_sentences
-        return retriever.evidence(parts[0], context, n), context
+        if for_llm:
+            return retriever.evidence(parts[0], context, s.evidence_sentences), context
+        return _statements(parts[0], retriever.evidence(parts[0], context, 2 * s.extractive_evidence_sentences),
+                           s.extractive_evidence_sentences), context
     out: list[Evidence] = []
     passages: dict[str, Passage] = {}
     for i, part in enumerate(parts):
@@ -151,3 +155,13 @@ def gather(retriever: EvidenceSource, settings: Settings, parts: list[str], hits
         passages.update((p.id, p) for p in context)
         out += [replace(e, part=i) for e in retriever.evidence(part, context, s.evidence_sentences_per_part)]
     return out, list(passages.values())
+
+
+def _statements(question: str, evidence: list[Evidence], n: int) -> list[Evidence]:
+    """The ``n`` best of ``evidence`` that state something, in their order: the extractive
+    generator never quotes a title, heading or question line, so they would only take the place of
+    a sentence it could quote (a date question keeps them: a signature's date line answers it)."""
+    if asked_kind(question) != "date":
+        evidence = [e for e in evidence if not is_label(e.text)]
+    best = set(sorted(range(len(evidence)), key=lambda i: -evidence[i].score)[:n])
+    return [e for i, e in enumerate(evidence) if i in best]

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
     fusion: str = Field("weighted", description=f"how dense and BM25 are combined: {', '.join(FUSIONS)}")
     fusion_dense_weight: float = Field(
-        0.8, ge=0.0, le=1.0,
-        description="weight of dense scores in weighted fusion (0.8: best in benchmarks/bench_retrieval.py)",
+        0.7, ge=0.0, le=1.0,
+        description="weight of dense scores (best sentence, language offset) in weighted fusion (0.7: best on "
+        "both eval corpora)",
     )
     rrf_k: int = Field(60, ge=1, description="the constant of reciprocal-rank fusion (fusion=rrf)")
     min_relevance: float = Field(0.80, description="below this top dense cosine the assistant refuses")
