@@ -127,3 +127,21 @@ def test_a_who_question_needs_its_act(assistant: Assistant) -> None:
     """"由谁承担" is not answered by a sentence about who does something else."""
     answer = assistant.ask("新建污水处理厂的投资由谁承担？")
     assert answer.refused, answer.answer
+
+
+def test_a_date_question_names_its_event() -> None:
+    from assistant.text.figures import figure_clauses
+    from assistant.text.subject import dated_event
+
+    assert dated_event("青石片区城市更新项目预计什么时候全部完工？") == ["完工"]
+    assert dated_event("今年的供暖费最晚要在哪天之前交清？") == ["交清"]
+    assert dated_event("全程马拉松的关门时间是几点？") == ["关门"]
+    # the bounds of a period and a document's date are stated by the dates alone
+    assert dated_event("本年度法定供暖期从哪天开始，到哪天结束？") == []
+    assert dated_event("这份报告的落款日期是哪一天？") == []
+    # an English dateline states no figure
+    assert figure_clauses("What was the operating revenue?", "Chengzhou, 18 July 2025 — Port Group Co., Ltd.") == []
+
+
+def test_a_date_answer_must_name_the_event(assistant: Assistant) -> None:
+    assert assistant.ask("新建污水处理厂什么时候全部完工？").refused

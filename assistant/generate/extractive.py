@@ -45,6 +45,7 @@ from assistant.text.sentences import split_clauses
 from assistant.text.subject import (
     acronyms,
     counted_thing,
+    dated_event,
     english_coverage,
     is_label,
     measured_attribute,
@@ -66,7 +67,7 @@ _MIN_SENTENCE_CHARS = 8
 _DATE_STATED = re.compile(
     r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|(?:周|星期|礼拜)[一二三四五六日天]|(?<!\d)(?:19|20)\d{2}(?!\d)"
     r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\d{1,2}[:：]\d{2}")
 #: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
 _WHO_ACT = re.compile(r"谁([\u4e00-\u9fff]{2})")
 #: words that frame a text rather than say something ("以上就是…的全部内容")
@@ -230,6 +231,9 @@ class ExtractiveGenerator(Generator):
         if not closest and any(not mentions(term, f"{passage.section} {passage.text}")
                                for term in specific_terms(without_instructions(question))):
             return False
+        if kind == "date":
+            # "什么时候全部完工" is not answered by when something else starts; "公示期是哪几天" needs 公示期
+            return all(mentions(w, where) for w in dated_event(question))
         if kind != "figure":
             return True
         counted = counted_thing(question)

@@ -111,7 +111,7 @@ def english_unit_matches(question: str, clause: str) -> bool:
     """Whether a Chinese clause carries the unit an English question asks for ("how much money, in
     yuan" needs 元, "what share" a percentage, "how many" a counting word); a question naming no
     unit accepts any, and so does an English clause (it states its unit in words)."""
-    if not _CJK.search(clause):
+    if not _CJK.search(clause) and re.search(r"[A-Za-z]{2,}", clause):
         return True
     span = _EN_SPANS.search(question)
     if span:  # "how many days" is counted in 天, not with a counting word
@@ -158,7 +158,13 @@ def _unit_matches(unit: str, clause: str) -> bool:
 
 
 #: a year, a month or a day: it dates the figure of its clause, it is not the figure
-DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+DATES = re.compile(
+    r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+    # English: "18 July 2025", "July 18, 2025", "in 2024", "the first half of 2025"
+    rf"|\b\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|\b{_MONTHS}\s+\d{{1,2}}(?:,\s*\d{{4}})?"
+    r"|\b(?:in|of|since|by|until|during|for|from|to)\s+(?:19|20)\d{2}\b"
+)
 
 _JOINED_FIGURES = re.compile(r"(?:和|及|与|以及)(?=\s*\d)")
 

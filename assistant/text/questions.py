@@ -20,7 +20,7 @@ from assistant.text.figures import asks_for_figure
 Kind = Literal["figure", "rank", "date", "name", "other"]
 
 _RANK = re.compile(r"第几|排名|排第|位次|位列|什么位置|什么水平|\brank|\bplace[sd]?\b|\bposition\b", re.I)
-_DATE = re.compile(r"哪[一几]?天|星期几|周几|何时|什么时候|哪一?年|几月|日期|\bwhen\b|what date|what day"
+_DATE = re.compile(r"哪[一几]?天|星期几|周几|何时|什么时候|几点|哪一?年|几月|日期|\bwhen\b|what date|what day"
                    r"|which (?:day|year|date)|what year", re.I)
 _AMOUNT = re.compile(r"多[大高少长快]|几成|\bhow (?:big|large|high|much|many)\b", re.I)
 _NAME = re.compile(r"什么|哪些|哪[个种类项两几]|谁|叫|名称|\bwhat\b|\bwhich\b|\bwho\b|\bname", re.I)

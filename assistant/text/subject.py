@@ -177,3 +177,33 @@ _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
 def acronyms(question: str) -> set[str]:
     """The acronyms of an English question (two to six capitals), "I" and "AI"-like words included."""
     return set(_ACRONYM.findall(question))
+
+
+_WHEN = r"(?:哪[一几]?天|什么时候|何时|几点)"
+#: the act a date question asks the time of: "什么时候全部完工" -> 完工, "哪天之前交清" -> 交清
+_EVENT_AFTER = re.compile(rf"{_WHEN}(?:之前|以前|之后|以后|前|后)?([{IDEOGRAPHS}]{{2,}})")
+#: the thing a date question asks the time of: "公示期是哪几天" -> 公示期, "关门时间是几点" -> 关门
+_EVENT_BEFORE = re.compile(rf"([{IDEOGRAPHS}]{{2,}}?)(?:时间|日期)?(?:是|为){_WHEN}")
+#: the bounds of a period, which "11月15日至3月15日" states without naming them
+#: and the acts that date a document, which its date line states alone ("落款日期是哪一天")
+_PERIOD_WORDS = frozenset("开始 结束 截止 到期 举行 进行 举办 开放 启动 实施 执行 落款 签署 印发 发布 发文 成文".split())
+
+
+def dated_event(question: str) -> list[str]:
+    """The words naming what a date question asks the time of (its act after "什么时候", its
+    subject before "是哪天"), each a word a sentence giving that date names; the bounds of a period
+    (开始, 结束, 截止) and generic words are left out."""
+    q = normalize(question)
+    out = []
+    m = _EVENT_AFTER.search(q)
+    if m:
+        act = m.group(1).rstrip("的了呢吗啊")
+        if len(act) >= 2:
+            out.append(act[-2:])
+    m = _EVENT_BEFORE.search(q)
+    if m:
+        words = [w for w in cut_words(m.group(1)) if len(w) >= 2]
+        if words:
+            out.append(words[-1])
+    return [w for w in out if w not in _PERIOD_WORDS and w not in _GENERIC_ATTRIBUTES and w not in STOPWORDS
+            and w not in {"时间", "日期", "时候", "哪天"}]
