@@ -15,6 +15,8 @@ from assistant.ingest import load_corpus
 from tests.support import make_settings
 
 SETS = sorted([ev.DEFAULT_QUESTIONS, *ev.EVALS_DIR.glob("*/questions.jsonl")])
+#: held-out sets (measured only at the end of a piece of tuning work, see their header lines)
+HELD_OUT = {"meichuan"}
 
 
 def test_there_is_a_second_corpus() -> None:
@@ -29,4 +31,8 @@ def test_a_set_fits_its_corpus(path: Path) -> None:
     assert len({p.id for p in passages}) == len(passages)
     assert validate_against_corpus(es.questions, passages) == []
     counts = count_by_type(es.questions)
-    assert len(es.questions) >= 60 and counts["unanswerable"] >= 10 and counts["english"] >= 10
+    if path.parent.name in HELD_OUT:
+        # written once, before tuning, and never tuned on: smaller, but every kind of question
+        assert len(es.questions) >= 40 and counts["unanswerable"] >= 10 and counts["english"] >= 8
+    else:
+        assert len(es.questions) >= 60 and counts["unanswerable"] >= 10 and counts["english"] >= 10
