@@ -3,7 +3,8 @@
 eval corpora: English questions were expected to need dense alone, but the Latin tokens they share
 with the report (``5G``, ``AI``, figures) make BM25 help them slightly too, so one weight serves
 both languages). The dense score fused is a passage's best sentence's cosine less a per-language
-offset (:meth:`Retriever._dense_signal`); ``scores['dense']`` stays the passage's own cosine.
+offset (:meth:`Retriever._dense_signal`); ``fusion="dense"`` and ``scores['dense']`` stay the
+passage's own cosine.
 
 Every :class:`~assistant.types.Hit` carries ``scores['dense']``, the query's cosine to that
 passage, whatever the fusion: the answer pipeline refuses when the best one is below
@@ -123,7 +124,8 @@ class Retriever:
             return []
         dense = self.index.vectors[candidates] @ qvec
         bm25 = bm25_all[candidates]
-        signal = self._dense_signal(qvec, candidates, dense)
+        # "dense" alone stays the store's plain vector search (the baseline, the same in every store)
+        signal = dense if method == "dense" else self._dense_signal(qvec, candidates, dense)
         fused = fuse(signal, bm25, method, dense_weight=self.settings.fusion_dense_weight, rrf_k=self.settings.rrf_k)
         dense_rank, bm25_rank = ranks(signal), ranks(bm25)
         exact = self._exact_share(query, candidates)

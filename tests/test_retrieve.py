@@ -62,13 +62,10 @@ def test_recall_at_5_per_language(retriever: Retriever, answerable_questions: li
 def test_default_fusion_is_no_worse_than_dense_alone(
     retriever: Retriever, answerable_questions: list[Question]
 ) -> None:
-    """The reason the default is what it is (see benchmarks/bench_retrieval.py for all figures).
-    Since the dense signal is the best sentence's cosine less a per-language offset, dense alone
-    is about as good on the report (MRR .967 vs .966 when measured); BM25 earns its share on
-    evals/chengzhou (recall@5 .979 fused at 0.7, .948 at 0.8), so the report only must not lose."""
+    """The reason the default is what it is (see benchmarks/bench_retrieval.py for all figures)."""
     default = _evaluate(retriever, answerable_questions, retriever.settings.fusion)
     dense = _evaluate(retriever, answerable_questions, "dense")
-    assert default["mrr"] >= dense["mrr"] - 0.01
+    assert default["mrr"] >= dense["mrr"]
     assert default["recall@5"] >= dense["recall@5"]
 
 
@@ -99,12 +96,19 @@ def test_k_defaults_to_settings(retriever: Retriever) -> None:
 
 @pytest.mark.parametrize(("weight", "same_as"), [(1.0, "dense"), (0.0, "bm25")])
 def test_weighted_fusion_at_the_extremes(retriever: Retriever, weight: float, same_as: str) -> None:
-    """w = 1 is dense alone, w = 0 is BM25 alone: the weight really mixes the two lists."""
+    """w = 1 is the dense side alone (best-sentence cosines less the language offset), w = 0 is
+    BM25 alone: the weight really mixes the two lists."""
     query = "推动传统产业数智化发展有哪些举措？"
     settings = retriever.settings.model_copy(update={"fusion_dense_weight": weight})
     mixed = Retriever(retriever.index, retriever.embedder, settings)
     weighted = [h.passage.id for h in mixed.search(query, 8, fusion="weighted")]
-    expected = [h.passage.id for h in retriever.search(query, 8, fusion=same_as)]
+    if same_as == "dense":
+        rows = np.arange(len(retriever.passages))
+        qvec = retriever.embedder.embed_queries([query])[0]
+        signal = retriever._dense_signal(qvec, rows, retriever.index.vectors @ qvec)
+        expected = [retriever.passages[i].id for i in np.argsort(-signal, kind="stable")[:8]]
+    else:
+        expected = [h.passage.id for h in retriever.search(query, 8, fusion=same_as)]
     assert weighted == expected
 
 

@@ -186,7 +186,8 @@ _EVENT_AFTER = re.compile(rf"{_WHEN}(?:之前|以前|之后|以后|前|后)?([{I
 _EVENT_BEFORE = re.compile(rf"([{IDEOGRAPHS}]{{2,}}?)(?:时间|日期)?(?:是|为){_WHEN}")
 #: the bounds of a period, which "11月15日至3月15日" states without naming them
 #: and the acts that date a document, which its date line states alone ("落款日期是哪一天")
-_PERIOD_WORDS = frozenset("开始 结束 截止 到期 举行 进行 举办 开放 启动 实施 执行 落款 签署 印发 发布 发文 成文".split())
+_PERIOD_WORDS = frozenset(
+    "开始 结束 截止 到期 举行 进行 举办 开放 启动 实施 执行 落款 签署 印发 发布 发文 成文".split())
 
 
 def dated_event(question: str) -> list[str]:
