@@ -106,6 +106,16 @@ class Settings(BaseSettings):
         20_000, ge=1,
         description="passages from which the index is HNSW instead of exact flat (benchmarks/bench_scale.py)",
     )
+    faiss_ivf_threshold: int = Field(
+        500_000, ge=1,
+        description="passages from which the index is IVF-Flat instead of HNSW (HNSW's graph of 1e6 vectors "
+        "takes over an hour to build on 2 cores; benchmarks/bench_scale.py)",
+    )
+    faiss_ivf_nprobe: int = Field(
+        128, ge=1, le=65_536,
+        description="IVF lists searched per query (of ~sqrt(passages), 1024 at 1e6); 128: an eighth of them at 1e6, "
+        "the share that gave recall@10 >= .97 on real e5 vectors (benchmarks/bench_scale.py)",
+    )
     faiss_hnsw_ef_search: int = Field(
         128, ge=1, le=4096, description="HNSW search breadth (FAISS and Milvus); 128: recall@10 >= .95 at 1e5 passages"
     )

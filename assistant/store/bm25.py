@@ -32,8 +32,18 @@ class BM25Index:
 
     def __init__(self, model: object, size: int) -> None:
         self._bm25: object = model  # bm25s.BM25 (untyped)
-        # query tokens outside the vocabulary are dropped up front (some bm25s versions reject them)
-        self._vocab: set[str] | None = set(getattr(model, "vocab_dict", None) or ()) or None
+        # term -> column of the score matrix; query tokens outside the vocabulary are dropped
+        self._vocab: dict[str, int] = dict(getattr(model, "vocab_dict", None) or {})
+        # bm25s keeps every passage's score per term as a CSC matrix (one column per term): a
+        # query's scores are the sum of its terms' columns, read here straight from the arrays.
+        # bm25s's get_scores does the same but also converts tokens and checks ids per call
+        # (and is not thread-safe with numba); BM25L/BM25+ add a non-occurrence score, which
+        # only bm25s's own path knows, so those variants go through it.
+        matrix = getattr(model, "scores", None)
+        plain = isinstance(matrix, dict) and getattr(model, "nonoccurrence_array", None) is None
+        self._data = np.asarray(matrix["data"]) if plain else None  # type: ignore[index]
+        self._indices = np.asarray(matrix["indices"]) if plain else None  # type: ignore[index]
+        self._indptr = np.asarray(matrix["indptr"]) if plain else None  # type: ignore[index]
         self._lock = threading.Lock()
         self.size = size
 
@@ -80,13 +90,18 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query token is in the corpus)."""
-        tokens = tokenize(query)
-        if self._vocab is not None:
-            tokens = [t for t in tokens if t in self._vocab]
-        if not tokens:
+        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
+        if not ids:
             return np.zeros(self.size, dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+        if self._data is None or self._indices is None or self._indptr is None:
+            with self._lock:
+                return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)  # type: ignore[attr-defined]
+        indptr = self._indptr
+        # the postings of the query's terms (a repeated term counts twice, as in bm25s), summed per
+        # passage in C: no Python loop over passages, one allocation of the size of the corpus
+        rows = np.concatenate([self._indices[indptr[t] : indptr[t + 1]] for t in ids])
+        values = np.concatenate([self._data[indptr[t] : indptr[t + 1]] for t in ids])
+        return np.bincount(rows, weights=values, minlength=self.size).astype(np.float32)
 
 
 def _tokenize_chunk(texts: list[str]) -> list[list[str]]:

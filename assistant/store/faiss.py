@@ -1,4 +1,5 @@
-"""The FAISS store: one index file in the build folder, exact below a size threshold, HNSW above.
+"""The FAISS store: one index file in the build folder, exact flat below a size threshold, HNSW
+above it, IVF-Flat above a second one.
 
 Measured on 2 busy cores with vectors of recombined report sentences (``benchmarks/bench_scale.py``,
 single queries, k=10): an exact flat search costs ~0.3 ms at 1e4 passages, ~2 ms at 3e4 and
@@ -6,12 +7,18 @@ single queries, k=10): an exact flat search costs ~0.3 ms at 1e4 passages, ~2 ms
 against exact search of .99 at efSearch 64 when the queries are other passages and .95 at
 efSearch 128 (``settings.faiss_hnsw_ef_search``) for the eval's questions. Below
 ``settings.faiss_ann_threshold`` (20,000) flat is exact, fast enough and builds at once; above it
-HNSW. IVF (nlist 4*sqrt(n)) was measured too and lost: recall@10 .93 at nprobe 64, where HNSW
-gave .99.
+HNSW. At 1e5, IVF (nlist 4*sqrt(n)) lost to HNSW: recall@10 .93 at nprobe 64, where HNSW gave .99.
+
+HNSW's build does not scale here: its graph of 1e6 vectors was still being built after an hour
+on the 2 shared cores. From ``settings.faiss_ivf_threshold`` (500,000) passages the index is
+IVF-Flat: k-means over a seeded sample of the vectors (:data:`IVF_TRAIN_PER_LIST` per list,
+:data:`IVF_NITER` rounds) into ~sqrt(n) lists, then every vector filed under its nearest centroid;
+a query scans the ``settings.faiss_ivf_nprobe`` nearest lists exactly.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,24 @@ INDEX_FILE = "index.faiss"
 #: HNSW graph degree and build-time candidate list (larger: better recall, slower build)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
+#: IVF k-means: training vectors per list (faiss wants >= 39) and rounds (its default 25 is slow here)
+IVF_TRAIN_PER_LIST = 48
+IVF_NITER = 10
+IVF_SEED = 1234
+
+
+def index_kind(size: int, settings: Settings) -> str:
+    """Which FAISS index a build of ``size`` passages gets: ``flat``, ``hnsw`` or ``ivf``."""
+    if size >= settings.faiss_ivf_threshold:
+        return "ivf"
+    return "hnsw" if size >= settings.faiss_ann_threshold else "flat"
+
+
+def ivf_lists(size: int) -> int:
+    """IVF lists for ``size`` vectors: the power of two nearest sqrt(size) (1024 at 1e6), and
+    few enough that every list gets :data:`IVF_TRAIN_PER_LIST` training vectors."""
+    nearest = 1 << round(math.log2(max(1.0, math.sqrt(size))))
+    return max(1, min(nearest, size // IVF_TRAIN_PER_LIST))
 
 
 class FaissStore:
@@ -36,12 +61,15 @@ class FaissStore:
 
     backend = "faiss"
 
-    def __init__(self, index: Any, passages: list[Passage], ef_search: int, bm25: BM25Index | None = None) -> None:
+    def __init__(
+        self, index: Any, passages: list[Passage], ef_search: int, bm25: BM25Index | None = None, nprobe: int = 1
+    ) -> None:
         self.index = index  # faiss.Index
         #: the build's BM25 index, which the retriever fuses with this store's dense results
         self.bm25 = bm25
-        self.kind = "hnsw" if hasattr(index, "hnsw") else "flat"
+        self.kind = "hnsw" if hasattr(index, "hnsw") else "ivf" if hasattr(index, "nprobe") else "flat"
         self.ef_search = ef_search
+        self.nprobe = nprobe
         self._passages = passages
 
     def __len__(self) -> int:
@@ -55,12 +83,13 @@ class FaissStore:
         if k <= 0:
             return []
         q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
-        # faiss's bundled stubs lack SearchParametersHNSW, which faiss has had since 1.7.3
-        params = (
-            faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
-            if self.kind == "hnsw"
-            else None
-        )
+        # faiss's bundled stubs lack SearchParametersHNSW (faiss has it since 1.7.3) and the
+        # keyword constructor of SearchParametersIVF
+        params: Any = None
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
+        elif self.kind == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe)  # type: ignore[call-arg]
         if documents is not None:
             rows = rows_of_documents(self._passages, documents)
             if not len(rows):
@@ -84,24 +113,33 @@ class FaissBackend:
     def write(
         self, folder: Path, build: str, vectors: np.ndarray, passages: list[Passage], settings: Settings
     ) -> StoreRecord:
-        """Build the flat or HNSW index over ``vectors`` as ``index.faiss``, and the BM25 index as ``bm25/``."""
+        """Build the flat, HNSW or IVF index (:func:`index_kind`) over ``vectors`` as ``index.faiss``,
+        and the BM25 index as ``bm25/``."""
         import faiss
 
         dim = vectors.shape[1]
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        kind = index_kind(len(vectors), settings)
         index: Any
-        if len(vectors) >= settings.faiss_ann_threshold:
+        record: StoreRecord = {"backend": self.name, "index": kind, "file": INDEX_FILE}
+        if kind == "ivf":
+            lists = ivf_lists(len(vectors))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+            index.cp.niter = IVF_NITER
+            index.cp.seed = IVF_SEED
+            rng = np.random.default_rng(IVF_SEED)
+            sample = rng.choice(len(vectors), min(len(vectors), lists * IVF_TRAIN_PER_LIST), replace=False)
+            index.train(vectors[np.sort(sample)])
+            record.update({"ivf_lists": lists})
+        elif kind == "hnsw":
             index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            kind = "hnsw"
+            record.update({"hnsw_m": HNSW_M, "hnsw_ef_construction": HNSW_EF_CONSTRUCTION})
         else:
             index = faiss.IndexFlatIP(dim)
-            kind = "flat"
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(vectors)
         faiss.write_index(index, str(folder / INDEX_FILE))
         BM25Index.build(passages).save(folder)
-        record: StoreRecord = {"backend": self.name, "index": kind, "file": INDEX_FILE}
-        if kind == "hnsw":
-            record.update({"hnsw_m": HNSW_M, "hnsw_ef_construction": HNSW_EF_CONSTRUCTION})
         return record
 
     def open(
@@ -120,10 +158,10 @@ class FaissBackend:
             )
         # builds made before BM25 was saved have none: the retriever then builds it in memory
         bm25 = BM25Index.load(folder, len(passages)) if (folder / BM25_FOLDER).is_dir() else None
-        return FaissStore(index, passages, settings.faiss_hnsw_ef_search, bm25)
+        return FaissStore(index, passages, settings.faiss_hnsw_ef_search, bm25, nprobe=settings.faiss_ivf_nprobe)
 
     def problems(self, record: StoreRecord, settings: Settings) -> list[str]:
-        """A FAISS build fits any settings: flat or HNSW is read from the file itself."""
+        """A FAISS build fits any settings: flat, HNSW or IVF is read from the file itself."""
         return []
 
     def prune(self, settings: Settings, keep: Collection[str]) -> None:
