@@ -231,6 +231,8 @@ def run_ours(n: int, store: str) -> dict[str, Any]:
         result["latency"] = {
             name: latencies(lambda q, m=m: retriever.search(q, K, fusion=m), texts) for name, m in methods.items()
         }
+        # before the recall check below adds an exact index of its own
+        result["peak_rss_mb_searching"] = round(peak_rss_mb())
         store_obj = index.store
         result["ann_recall@10"] = ann_recall(lambda q: [r for r, _ in store_obj.search(q, 10)], vectors, qvecs)
         if result["index"] in ("hnsw", "HNSW"):
