@@ -14,7 +14,9 @@ and ANN recall on random vectors is a worst case. Every row of the output says w
 Systems, each size in a child process of its own (so peak RSS is that system's):
 
 - ``ours``: the project's index build (``build_index``) with the FAISS store (flat below
-  ``faiss_ann_threshold``, HNSW above) and the real ``Retriever`` (bm25s over jieba, weighted fusion);
+  ``faiss_ann_threshold``, HNSW above, IVF-Flat from ``faiss_ivf_threshold``) and the real
+  ``Retriever`` (bm25s over jieba, weighted fusion); the build's sentence vectors (evidence for
+  the answer step, not read by retrieval) are seeded random unit vectors;
 - ``milvus``: the same with ``vector_store=milvus`` in Milvus Lite (dense, BM25 and hybrid in Milvus);
 - ``langchain``: the baseline, LangChain's stock ``EnsembleRetriever([BM25Retriever (rank_bm25),
   FAISS])`` with jieba as BM25's tokenizer (its default splits on spaces, useless for Chinese).
@@ -22,7 +24,9 @@ Systems, each size in a child process of its own (so peak RSS is that system's):
 Latency is one query at a time, k=5, without query embedding (query vectors are computed once up
 front for every system), over the 104 questions of ``evals/questions.jsonl``: p50/p95 for dense,
 BM25 and hybrid. ANN recall@10 is the store's dense top 10 against exact search (IndexFlatIP) for
-the same query vectors. Ratios are against the LangChain baseline at the same size.
+the same query vectors (for HNSW and IVF also swept over efSearch / nprobe). Ratios are against
+the LangChain baseline at the same size. ``ASSISTANT_FAISS_*`` variables change the store's
+thresholds and search breadth for a run.
 Results go to ``benchmarks/out/scale.json``.
 """
 

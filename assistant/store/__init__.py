@@ -5,7 +5,8 @@ A build folder (``assistant/index.py``) always holds the manifest, ``passages.js
 vectors; backends sit side by side in this folder and are chosen by ``settings.vector_store``:
 
 - ``faiss`` (default, one machine): a file in the build folder; an exact flat index below
-  ``settings.faiss_ann_threshold`` passages, HNSW above (``benchmarks/bench_scale.py``);
+  ``settings.faiss_ann_threshold`` passages, HNSW above, IVF-Flat from
+  ``settings.faiss_ivf_threshold`` (``benchmarks/bench_scale.py``);
 - ``milvus``: one collection per build on a Milvus server (``http://host:19530``) or in Milvus
   Lite (a local ``.db`` path), holding the vectors, the text with a BM25 function over jieba
   tokens, and each passage's document; it searches dense, BM25 and hybrid.
