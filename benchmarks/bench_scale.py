@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_scale.py                       # 1e4, 1e5, 1e6 (hours under load)
     .venv/bin/python benchmarks/bench_scale.py --sizes 1e4,1e5 --systems ours,langchain
+    .venv/bin/python benchmarks/bench_scale.py --sizes 1e6 --ann-only composed   # the dense index alone
     .venv/bin/pip install -e '.[scale,bench-scale]'                  # Milvus Lite, LangChain baseline
 
 Corpora (``benchmarks/scale_corpus.py``): at 1e4 and 1e5, real sentences of the report recombined
@@ -342,6 +343,41 @@ def run_langchain(n: int) -> dict[str, Any]:
     return result
 
 
+def run_ann(n: int, kind: str) -> dict[str, Any]:
+    """The store's dense index alone (no BM25, no build folder) over ``kind`` vectors: ``composed``
+    (recombined report sentences, the structure real embeddings have) or ``random`` unit vectors;
+    recall@10 and single-query latency over the store's search breadth (efSearch or nprobe)."""
+    from assistant.settings import Settings
+    from assistant.store.faiss import FaissStore, make_index
+
+    texts = questions()
+    qvecs = query_vectors(texts)
+    if kind == "random":
+        vectors = corpus.random_unit_vectors(n, 384)
+    else:
+        from assistant.embed import load_embedder
+
+        sentences = corpus.report_sentences()
+        _, members = corpus.recombined(n, sentences)
+        vectors = corpus.composed_vectors(members, corpus.sentence_vectors(sentences, load_embedder(MODEL)))
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    (index, index_kind, params), build_s = timed(lambda: make_index(vectors, settings))
+    store = FaissStore(index, [], settings.faiss_hnsw_ef_search, nprobe=settings.faiss_ivf_nprobe)
+    result: dict[str, Any] = {"system": f"ann-{kind}", "n": n, "index": index_kind, **params,
+                              "build_s": round(build_s, 1), "sweep": {}}
+    for breadth in (16, 32, 64, 128, 256, 512):
+        if index_kind == "ivf":
+            store.nprobe = breadth
+        elif index_kind == "hnsw":
+            store.ef_search = breadth
+        recall = ann_recall(lambda q: [r for r, _ in store.search(q, 10)], vectors, qvecs)
+        timing = latencies(lambda t: store.search(qvecs[texts.index(t)], 10), texts)
+        result["sweep"][breadth] = {**recall, **timing}
+        print(json.dumps({breadth: result["sweep"][breadth]}), file=sys.stderr, flush=True)
+    result["peak_rss_mb"] = round(peak_rss_mb())
+    return result
+
+
 def run_one(system: str, n: int) -> dict[str, Any]:
     gc.collect()
     if system == "langchain":
@@ -387,12 +423,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--langchain-max", type=float, default=1e6, help="largest size run on the LangChain baseline")
     parser.add_argument("--one", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ann-only", choices=("composed", "random"),
+        help="only the store's dense index over composed or random vectors: recall@10 and latency by nprobe/efSearch",
+    )
     parser.add_argument("--out", type=Path, default=OUT / "scale.json")
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one[0], int(float(args.one[1])))))
         return 0
     sizes = [int(float(s)) for s in args.sizes.split(",")]
+    if args.ann_only:
+        for n in sizes:
+            print(json.dumps(run_ann(n, args.ann_only)))
+        return 0
     systems = [s for s in args.systems.split(",") if s]
     rows: list[dict[str, Any]] = []
     for n in sizes:

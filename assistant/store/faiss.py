@@ -56,6 +56,35 @@ def ivf_lists(size: int) -> int:
     return max(1, min(nearest, size // IVF_TRAIN_PER_LIST))
 
 
+def make_index(vectors: np.ndarray, settings: Settings) -> tuple[Any, str, dict[str, int]]:
+    """The FAISS index a build of ``vectors`` gets (:func:`index_kind`), filled: the index, its
+    kind and the parameters the manifest records (``benchmarks/bench_scale.py`` sweeps it too)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    kind = index_kind(len(vectors), settings)
+    index: Any
+    params: dict[str, int] = {}
+    if kind == "ivf":
+        lists = ivf_lists(len(vectors))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = IVF_NITER
+        index.cp.seed = IVF_SEED
+        rng = np.random.default_rng(IVF_SEED)
+        sample = rng.choice(len(vectors), min(len(vectors), lists * IVF_TRAIN_PER_LIST), replace=False)
+        index.train(vectors[np.sort(sample)])
+        params["ivf_lists"] = lists
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        params.update({"hnsw_m": HNSW_M, "hnsw_ef_construction": HNSW_EF_CONSTRUCTION})
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index, kind, params
+
+
 class FaissStore:
     """:class:`~assistant.store.VectorStore` over one FAISS index (inner product of unit vectors)."""
 
@@ -117,27 +146,8 @@ class FaissBackend:
         and the BM25 index as ``bm25/``."""
         import faiss
 
-        dim = vectors.shape[1]
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        kind = index_kind(len(vectors), settings)
-        index: Any
-        record: StoreRecord = {"backend": self.name, "index": kind, "file": INDEX_FILE}
-        if kind == "ivf":
-            lists = ivf_lists(len(vectors))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-            index.cp.niter = IVF_NITER
-            index.cp.seed = IVF_SEED
-            rng = np.random.default_rng(IVF_SEED)
-            sample = rng.choice(len(vectors), min(len(vectors), lists * IVF_TRAIN_PER_LIST), replace=False)
-            index.train(vectors[np.sort(sample)])
-            record.update({"ivf_lists": lists})
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            record.update({"hnsw_m": HNSW_M, "hnsw_ef_construction": HNSW_EF_CONSTRUCTION})
-        else:
-            index = faiss.IndexFlatIP(dim)
-        index.add(vectors)
+        index, kind, params = make_index(vectors, settings)
+        record: StoreRecord = {"backend": self.name, "index": kind, "file": INDEX_FILE, **params}
         faiss.write_index(index, str(folder / INDEX_FILE))
         BM25Index.build(passages).save(folder)
         return record
