@@ -162,10 +162,17 @@ class Retriever:
         best = cosine.astype(np.float64)
         sentences = self.index.sentences
         if sentences is not None and len(sentences):
-            top = np.full(len(self.index), -np.inf)
-            np.maximum.at(top, sentences.passage_rows, sentences.vectors @ qvec)
-            top = top[candidates]
-            best = np.where(np.isfinite(top), top, best)
+            # only the candidates' sentences (a few hundred), not every sentence of the index: at
+            # 1e5 passages scoring all ~350k sentences per query cost more than the whole search
+            starts = sentences.starts[candidates]
+            counts = sentences.starts[candidates + 1] - starts
+            has = counts > 0
+            if has.any():
+                first, sizes = starts[has], counts[has]
+                ends = np.cumsum(sizes)
+                # the sentence numbers of every candidate with sentences, candidate after candidate
+                rows = np.repeat(first - (ends - sizes), sizes) + np.arange(int(ends[-1]))
+                best[has] = np.maximum.reduceat(sentences.vectors[rows] @ qvec, ends - sizes)
         languages = self._passage_languages()[candidates]
         for language in set(languages.tolist()):
             same = languages == language

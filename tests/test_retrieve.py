@@ -112,6 +112,25 @@ def test_weighted_fusion_at_the_extremes(retriever: Retriever, weight: float, sa
     assert weighted == expected
 
 
+def test_dense_signal_reads_only_the_candidates_sentences_and_equals_all_sentences(retriever: Retriever) -> None:
+    """The best-sentence cosine taken from the candidates' own sentences (what a query at 1e5
+    passages can afford) equals the one taken over every sentence of the index, in any candidate
+    order and for any subset."""
+    sentences = retriever.index.sentences
+    assert sentences is not None and len(sentences)
+    qvec = retriever.embedder.embed_queries(["推动传统产业数智化发展有哪些举措？"])[0]
+    every = sentences.vectors @ qvec
+    rng = np.random.default_rng(3)
+    for rows in (np.arange(len(retriever.passages)), rng.permutation(len(retriever.passages))[:7]):
+        cosine = retriever.index.vectors[rows] @ qvec
+        best = np.array([max((float(every[i]) for i in sentences.of(int(r))), default=float(c))
+                         for r, c in zip(rows, cosine, strict=True)])
+        languages = retriever._passage_languages()[rows]
+        for language in set(languages.tolist()):
+            best[languages == language] -= np.median(best[languages == language])
+        assert retriever._dense_signal(qvec, rows, cosine) == pytest.approx(best, abs=1e-6)
+
+
 def test_weighted_fusion_can_differ_from_both_lists(retriever: Retriever, answerable_questions: list[Question]) -> None:
     """Over the question set the default mix orders some question's top 5 unlike either list alone."""
     differs = 0
