@@ -90,7 +90,13 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query token is in the corpus)."""
-        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
+        tokens = tokenize(query)
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        if not self._vocab:  # a bm25s without vocab_dict: its own token lookup
+            with self._lock:
+                return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+        ids = [self._vocab[t] for t in tokens if t in self._vocab]
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         if self._data is None or self._indices is None or self._indptr is None:
