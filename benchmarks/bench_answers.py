@@ -33,14 +33,16 @@ assistants answer each question in turn, so both see the same load on a shared m
 (any ``Settings`` field: evidence_sentences, llm_grammar, llm_threads, max_tokens, local_model, ...);
 ``--baseline RUN.json`` compares with a saved ``--json`` run instead. For a local generator each
 answer also records its prompt tokens and the tokens llama.cpp had to prefill after reusing the
-cached prefix (the fixed system message). The table prints medians and each as a ratio of the
-baseline's.
+cached prefix (the fixed system message), and every answer the CPU time it took (all threads): CPU
+time / threads estimates the wall time on a quiet machine. The table prints medians and each as a
+ratio of the baseline's, and the totals the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -163,6 +165,15 @@ class PromptCounter:
         return counts
 
 
+def timed(assistant, row: dict) -> dict:  # type: ignore[no-untyped-def]
+    """Score one answer and add the CPU time it took this process (all threads): on a shared machine
+    wall time grows with the load, CPU time far less, so CPU time / threads estimates a quiet run."""
+    cpu = time.process_time()
+    result = score(row, assistant.ask(row["question"]))
+    result["cpu_ms"] = (time.process_time() - cpu) * 1000
+    return result
+
+
 def parse_settings(pairs: list[str]) -> dict[str, str]:
     """``KEY=VALUE`` pairs as settings overrides (pydantic converts the values)."""
     out = {}
@@ -178,7 +189,7 @@ def medians(results: list[dict]) -> dict[str, float]:
     """Median first token, total, prompt and prefilled tokens over all answers, and key-fact accuracy."""
     ans = [r for r in results if r["answerable"]]
     out = {key: float(statistics.median(r.get(key, 0) for r in results))
-           for key in ("first_token_ms", "total_ms", "prompt_tokens", "prefilled_tokens")}
+           for key in ("first_token_ms", "total_ms", "cpu_ms", "prompt_tokens", "prefilled_tokens")}
     out["key_fact_accuracy"] = round(sum(r["key_fact"] for r in ans) / max(1, len(ans)), 3)
     out["false_refusals"] = sum(r["refused"] for r in ans)
     return out
@@ -269,20 +280,22 @@ def main() -> int:
         counted = PromptCounter(baseline.generators.get())
     results: list[dict] = []
     base_results: list[dict] = []
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     for i, row in enumerate(rows, 1):
         if baseline is not None and counted is not None:  # first, so neither run always follows the other's work
-            before = score(row, baseline.ask(row["question"])) | counted.take()
-            base_results.append(before)
-        result = score(row, assistant.ask(row["question"])) | counter.take()
+            base_results.append(timed(baseline, row) | counted.take())
+        result = timed(assistant, row) | counter.take()
         if row["id"] in saved:  # replayed: the generation time is the saved run's
             result.update({k: saved[row["id"]][k] for k in ("first_token_ms", "total_ms")})
         results.append(result)
         print(f"[{i}/{len(rows)}] {row['id']} refused={result['refused']} fact={result['key_fact']} "
               f"cite={result['right_passage']} {result['first_token_ms']:.0f}/{result['total_ms']:.0f} ms "
+              f"(cpu {result['cpu_ms']:.0f} ms) "
               f"prompt {result['prompt_tokens']} (prefilled {result['prefilled_tokens']}) | {result['answer'][:70]}",
               file=sys.stderr)
     totals = summarize(results)
+    totals["load_average_before/after"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
+    totals["cpu_ms_median"] = medians(results)["cpu_ms"]
     totals["prompt_tokens_median"] = medians(results)["prompt_tokens"]
     totals["prefilled_tokens_median"] = medians(results)["prefilled_tokens"]
     totals["wall_s"] = round(time.perf_counter() - started, 1)
