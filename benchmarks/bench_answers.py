@@ -22,12 +22,27 @@ retrieval and citation checker, without generating again (timings are the saved 
 
 ``--subset N`` takes a fixed sample (a quarter unanswerable, each kind spread evenly over the
 file) so LLM runs fit in minutes; ``--json`` saves rows and totals.
+
+Latency of the local model, side by side with a baseline configuration (one command; the two
+assistants answer each question in turn, so both see the same load on a shared machine):
+
+    .venv/bin/python benchmarks/bench_answers.py --generator local --subset 24 \
+        --baseline-set evidence_sentences=8 --set evidence_sentences=5
+
+``--set KEY=VALUE`` changes a setting of the measured run, ``--baseline-set`` of the baseline run
+(any ``Settings`` field: evidence_sentences, llm_grammar, llm_threads, max_tokens, local_model, ...);
+``--baseline RUN.json`` compares with a saved ``--json`` run instead. For a local generator each
+answer also records its prompt tokens and the tokens llama.cpp had to prefill after reusing the
+cached prefix (the fixed system message), and every answer the CPU time it took (all threads): CPU
+time / threads estimates the wall time on a quiet machine. The table prints medians and each as a
+ratio of the baseline's, and the totals the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -117,6 +132,79 @@ def summarize(results: list[dict]) -> dict:
     }
 
 
+class PromptCounter:
+    """Counts a local model's prompt tokens and the part it prefilled (after llama.cpp's prefix reuse).
+
+    It wraps the ``llama_cpp.Llama.generate`` of a loaded local generator, which receives the whole
+    tokenized prompt and keeps the tokens of the previous call in ``_input_ids``.
+    """
+
+    def __init__(self, generator: Generator) -> None:
+        self.prompt = self.prefilled = 0
+        llm = getattr(generator, "_llm", None)
+        if llm is None:
+            return
+        generate = llm.generate
+
+        def counted(tokens, *args, **kwargs):  # type: ignore[no-untyped-def]
+            tokens = list(tokens)
+            cached = 0
+            for old, new in zip(llm._input_ids[: llm.n_tokens], tokens, strict=False):
+                if old != new:
+                    break
+                cached += 1
+            self.prompt, self.prefilled = len(tokens), len(tokens) - cached
+            yield from generate(tokens, *args, **kwargs)
+
+        llm.generate = counted
+
+    def take(self) -> dict[str, int]:
+        """The counts of the last answer (zero when no local model generated it)."""
+        counts = {"prompt_tokens": self.prompt, "prefilled_tokens": self.prefilled}
+        self.prompt = self.prefilled = 0
+        return counts
+
+
+def timed(assistant, row: dict) -> dict:  # type: ignore[no-untyped-def]
+    """Score one answer and add the CPU time it took this process (all threads): on a shared machine
+    wall time grows with the load, CPU time far less, so CPU time / threads estimates a quiet run."""
+    cpu = time.process_time()
+    result = score(row, assistant.ask(row["question"]))
+    result["cpu_ms"] = (time.process_time() - cpu) * 1000
+    return result
+
+
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs as settings overrides (pydantic converts the values)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set/--baseline-set takes KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def medians(results: list[dict]) -> dict[str, float]:
+    """Median first token, total, prompt and prefilled tokens over all answers, and key-fact accuracy."""
+    ans = [r for r in results if r["answerable"]]
+    out = {key: float(statistics.median(r.get(key, 0) for r in results))
+           for key in ("first_token_ms", "total_ms", "cpu_ms", "prompt_tokens", "prefilled_tokens")}
+    out["key_fact_accuracy"] = round(sum(r["key_fact"] for r in ans) / max(1, len(ans)), 3)
+    out["false_refusals"] = sum(r["refused"] for r in ans)
+    return out
+
+
+def side_by_side(base: list[dict], run: list[dict], base_name: str, run_name: str) -> str:
+    """A table: each median for the baseline and the run, and the run as a ratio of the baseline."""
+    b, r = medians(base), medians(run)
+    lines = [f"| median over {len(run)} answers | {base_name} | {run_name} | ratio |", "|---|---|---|---|"]
+    for key in b:
+        ratio = f"{r[key] / b[key]:.2f}x" if b[key] else "-"
+        lines.append(f"| {key} | {b[key]:g} | {r[key]:g} | {ratio} |")
+    return "\n".join(lines)
+
+
 def large_corpus_assistant(n: int, overrides: dict):  # type: ignore[no-untyped-def]
     """An assistant over the report plus ``n`` synthetic passages (built once, then cached)."""
     import random
@@ -158,9 +246,13 @@ def main() -> int:
     parser.add_argument("--replay", type=Path, default=None, help="re-check the drafts of a saved --json run")
     parser.add_argument("--large", type=int, default=None, metavar="N",
                         help="also answer over the report plus N synthetic passages; compare stage times")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting of this run")
+    parser.add_argument("--baseline-set", action="append", default=None, metavar="KEY=VALUE",
+                        help="run a baseline too, with these settings changed, each question in turn with this run")
+    parser.add_argument("--baseline", type=Path, default=None, help="a saved --json run to compare with")
     args = parser.parse_args()
 
-    overrides: dict = {"generator": args.generator}
+    overrides: dict = {"generator": args.generator, **parse_settings(args.set)}
     if args.local_model:
         overrides["local_model"] = args.local_model
     if args.index_dir:
@@ -180,16 +272,32 @@ def main() -> int:
         assistant.generators = GeneratorPool(assistant.settings, {"local": lambda s, e: Replay(name, drafts)})
     else:
         assistant = build_assistant(Settings(**overrides), load_generator=True)
-    results = []
-    started = time.perf_counter()
+    counter = PromptCounter(assistant.generators.get())
+    baseline = counted = None
+    if args.baseline_set is not None:
+        base_overrides = {**overrides, **parse_settings(args.baseline_set)}
+        baseline = build_assistant(Settings(**base_overrides), load_generator=True)
+        counted = PromptCounter(baseline.generators.get())
+    results: list[dict] = []
+    base_results: list[dict] = []
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     for i, row in enumerate(rows, 1):
-        result = score(row, assistant.ask(row["question"]))
+        if baseline is not None and counted is not None:  # first, so neither run always follows the other's work
+            base_results.append(timed(baseline, row) | counted.take())
+        result = timed(assistant, row) | counter.take()
         if row["id"] in saved:  # replayed: the generation time is the saved run's
             result.update({k: saved[row["id"]][k] for k in ("first_token_ms", "total_ms")})
         results.append(result)
         print(f"[{i}/{len(rows)}] {row['id']} refused={result['refused']} fact={result['key_fact']} "
-              f"cite={result['right_passage']} {result['total_ms']:.0f} ms | {result['answer'][:70]}", file=sys.stderr)
+              f"cite={result['right_passage']} {result['first_token_ms']:.0f}/{result['total_ms']:.0f} ms "
+              f"(cpu {result['cpu_ms']:.0f} ms) "
+              f"prompt {result['prompt_tokens']} (prefilled {result['prefilled_tokens']}) | {result['answer'][:70]}",
+              file=sys.stderr)
     totals = summarize(results)
+    totals["load_average_before/after"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
+    totals["cpu_ms_median"] = medians(results)["cpu_ms"]
+    totals["prompt_tokens_median"] = medians(results)["prompt_tokens"]
+    totals["prefilled_tokens_median"] = medians(results)["prefilled_tokens"]
     totals["wall_s"] = round(time.perf_counter() - started, 1)
     if args.large:
         big = large_corpus_assistant(args.large, overrides)
@@ -200,10 +308,17 @@ def main() -> int:
             totals[f"{key}_median report / {passages} passages"] = f"{here} / {there} ({there / max(here, 0.1):.2f}x)"
         totals[f"key_fact_accuracy on {passages} passages"] = summarize(big_results)["key_fact_accuracy"]
     print(json.dumps(totals, ensure_ascii=False, indent=2))
+    if baseline is not None:
+        print(side_by_side(base_results, results, "baseline " + " ".join(args.baseline_set or []) or "baseline",
+                           "this run " + " ".join(args.set)))
+    elif args.baseline:
+        saved_rows = json.loads(args.baseline.read_text(encoding="utf-8"))["rows"]
+        ids = {r["id"] for r in results}
+        print(side_by_side([r for r in saved_rows if r["id"] in ids], results, str(args.baseline),
+                           "this run " + " ".join(args.set)))
     if args.json:
-        args.json.write_text(
-            json.dumps({"totals": totals, "rows": results}, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        saved_run = {"totals": totals, "rows": results, "baseline_rows": base_results}
+        args.json.write_text(json.dumps(saved_run, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
 
 
