@@ -46,6 +46,7 @@ from assistant.text.language import Language, detect_language
 from assistant.text.markers import format_markers, parse_markers
 from assistant.text.questions import asked_kind
 from assistant.text.sentences import split_sentences
+from assistant.text.subject import counted_thing, mentions
 from assistant.text.words import bigrams, keywords, named_items, normalize, proper_names
 from assistant.types import Citation, Hit, Passage, Source
 
@@ -334,7 +335,11 @@ class CitationChecker:
                 s for i in c.passages for s in split_sentences(checked.passages[i].text)]
             if kind == "figure":
                 stated = numbers(c.body) - numbers(question)
-                ok = bool(stated) and (language == "en" or any(
+                # the figure must be about the thing counted, by any generator ("多少个国家实验室" is
+                # not answered by "140多家全国重点实验室"), named where it stands or in its section
+                counted = counted_thing(question) if language == "zh" else ""
+                where = " ".join([*sources, *(checked.passages[i].section for i in c.passages)])
+                ok = bool(stated) and (not counted or mentions(counted, where)) and (language == "en" or any(
                     states_asked_figure(question, s, figures=stated) for s in sources) or (
                     closest in c.evidence and by_meaning is not None and any(
                         states_asked_figure_by_meaning(question, s, by_meaning, figures=stated) for s in sources)))

@@ -179,3 +179,14 @@ def test_names_absent_from_the_passage_fail(checker: CitationChecker) -> None:
     assert checker.check("广东省有超1.76万家专精特新“小巨人”企业[1]。", UNITS, "zh").empty
     assert checker.check("GDP占比达56%[3]。", UNITS, "zh").empty
     assert checker.check("累计建成1200余家5G工厂[2]。", UNITS, "zh").cited == [1]  # "5G" is no name
+
+
+def test_a_figure_about_another_thing_does_not_answer_a_how_many_question(checker: CitationChecker) -> None:
+    """What an LLM does with a near-miss question: the figure it gives is in the evidence, so the
+    check keeps the sentence, but it counts something else than the question asks about."""
+    near_miss = checker.check("累计建成1200余家5G工厂[2]。", UNITS, "zh")
+    assert not near_miss.empty  # a true sentence of the report...
+    verdict = checker.answers("累计建成了多少个5G基站？", "zh", near_miss, UNITS)
+    assert verdict.refused  # ...but not about 5G基站
+    asked = checker.answers("累计建成了多少家5G工厂？", "zh", near_miss, UNITS)
+    assert not asked.refused and "1200余家5G工厂" in asked.text
