@@ -2,16 +2,9 @@
 without words or without a marker.
 
 An answer is either a refusal, written exactly, or one to three sentences, each some words (at
-least eight characters, no brackets) followed by a marker ``[n]`` of an evidence number. Measured
+least four characters, no brackets) followed by a marker ``[n]`` of an evidence number. Measured
 on the 1.5B: unconstrained, it answered "企业研发经费投入占全社会比重是多少？" with a bare "[4]"
 (refused by the check); constrained, with "企业研发经费投入占全社会比重超77%。[4]".
-
-Eight characters, not four, and no opening 《 or （: on the 104 eval questions the 1.5B answered
-three questions with the evidence's section heading ("《（九）发展壮大新兴产业》[1]。", which the
-prompt prints above the evidence), and unanswerable ones with a bare nearby figure ("140多家[1]。"),
-which names no subject that the check could hold against the question. A sentence now has room
-to say what its figure is about. It ends in a word, not a full stop, before its marker: "ranks 2nd
-globally.[2]" left the marker outside the sentence it cites.
 """
 
 from __future__ import annotations
@@ -33,9 +26,7 @@ def answer_grammar(refusals: Iterable[str], evidence: int, *, min_sentences: int
         f"root ::= refusal | {sentences}",
         "refusal ::= " + " | ".join(_literal(r) for r in refusals),
         "sentence ::= body marker end",
-        "body ::= lead [^\\[\\]\\n]{6,298} last",
-        "lead ::= [^\\[\\]\\n《（(]",
-        "last ::= [^\\[\\]\\n。.!?！？]",
+        "body ::= [^\\[\\]\\n]{4,300}",
         f"marker ::= \"[\" ({numbers}) \"]\"",
         'end ::= "。" | ". " | "."',
     ]) + "\n"
