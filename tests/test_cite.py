@@ -190,3 +190,10 @@ def test_a_figure_about_another_thing_does_not_answer_a_how_many_question(checke
     assert verdict.refused  # ...but not about 5G基站
     asked = checker.answers("累计建成了多少家5G工厂？", "zh", near_miss, UNITS)
     assert not asked.refused and "1200余家5G工厂" in asked.text
+
+
+def test_a_run_on_counted_phrase_is_not_held_against_a_reworded_answer(checker: CitationChecker) -> None:
+    """"有多少家中小型公司借助…改造" counts no name the answer could repeat; its figure stands."""
+    answer = checker.check("累计建设企业技术中心1900余家[1]。", UNITS, "zh")
+    verdict = checker.answers("有多少家企业技术中心借助政策完成了建设？", "zh", answer, UNITS)
+    assert not verdict.refused
