@@ -92,9 +92,13 @@ def test_upload_a_pdf_ask_about_it_then_delete_it(
     assert "binjiang-greening.pdf" not in corpus_names(settings)
 
     page.locator("#ra-clear").click()  # a new conversation: the question is asked afresh
+    # the clear event empties the chat and the question box: asking before it lands would be wiped
+    page.locator(".ra-answer").first.wait_for(state="detached", timeout=30_000)
     _ask(page, docsamples.QUESTION)
+    page.locator(".ra-answer, .ra-error").last.wait_for(timeout=120_000)
+    errors = page.locator(".ra-error")
+    assert errors.count() == 0, errors.last.inner_text()  # the chat's error card says what went wrong
     answer = page.locator(".ra-answer").last
-    answer.wait_for(timeout=120_000)
     assert docsamples.ANSWER_FIGURE not in answer.inner_text()
     assert "binjiang-greening.pdf" not in page.locator("#ra-chat").inner_text()
     page.screenshot(path=str(OUTPUT / "ui-documents-removed.png"), full_page=True)
