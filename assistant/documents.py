@@ -64,9 +64,11 @@ from assistant.index import (
     build_index,
     change_lock,
     corpus_fingerprint,
+    fsync_path,
     live_build_name,
     load_index,
     read_manifest,
+    write_atomically,
 )
 from assistant.ingest import SUFFIXES, IngestedDocument, ReadOptions, check_unique, corpus_files, ingest_file
 from assistant.ingest.read import detect_kind
@@ -183,27 +185,6 @@ def _sha256(path: Path) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, path)
-    _fsync(path.parent)
 
 
 class DocumentCollection:
@@ -324,7 +305,7 @@ class DocumentCollection:
                  ) -> BuildReport:
         """Record the change, then build and publish its index: the commit point."""
         change = change.model_copy(update={"before": live_build_name(self.settings.index_dir)})
-        _write_atomically(staging / CHANGE_FILE, change.model_dump_json(indent=1))
+        write_atomically(staging / CHANGE_FILE, change.model_dump_json(indent=1))
         return build_index(self.settings, self.embedder, passages, progress=self.progress,
                            fingerprint=fingerprint, notify=self.notify)
 
@@ -346,7 +327,7 @@ class DocumentCollection:
             with target.open("rb") as f:
                 kind = detect_kind(target, f.read(65536))
             target = target.rename(target.with_suffix(_SUFFIX_FOR_KIND[kind]))
-        _fsync(target)
+        fsync_path(target)
         return target
 
     def _live(self) -> tuple[list[Passage], dict[str, str]]:
@@ -472,13 +453,13 @@ def _roll_forward(corpus_dir: Path, staging: Path, change: _Change) -> None:
     for source in change.remove:
         if source not in added:
             (corpus_dir / source).unlink(missing_ok=True)
-    _fsync(corpus_dir)
+    fsync_path(corpus_dir)
     catalog = _read_catalog(corpus_dir)
     for source in change.remove:
         catalog.documents.pop(source, None)
     for entry in change.add:
         catalog.documents[entry.source] = entry
-    _write_atomically(corpus_dir / CATALOG_FILE, catalog.model_dump_json(indent=1))
+    write_atomically(corpus_dir / CATALOG_FILE, catalog.model_dump_json(indent=1))
 
 
 def _new_staging(corpus_dir: Path) -> Path:

@@ -514,20 +514,26 @@ def _write_build(
     # the manifest goes last: a folder without one is never mistaken for a finished build
     (folder / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     for name in [*data_files, MANIFEST_FILE]:
-        _fsync(folder / name)
+        fsync_path(folder / name)
     for sub in {(folder / name).parent for name in data_files}:
-        _fsync(sub)
-    _fsync(folder)
+        fsync_path(sub)
+    fsync_path(folder)
     return manifest
 
 
 def _publish(index_dir: Path, build_name: str) -> None:
     """Make ``build_name`` the live index: the one atomic step of a build."""
-    tmp = index_dir / f"{POINTER_FILE}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(build_name + "\n", encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, index_dir / POINTER_FILE)
-    _fsync(index_dir)
+    write_atomically(index_dir / POINTER_FILE, build_name + "\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step (a temporary file beside it, flushed, renamed over
+    it, the folder flushed): a crash leaves the old contents or the new, never half of either."""
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    fsync_path(tmp)
+    os.replace(tmp, path)
+    fsync_path(path.parent)
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
@@ -544,7 +550,7 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     """Flush a file or folder to disk so a power cut cannot publish a half-written build."""
     try:
         fd = os.open(path, os.O_RDONLY)
