@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.embed import Embedder
@@ -62,3 +64,14 @@ def assistant_command(settings: Settings, *args: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "assistant.cli", *args], cwd=settings.corpus_dir.parent, env=cli_env(settings),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 300) -> None:
+    """Wait until ``condition()`` holds, failing at once (with its stderr) if ``proc`` ends first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the process ended first: {proc.communicate()[1]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the condition did not come true")
+        time.sleep(0.02)

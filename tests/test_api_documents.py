@@ -12,9 +12,8 @@ import shutil
 import signal
 import socket
 import threading
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +28,7 @@ from assistant.documents import CHANGE_FILE, STAGING_DIR
 from assistant.index import live_build_name
 from assistant.settings import Settings
 from tests import docgen, docsamples
-from tests.docsupport import assistant_command, corpus_names, private_corpus
+from tests.docsupport import assistant_command, corpus_names, private_corpus, wait_for
 from tests.servers import serve
 
 KEY = "docs-key-1"
@@ -307,7 +306,7 @@ def test_a_killed_cli_add_leaves_the_server_on_the_previous_index(
     build = live_build_name(settings.index_dir)
     proc = assistant_command(settings, "add", str(big), "-q")
     try:
-        _wait_for(lambda: any((settings.corpus_dir / STAGING_DIR).glob(f"*/{CHANGE_FILE}")), proc)
+        wait_for(lambda: any((settings.corpus_dir / STAGING_DIR).glob(f"*/{CHANGE_FILE}")), proc)
         # while the other process embeds, the server keeps answering from the live index
         assert "1557" in ask(client, "制造业单项冠军企业有多少家？")["answer"]
         proc.send_signal(signal.SIGKILL)
@@ -349,13 +348,3 @@ def test_concurrent_uploads_are_serialised_and_none_is_lost(
     for i, path in enumerate(paths):
         hits = client.post("/v1/search", json={"query": f"滨江市新增公园绿地{7000 + i}公顷", "k": 20}).json()
         assert f"{path.stem}.html" in {r["source"] for r in hits["results"]}
-
-
-def _wait_for(condition: Callable[[], bool], proc: Any, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc.poll() is not None:
-            raise AssertionError(f"the process ended first: {proc.communicate()[1]}")
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition did not come true")
-        time.sleep(0.02)

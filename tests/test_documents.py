@@ -12,9 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,7 +40,7 @@ from assistant.indexing import build_from_corpus
 from assistant.ingest import ingest_file
 from assistant.settings import PROJECT_ROOT, Settings
 from tests import docgen, docsamples
-from tests.docsupport import assistant_over, cited_sources, cli_env, corpus_names, private_corpus
+from tests.docsupport import assistant_over, cited_sources, cli_env, corpus_names, private_corpus, wait_for
 from tests.support import CountingEmbedder, make_settings
 
 REPORT_PASSAGES = 21
@@ -336,7 +334,7 @@ def test_a_killed_add_leaves_the_previous_index_and_a_consistent_corpus(
                             env=cli_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # the change is recorded just before its build starts embedding: kill it then
-        _wait_for(lambda: any((settings.corpus_dir / STAGING_DIR).glob(f"*/{CHANGE_FILE}")), proc)
+        wait_for(lambda: any((settings.corpus_dir / STAGING_DIR).glob(f"*/{CHANGE_FILE}")), proc)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.communicate(timeout=60)
@@ -389,16 +387,6 @@ def test_a_change_killed_after_its_index_was_published_is_finished_by_the_next_b
 def collection_entry(settings: Settings, source: str) -> bool:
     """Whether the catalog records ``source``."""
     return f'"{source}"' in (settings.corpus_dir / CATALOG_FILE).read_text(encoding="utf-8")
-
-
-def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc.poll() is not None:
-            raise AssertionError(f"the process ended first: {proc.communicate()[1]}")
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition did not come true")
-        time.sleep(0.02)
 
 
 def _fingerprint(settings: Settings) -> dict[str, str]:
