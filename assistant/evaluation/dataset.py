@@ -53,6 +53,8 @@ class Question(BaseModel):
     review: str | None = None
     #: text an answer must never contain: what an injection tries to make the assistant say
     forbidden: list[str] = Field(default_factory=list)
+    #: free labels for slicing a set's figures (``table``: the answer stands in a table)
+    tags: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
