@@ -6,19 +6,19 @@ pieces directly when they need other ones.
 
 from __future__ import annotations
 
-from assistant.cite import CitationChecker
-from assistant.condense import Condenser
-from assistant.documents import DocumentCollection
+from assistant.answer.cite import CitationChecker
+from assistant.answer.condense import Condenser
+from assistant.answer.generate import GeneratorPool
+from assistant.answer.live import LiveIndex, Snapshot
+from assistant.answer.pipeline import Assistant
+from assistant.answer.prompts import AnswerPrompts, load_prompt
+from assistant.answer.retrieve import Retriever
+from assistant.core.settings import Settings
 from assistant.embed import Embedder, load_embedder
 from assistant.embed.batching import BatchingEmbedder
-from assistant.generate import GeneratorPool
-from assistant.indexing import Notify, ensure_index, log_notify, refuse_mismatch_early
-from assistant.live_retriever import LiveRetriever
-from assistant.pipeline import Assistant
-from assistant.prompts import AnswerPrompts, load_prompt
 from assistant.questionlog import QuestionLog
-from assistant.retrieve import Retriever
-from assistant.settings import Settings
+from assistant.storage.documents import DocumentCollection
+from assistant.storage.lifecycle import Notify, ensure_index, log_notify, refuse_mismatch_early
 
 
 def open_retriever(
@@ -29,6 +29,7 @@ def open_retriever(
     embedder: Embedder | None = None,
     refresh_if_stale: bool = True,
     notify: Notify = log_notify,
+    cache: bool = True,
 ) -> Retriever:
     """Settings -> embedder -> (built/refreshed) index -> :class:`Retriever`, in one call.
 
@@ -43,42 +44,49 @@ def open_retriever(
         # 16-17 searches/s; batches of 4: 11.6-12.1 vs 10.4-11.8)
         embedder = BatchingEmbedder(load_embedder(settings.embedding_model, settings.embedding_batch_size),
                                     max_batch=4)
-    index = ensure_index(settings, embedder, build_if_missing, refresh_if_stale, progress, notify)
-    return Retriever(index, embedder, settings)
+    index = ensure_index(settings, embedder, build_if_missing=build_if_missing, refresh_if_stale=refresh_if_stale,
+                         progress=progress, notify=notify)
+    return Retriever(index, embedder, settings, cache=cache)
 
 
-def assistant_for(settings: Settings, retriever: Retriever | LiveRetriever,
+def checker_for(settings: Settings) -> CitationChecker:
+    """The citation checker with the thresholds ``settings.cite_*`` (each ask binds it to the
+    cosines of the index build it reads)."""
+    return CitationChecker(min_overlap=settings.cite_min_overlap, min_margin=settings.cite_min_margin,
+                           min_crosslingual=settings.cite_min_crosslingual,
+                           min_crosslingual_margin=settings.cite_min_crosslingual_margin)
+
+
+def assistant_for(settings: Settings, source: Retriever | Snapshot | LiveIndex,
                   generators: GeneratorPool | None = None) -> Assistant:
-    """An :class:`Assistant` over ``retriever``: the prompts loaded and validated, the checker and the
-    generator pool built from ``settings`` (``generators`` replaces the pool, e.g. in tests)."""
-    checker = CitationChecker(min_overlap=settings.cite_min_overlap, min_margin=settings.cite_min_margin,
-                              min_crosslingual=settings.cite_min_crosslingual,
-                              min_crosslingual_margin=settings.cite_min_crosslingual_margin,
-                              similarity=retriever.sentence_similarity, clause_cosines=retriever.clause_cosines)
+    """An :class:`Assistant` over ``source`` (a retriever's build, or the live one): the prompts loaded
+    and validated, the checker and the generator pool built from ``settings`` (``generators``
+    replaces the pool, e.g. in tests)."""
+    if isinstance(source, Retriever):
+        source = Snapshot.of(source)
     return Assistant(
         settings,
-        retriever,
-        generators or GeneratorPool(settings, embedder=retriever.embedder),
+        source,
+        generators or GeneratorPool(settings, embedder=source.embedder),
         prompts=AnswerPrompts.load(settings.prompts_dir),
         condenser=Condenser(load_prompt("condense", settings.prompts_dir)),
-        checker=checker,
-        embedding_model=retriever.embedder.model_id,
+        checker=checker_for(settings),
+        embedding_model=source.embedder.model_id,
     )
 
 
-def build_assistant(settings: Settings | None = None, *, progress: bool = False, load_generator: bool = False,
+def build_assistant(settings: Settings, *, progress: bool = False, load_generator: bool = False,
                     build_if_missing: bool = True, refresh_if_stale: bool = True,
-                    notify: Notify = log_notify) -> Assistant:
+                    notify: Notify = log_notify, cache: bool = True) -> Assistant:
     """Build the assistant once: settings, embedder, index (built if missing), retriever, assistant.
 
     Generators are loaded on first use; ``load_generator=True`` loads the default one now. (A
     server loads it in the background instead: :meth:`GeneratorPool.start_loading`.)
     """
-    settings = settings or Settings()
     # live: a server answers from each newly published build (documents added or removed) without a restart
-    retriever = LiveRetriever(open_retriever(settings, build_if_missing=build_if_missing, progress=progress,
-                                             refresh_if_stale=refresh_if_stale, notify=notify))
-    assistant = assistant_for(settings, retriever)
+    retriever = open_retriever(settings, build_if_missing=build_if_missing, progress=progress,
+                               refresh_if_stale=refresh_if_stale, notify=notify, cache=cache)
+    assistant = assistant_for(settings, LiveIndex(Snapshot.of(retriever)))
     if load_generator:
         assistant.generators.get()
     return assistant
@@ -88,18 +96,14 @@ def build_question_log(settings: Settings, assistant: Assistant) -> QuestionLog:
     """The question log the CLI, the API and the chat record answers in (off when
     ``settings.log_enabled`` is false); its rows name the index build that answered (a live
     retriever's build at the time of each answer)."""
-    retriever = assistant.retriever
-    if isinstance(retriever, LiveRetriever):
-        return QuestionLog.from_settings(settings, index_build=lambda: retriever.index.build_id)
-    build = retriever.index.build_id if isinstance(retriever, Retriever) else None
-    return QuestionLog.from_settings(settings, index_build=build)
+    source = assistant.source
+    return QuestionLog.from_settings(settings, index_build=lambda: source.snapshot().index.build_id)
 
 
 def collection_for(assistant: Assistant, *, progress: bool = False) -> DocumentCollection:
     """The document collection of the corpus ``assistant`` answers from, sharing its embedder; with a
-    :class:`LiveRetriever`, each change is served at once (the API and the chat use this)."""
-    retriever = assistant.retriever
-    if not isinstance(retriever, Retriever | LiveRetriever):
-        raise TypeError(f"documents need a Retriever or LiveRetriever, not {type(retriever).__name__}")
-    refresh = retriever.refresh if isinstance(retriever, LiveRetriever) else None
-    return DocumentCollection(assistant.settings, retriever.embedder, on_change=refresh, progress=progress)
+    :class:`LiveIndex`, each change is served at once (the API and the chat use this)."""
+    source = assistant.source
+    refresh = source.refresh if isinstance(source, LiveIndex) else None
+    embedder = source.snapshot().embedder
+    return DocumentCollection(assistant.settings, embedder, on_change=refresh, progress=progress)

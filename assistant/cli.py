@@ -1,6 +1,6 @@
 """The ``assistant`` command line. Each subcommand lives in ``assistant/commands/<name>.py``
-and exposes ``register(subparsers)``; this module only wires them and translates errors
-into exit codes."""
+and exposes ``register(subparsers)``; this module builds the one :class:`Settings` of the run,
+wires the commands and translates errors into exit codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings
 
 #: subcommand modules, in the order ``--help`` lists them
 COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "log", "models", "serve", "eval", "calibrate")
@@ -36,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        # the one Settings of this run, from ASSISTANT_* variables and .env, passed to the command
+        return int(args.func(args, Settings()) or 0)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

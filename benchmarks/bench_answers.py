@@ -52,13 +52,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.assemble import build_assistant  # noqa: E402
-from assistant.generate import (  # noqa: E402
+from assistant.answer.generate import (  # noqa: E402
     GenerationRequest,
     Generator,
     GeneratorPool,  # noqa: E402
 )
-from assistant.settings import Settings  # noqa: E402
+from assistant.assemble import build_assistant  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
 from assistant.text.words import normalize  # noqa: E402
 
 
@@ -209,13 +209,14 @@ def large_corpus_assistant(n: int, overrides: dict):  # type: ignore[no-untyped-
     """An assistant over the report plus ``n`` synthetic passages (built once, then cached)."""
     import random
 
+    from assistant.answer.retrieve import Retriever
     from assistant.assemble import assistant_for
+    from assistant.core.types import Passage
     from assistant.embed import load_embedder
-    from assistant.index import build_index, index_exists, load_index
     from assistant.ingest import load_corpus
-    from assistant.retrieve import Retriever
-    from assistant.sentence_index import passage_sentences
-    from assistant.types import Passage
+    from assistant.storage.build import build_index
+    from assistant.storage.index import index_exists, load_index
+    from assistant.storage.sentence_index import passage_sentences
 
     base = Settings(**overrides)
     report = load_corpus(base.corpus_dir, base.chunk_max_chars)

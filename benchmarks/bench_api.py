@@ -3,7 +3,7 @@ with 1 and 8 concurrent clients, printed as ratios against the single-client run
 
     .venv/bin/python benchmarks/bench_api.py [--requests 64] [--clients 1 8] [--url URL]
 
-Without ``--url`` it starts ``uvicorn --factory assistant.api:create_app`` in a subprocess on a
+Without ``--url`` it starts ``assistant serve`` in a subprocess on a
 free loopback port (generator ``extractive``; index and other settings from ASSISTANT_* / .env),
 so server and clients do not share a Python interpreter. Results go to ``benchmarks/out/``.
 
@@ -17,78 +17,18 @@ import argparse
 import json
 import os
 import platform
-import random
-import re
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
+from serving import ROOT, Distinct, report_texts, start_server
 
-ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-
-
-class Texts:
-    """Distinct query texts, each handed out once (thread-safe)."""
-
-    def __init__(self) -> None:
-        rows = [
-            json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines() if line
-        ]
-        corpus = " ".join(p.read_text("utf-8") for p in sorted((ROOT / "corpus").glob("*.txt")))
-        # sentences and clauses: enough distinct texts for a few hundred requests
-        sentences = [s.strip() for s in re.split(r"(?<=[。！？；，])", corpus) if 8 <= len(s.strip()) <= 120]
-        texts = list(dict.fromkeys([r["question"] for r in rows] + sentences))
-        random.Random(0).shuffle(texts)
-        self._texts = texts
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def take(self) -> str:
-        with self._lock:
-            if not self._texts:
-                raise SystemExit("ran out of distinct query texts; ask for fewer --requests")
-            return self._texts.pop()
-
-
-@contextmanager
-def local_server(timeout: float = 300.0) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ASSISTANT_GENERATOR": "extractive"}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "assistant.api:create_app",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the server exited with code {proc.returncode} during start-up")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start within {timeout} s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def request_body(endpoint: str, question: str) -> dict[str, Any]:
@@ -97,7 +37,7 @@ def request_body(endpoint: str, question: str) -> dict[str, Any]:
     return {"question": question, "generator": "extractive"}
 
 
-def run(url: str, endpoint: str, clients: int, total: int, texts: Texts, headers: dict[str, str]) -> dict[str, Any]:
+def run(url: str, endpoint: str, clients: int, total: int, texts: Distinct, headers: dict[str, str]) -> dict[str, Any]:
     """``total`` requests spread over ``clients`` threads, each with its own connection."""
     per_client = max(1, total // clients)
 
@@ -149,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", help="bearer key, when the server has ASSISTANT_API_KEYS")
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-    texts = Texts()
-    with (local_server() if args.url is None else _given(args.url)) as url:
+    questions, clauses = report_texts()
+    texts = Distinct(questions + clauses)
+    with (_started() if args.url is None else _given(args.url)) as url:
         for endpoint in ("search", "ask"):  # warm-up: first requests load jieba, caches, the generator
             run(url, endpoint, 2, 8, texts, headers)
         results = [
@@ -167,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps({"meta": meta, "results": results}, indent=2, ensure_ascii=False), "utf-8")
     print(f"results: {path.relative_to(ROOT)}")
     return 0
+
+
+@contextmanager
+def _started() -> Iterator[str]:
+    with start_server({"ASSISTANT_GENERATOR": "extractive"}) as server:
+        yield server.url
 
 
 @contextmanager

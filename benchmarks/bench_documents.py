@@ -36,10 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.documents import DocumentCollection, NewDocument  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
 from assistant.embed import Embedder, load_embedder  # noqa: E402
-from assistant.indexing import build_from_corpus  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.storage.documents import DocumentCollection, NewDocument  # noqa: E402
+from assistant.storage.lifecycle import build_from_corpus  # noqa: E402
 from tests import docgen  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"

@@ -34,10 +34,10 @@ OUT = ROOT / "benchmarks" / "out"
 sys.path.insert(0, str(ROOT))
 
 from assistant.assemble import build_assistant  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from assistant.core.types import Answer  # noqa: E402
 from assistant.questionlog import LogStore, QuestionLog  # noqa: E402
 from assistant.questionlog.records import entry_for, new_answer_id  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.types import Answer  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float:

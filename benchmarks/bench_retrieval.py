@@ -29,14 +29,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.answer.retrieve import Retriever  # noqa: E402
+from assistant.core.fusion import FUSIONS, minmax  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
 from assistant.embed import load_embedder  # noqa: E402
 from assistant.evaluation.dataset import Question, load_questions  # noqa: E402
 from assistant.evaluation.metrics import recall_at_k, reciprocal_rank  # noqa: E402
-from assistant.fusion import FUSIONS, minmax  # noqa: E402
-from assistant.index import build_index, load_index  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
-from assistant.retrieve import Retriever  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.storage.build import build_index  # noqa: E402
+from assistant.storage.index import load_index  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 SWEEP = (0.5, 0.6, 0.7, 0.8, 0.9)

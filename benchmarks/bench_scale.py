@@ -206,9 +206,10 @@ def ann_recall(search: Callable[[np.ndarray], list[int]], vectors: np.ndarray, q
 
 def run_ours(n: int, store: str) -> dict[str, Any]:
     """Build and search with the project's code (FAISS or Milvus Lite store)."""
-    from assistant.index import build_index, load_index
-    from assistant.retrieve import Retriever
-    from assistant.settings import Settings
+    from assistant.answer.retrieve import Retriever
+    from assistant.core.settings import Settings
+    from assistant.storage.build import build_index
+    from assistant.storage.index import load_index
 
     texts = questions()
     qvecs = query_vectors(texts)
@@ -269,7 +270,7 @@ def _timing_parts() -> dict[str, float]:
     """Seconds spent in the FAISS store's dense index and BM25 builds (filled in as they run)."""
     import faiss
 
-    from assistant.store import bm25 as bm25_module
+    from assistant.storage.stores import bm25 as bm25_module
 
     parts: dict[str, float] = {}
 
@@ -347,8 +348,8 @@ def run_ann(n: int, kind: str) -> dict[str, Any]:
     """The store's dense index alone (no BM25, no build folder) over ``kind`` vectors: ``composed``
     (recombined report sentences, the structure real embeddings have) or ``random`` unit vectors;
     recall@10 and single-query latency over the store's search breadth (efSearch or nprobe)."""
-    from assistant.settings import Settings
-    from assistant.store.faiss import FaissStore, make_index
+    from assistant.core.settings import Settings
+    from assistant.storage.stores.faiss import FaissStore, make_index
 
     texts = questions()
     qvecs = query_vectors(texts)

@@ -28,9 +28,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.core.types import Passage  # noqa: E402
 from assistant.embed import Embedder  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
-from assistant.types import Passage  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "out" / "cache"
 #: the sentence split the cached corpora were made with (the chunker's, before ingest became a

@@ -1,8 +1,8 @@
-"""Print the README's settings table from assistant/settings.py (the single source of truth)."""
+"""Print the README's settings table from assistant/core/settings.py (the single source of truth)."""
 
 from pathlib import Path
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 print("| variable | default | what |")
 print("|---|---|---|")

@@ -23,13 +23,16 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # commands run by tests log their answers to a scratch file, never to the user's question log
 os.environ["ASSISTANT_LOG_DB"] = str(Path(tempfile.mkdtemp(prefix="assistant-test-log-")) / "questions.db")
 
+from assistant.answer.evidence import SentenceSpace  # noqa: E402
+from assistant.answer.live import Snapshot  # noqa: E402
+from assistant.answer.retrieve import Retriever  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from assistant.core.types import Passage  # noqa: E402
 from assistant.embed import Embedder, load_embedder  # noqa: E402
 from assistant.evaluation.dataset import Question, load_questions  # noqa: E402
-from assistant.index import build_index, load_index  # noqa: E402
 from assistant.ingest import load_corpus  # noqa: E402
-from assistant.retrieve import Retriever  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.types import Passage  # noqa: E402
+from assistant.storage.build import build_index  # noqa: E402
+from assistant.storage.index import load_index  # noqa: E402
 from tests.support import CORPUS_DIR, DEFAULT_MODEL, QUESTIONS_FILE, make_settings  # noqa: E402
 
 
@@ -71,6 +74,12 @@ def retriever(built_index_settings: Settings, default_embedder: Embedder) -> Ret
     return Retriever(
         load_index(built_index_settings, default_embedder.model_id), default_embedder, built_index_settings
     )
+
+
+@pytest.fixture(scope="session")
+def sentences(retriever: Retriever) -> SentenceSpace:
+    """The sentence space of the session index (evidence and the check's cosines)."""
+    return Snapshot.of(retriever).sentences
 
 
 @pytest.fixture

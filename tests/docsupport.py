@@ -10,13 +10,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.answer.pipeline import Assistant
+from assistant.answer.retrieve import Retriever
+from assistant.core.settings import PROJECT_ROOT, Settings
+from assistant.core.types import Answer
 from assistant.embed import Embedder
-from assistant.index import load_index
 from assistant.ingest import corpus_files
-from assistant.pipeline import Assistant
-from assistant.retrieve import Retriever
-from assistant.settings import PROJECT_ROOT, Settings
-from assistant.types import Answer
+from assistant.storage.index import load_index
 from tests.support import CORPUS_DIR, make_assistant
 
 

@@ -3,7 +3,7 @@ that answers real questions while logging them (for the kill -9 test)."""
 
 from __future__ import annotations
 
-from assistant.types import Answer, Citation, Passage, Source
+from assistant.core.types import Answer, Citation, Passage, Source
 
 
 def make_answer(question: str, text: str = "答案[1]。", *, refused: bool = False, cited: list[Passage] | None = None,

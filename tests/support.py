@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.generate import GenerationRequest, Generator, GeneratorFactory, GeneratorPool
+from assistant.answer.pipeline import Assistant
+from assistant.answer.retrieve import Retriever
 from assistant.assemble import assistant_for
+from assistant.core.settings import PROJECT_ROOT, Settings
 from assistant.embed import Embedder
-from assistant.generate import GenerationRequest, Generator, GeneratorFactory, GeneratorPool
-from assistant.pipeline import Assistant
-from assistant.retrieve import Retriever
-from assistant.settings import PROJECT_ROOT, Settings
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 QUESTIONS_FILE = PROJECT_ROOT / "evals" / "questions.jsonl"

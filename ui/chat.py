@@ -15,13 +15,13 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.errors import AssistantError
-from assistant.generate.cancel import Cancellation
-from assistant.pipeline import Assistant
+from assistant.answer.generate.cancel import Cancellation
+from assistant.answer.pipeline import Assistant
+from assistant.core.errors import AssistantError
+from assistant.core.redact import public_message
+from assistant.core.settings import Settings
+from assistant.core.types import AnswerEvent, TokenEvent
 from assistant.questionlog import QuestionLog
-from assistant.redact import public_message
-from assistant.settings import Settings
-from assistant.types import AnswerEvent, TokenEvent
 from ui import documents, render
 from ui.feedback import add_feedback
 from ui.recent import add_recent_view

@@ -1,6 +1,6 @@
 """The chat page's documents panel: an upload box, and the list of documents with a remove button each.
 
-A change goes through the same :class:`~assistant.documents.DocumentCollection` as ``assistant add``
+A change goes through the same :class:`~assistant.storage.documents.DocumentCollection` as ``assistant add``
 and ``POST /v1/documents`` (one change at a time, all or nothing); the assistant answers from the
 new index at the next question. Uploads are bounded by ``ASSISTANT_MAX_UPLOAD_BYTES`` (the API
 sets gradio's ``max_file_size`` and the body limit of its upload route); with API keys set, the
@@ -18,11 +18,11 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.answer.pipeline import Assistant
 from assistant.assemble import collection_for
-from assistant.documents import ChangeReport, DocumentInfo, NewDocument
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
 from assistant.ingest import SUFFIXES
-from assistant.pipeline import Assistant
+from assistant.storage.documents import ChangeReport, DocumentInfo, NewDocument
 from ui import render
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
 from assistant.questionlog import QuestionLog
 from assistant.questionlog.question_log import MAX_COMMENT_CHARS, MAX_CORRECTION_CHARS
 

@@ -7,8 +7,8 @@ each of them is matched to the passage sentence sharing the most figures and cha
 
 from __future__ import annotations
 
-from assistant.text.figures import numbers
 from assistant.text.markers import cites, strip_markers
+from assistant.text.numbers import numbers
 from assistant.text.sentences import split_lossless, split_sentences
 from assistant.text.words import bigrams
 

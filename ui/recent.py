@@ -11,7 +11,7 @@ from html import escape
 
 import gradio as gr
 
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
 from assistant.questionlog import LogEntry, QuestionLog
 
 TITLE = "最近的问题 · Recent questions"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from html import escape
 
+from assistant.core.types import Answer, Citation
 from assistant.text.markers import MARKER
-from assistant.types import Answer, Citation
 from ui.highlight import claims_for, evidence_sentences, split_passage, supporting
 
 DRAFTING = "正在生成草稿（尚未核对出处）· Drafting (citations not yet checked)…"

@@ -20,11 +20,11 @@ from assistant.api.ratelimit import Rate, RateLimitMiddleware
 from assistant.api.routes import ask, chat, documents, feedback, meta, search
 from assistant.api.schemas import build_schemas
 from assistant.api.workers import Workers
-from assistant.errors import AssistantError
-from assistant.settings import Settings
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.pipeline import Assistant
+    from assistant.answer.pipeline import Assistant
 
 log = logging.getLogger(__name__)
 UI_PATH = "/ui"

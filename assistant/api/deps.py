@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, cast
 
 from fastapi import Request
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 if TYPE_CHECKING:
+    from assistant.answer.pipeline import Assistant
     from assistant.api.workers import Workers
-    from assistant.pipeline import Assistant
     from assistant.questionlog import QuestionLog
 
 
 def get_assistant(request: Request) -> Assistant:
-    """The one :class:`~assistant.pipeline.Assistant`, built in the app's lifespan."""
+    """The one :class:`~assistant.answer.pipeline.Assistant`, built in the app's lifespan."""
     return cast("Assistant", request.app.state.assistant)
 
 

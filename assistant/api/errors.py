@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import AssistantError, BusyError
-from assistant.redact import public_message, redact
+from assistant.core.errors import AssistantError, BusyError
+from assistant.core.redact import public_message, redact
 
 #: error types for plain HTTP errors (auth, size, unknown route) that carry no exception class
 _HTTP_TYPES = {
@@ -35,7 +35,7 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
 
 
 def assistant_error_body(exc: AssistantError) -> dict[str, Any]:
-    """The body for ``exc``, its message made fit for a client (:func:`~assistant.redact.public_message`)."""
+    """The body for ``exc``, its message made fit for a client (:func:`~assistant.core.redact.public_message`)."""
     return error_body(error_type(exc), public_message(exc))
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.api.schemas import ChatMessage
-from assistant.errors import InvalidInputError
-from assistant.settings import Settings
+from assistant.core.errors import InvalidInputError
+from assistant.core.settings import Settings
+from assistant.core.types import Answer
 from assistant.text.sentences import split_lossless
-from assistant.types import Answer
 
 #: the model name meaning "whatever generator the server uses by default"
 DEFAULT_MODEL = "report-assistant"

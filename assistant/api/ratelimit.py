@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api.auth import key_matches
 from assistant.api.errors import error_response
-from assistant.errors import RateLimitedError
-from assistant.settings import RATE_PATTERN
+from assistant.core.errors import RateLimitedError
+from assistant.core.settings import RATE_PATTERN
 
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 

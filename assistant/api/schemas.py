@@ -1,6 +1,6 @@
 """Request and response models of the HTTP API.
 
-Request bounds come from :class:`~assistant.settings.Settings` (``max_question_chars``, ``max_k``,
+Request bounds come from :class:`~assistant.core.settings.Settings` (``max_question_chars``, ``max_k``,
 ``max_history_turns``, ``max_history_chars``), so :func:`build_schemas` makes the bounded request
 models per app; their errors and the OpenAPI page then state the configured bound. Request models
 are strict: ``"k": true`` or ``"k": "3"`` is a 422, not 1 or 3. Response models, and the error
@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from assistant.settings import Settings
-from assistant.types import Source
+from assistant.core.settings import Settings
+from assistant.core.types import Source
 
 EXAMPLE_QUESTION = "制造业单项冠军企业有多少家？"
 

@@ -11,7 +11,7 @@ from types import FrameType
 import uvicorn
 
 from assistant.api.app import begin_shutdown, create_app
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 
 def run(settings: Settings) -> None:

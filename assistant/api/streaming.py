@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from starlette.requests import Request
 
+from assistant.answer.generate.cancel import Cancellation
+from assistant.answer.pipeline import Assistant
 from assistant.api.deps import get_assistant, get_workers
 from assistant.api.errors import assistant_error_body, error_body
 from assistant.api.workers import Job, close_iterator
-from assistant.errors import AssistantError
-from assistant.generate.cancel import Cancellation
-from assistant.pipeline import Assistant
-from assistant.types import Answer, AnswerEvent, Event
+from assistant.core.errors import AssistantError
+from assistant.core.types import Answer, AnswerEvent, Event
 
 log = logging.getLogger(__name__)
 

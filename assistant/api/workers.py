@@ -4,7 +4,7 @@ Two pools, so quick work never waits behind a model: ``quick`` (search, extracti
 admission of every answer) and ``model`` (answers from a language model, already bounded by the
 models' queues). ``/healthz`` runs on neither: it is async and reads state only.
 
-A request's work is a :class:`Job`. Its :class:`~assistant.generate.cancel.Cancellation` is set
+A request's work is a :class:`Job`. Its :class:`~assistant.answer.generate.cancel.Cancellation` is set
 when the client disconnects, when the answer time-out passes, or when the server cancels the
 request (shutdown); the work, in its thread, stops at its next check (between tokens, while
 waiting for the model, or inside llama.cpp).
@@ -21,8 +21,8 @@ from typing import TypeVar
 import anyio
 from starlette.types import Receive
 
-from assistant.errors import GeneratorTimeoutError, RequestCancelledError
-from assistant.generate.cancel import Cancellation
+from assistant.answer.generate.cancel import Cancellation
+from assistant.core.errors import GeneratorTimeoutError, RequestCancelledError
 
 T = TypeVar("T")
 _DONE = object()

@@ -10,6 +10,12 @@ from typing import TypeAlias
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
+def add_command(subparsers: Subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` shows ``description`` as written (its own line breaks kept)."""
+    return subparsers.add_parser(name, help=help, description=description,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_corpus_options(parser: argparse.ArgumentParser) -> None:
     """``--corpus`` and ``--index-dir``, shared by the commands that run question sets
     (resolved by :func:`assistant.evaluation.evalset.open_eval_set`)."""

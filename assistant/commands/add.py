@@ -7,13 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.commands import Subparsers
+from assistant.commands import Subparsers, add_command
 from assistant.commands.docs import describe
-from assistant.documents import ChangeReport, DocumentCollection, NewDocument
+from assistant.core.errors import InvalidInputError
+from assistant.core.settings import Settings
 from assistant.embed import load_embedder
-from assistant.errors import InvalidInputError
-from assistant.indexing import refuse_mismatch_early
-from assistant.settings import Settings
+from assistant.storage.documents import ChangeReport, DocumentCollection, NewDocument
+from assistant.storage.lifecycle import refuse_mismatch_early
 
 DESCRIPTION = """\
 Copy documents (.pdf, .docx, .html, .txt, .md; the type is checked by content) into the corpus
@@ -36,12 +36,8 @@ examples:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "add",
-        help="add documents to the corpus and index them (only their passages are embedded)",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "add",
+                         "add documents to the corpus and index them (only their passages are embedded)", DESCRIPTION)
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="documents to add")
     parser.add_argument("--replace", action="store_true", help="replace a document with the same id")
     parser.add_argument("--json", action="store_true", help="print what changed as JSON on stdout")
@@ -49,8 +45,7 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings) -> int:
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise InvalidInputError(f"not a file: {', '.join(missing)}")

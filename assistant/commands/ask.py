@@ -8,11 +8,11 @@ import json
 import sys
 from collections.abc import Iterator
 
+from assistant.answer.generate import generator_choices
 from assistant.commands import Subparsers
 from assistant.commands.search import REFRESH_HELP
-from assistant.generate import generator_choices
-from assistant.settings import Settings
-from assistant.types import Answer, AnswerEvent, Event, SourcesEvent, TokenEvent
+from assistant.core.settings import Settings
+from assistant.core.types import Answer, AnswerEvent, Event, SourcesEvent, TokenEvent
 
 
 def register(subparsers: Subparsers) -> None:
@@ -44,10 +44,9 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.assemble import build_assistant, build_question_log
 
-    settings = Settings()
     assistant = build_assistant(settings, progress=not args.json, build_if_missing=args.refresh,
                                 refresh_if_stale=args.refresh, notify=_stderr)
     # closing the log waits for this answer's row: the process must not exit with it queued

@@ -1,6 +1,6 @@
 """``assistant calibrate EVALSET``: fit the refusal floors to a corpus on a question set's
 answerable and unanswerable questions, and write them beside the index (``calibration.json``).
-How the floors are fitted: :mod:`assistant.evaluation.refusal_calibration`."""
+How the floors are fitted: :mod:`assistant.evaluation.floors`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.commands import Subparsers, add_corpus_options
-from assistant.errors import InvalidInputError
-from assistant.settings import Settings
+from assistant.core.errors import InvalidInputError
+from assistant.core.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.evaluation.refusal_calibration import Calibration
+    from assistant.evaluation.floors import Calibration
 
 #: the default cap on false refusals: the target of the eval sets (evals/*/thresholds.toml)
 DEFAULT_MAX_FALSE_REFUSALS = 0.08
@@ -42,15 +42,16 @@ def register(subparsers: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     # imports here: `assistant --help` must not load models
     from tqdm import tqdm
 
     from assistant.assemble import build_assistant
-    from assistant.calibration_file import CALIBRATED_SETTINGS, CalibrationFile, write_calibration
+    from assistant.core.calibration import CALIBRATED_SETTINGS, CalibrationFile, write_calibration
     from assistant.evaluation.dataset import validate_against_corpus
     from assistant.evaluation.evalset import open_eval_set
-    from assistant.evaluation.refusal_calibration import FLOOR_OFF, GATE_SETTINGS, calibrate, observe
+    from assistant.evaluation.floors import FLOOR_OFF, GATE_SETTINGS, calibrate
+    from assistant.evaluation.observe import observe
     from assistant.ingest import load_corpus
 
     if not 0.0 <= args.max_false_refusals <= 1.0:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.folds < 2:
         raise InvalidInputError(f"--folds must be at least 2, got {args.folds}")
     # fit from the settings' own values, not from an earlier calibration of this index
-    evalset = open_eval_set([args.evalset], Settings(use_calibration=False), corpus=args.corpus,
+    evalset = open_eval_set([args.evalset], settings.with_changes(use_calibration=False), corpus=args.corpus,
                             index_dir=args.index_dir)
     settings, questions = evalset.settings, evalset.questions
     print(evalset.describe(), file=sys.stderr)

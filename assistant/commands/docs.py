@@ -6,8 +6,8 @@ import argparse
 import json
 
 from assistant.commands import Subparsers
-from assistant.documents import DocumentInfo, list_documents
-from assistant.settings import Settings
+from assistant.core.settings import Settings
+from assistant.storage.documents import DocumentInfo, list_documents
 
 DESCRIPTION = """\
 List the documents in the corpus folder (ASSISTANT_CORPUS_DIR): id, source file, type, passages
@@ -33,8 +33,7 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings) -> int:
     documents = list_documents(settings)  # files, catalog and manifest: no model is loaded
     if args.json:
         print(json.dumps({"documents": [d.model_dump() for d in documents]}, ensure_ascii=False, indent=2))

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from assistant import evaluation as ev
 from assistant.commands import Subparsers, add_corpus_options
-from assistant.errors import InvalidInputError
-from assistant.retrieve import Retriever
-from assistant.settings import Settings
+from assistant.core.errors import InvalidInputError
+from assistant.core.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.evaluation.calibration import Calibration
@@ -51,7 +50,7 @@ def register(subparsers: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     # imports here: `assistant --help` must not load models or matplotlib
     from assistant.assemble import build_assistant
     from assistant.embed import load_embedder
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.noise < 0 or (args.limit is not None and args.limit < 1):
         raise InvalidInputError("--noise must be >= 0 and --limit >= 1")
     files = args.files or [ev.DEFAULT_QUESTIONS]
-    evalset = open_eval_set(files, Settings(), corpus=args.corpus, index_dir=args.index_dir,
+    evalset = open_eval_set(files, settings, corpus=args.corpus, index_dir=args.index_dir,
                             thresholds=args.thresholds, labels=args.labels)
     settings, questions = evalset.settings, evalset.questions
     thresholds = load_thresholds(evalset.thresholds)  # fail on a bad file before the long run
@@ -86,12 +85,9 @@ def run(args: argparse.Namespace) -> int:
     for name, c in calibrations.items():
         print(f"{name}: {c.summary()}", file=sys.stderr)
 
-    assistant = build_assistant(settings)
     # retrieval scoring searches each question before ask() does; with the retriever's caches
     # on, ask() would then report a cache hit as retrieve_ms
-    if isinstance(assistant.retriever, Retriever):
-        assistant.retriever.query_cache_size = 0
-        assistant.retriever.result_cache_size = 0
+    assistant = build_assistant(settings, cache=False)
     started = datetime.now(UTC)
     runs = run_questions(
         questions,

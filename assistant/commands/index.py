@@ -8,12 +8,12 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.commands import Subparsers
+from assistant.commands import Subparsers, add_command
+from assistant.core.errors import InvalidInputError
+from assistant.core.settings import Settings
 from assistant.embed import Embedder, load_embedder
-from assistant.errors import InvalidInputError
-from assistant.indexing import build_from_corpus
 from assistant.ingest import IngestedDocument, ReadOptions, ingest_file
-from assistant.settings import Settings
+from assistant.storage.lifecycle import build_from_corpus
 
 DESCRIPTION = """\
 Read the documents in the corpus folder (ASSISTANT_CORPUS_DIR: .txt, .md, .pdf, .docx, .html),
@@ -53,12 +53,9 @@ PREVIEW_CHARS = 40
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "index",
-        help="build or refresh the search index of the corpus (or --explain how a document is cut)",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "index",
+                         "build or refresh the search index of the corpus (or --explain how a document is cut)",
+                         DESCRIPTION)
     parser.add_argument(
         "--rebuild", action="store_true", help="re-embed every passage instead of reusing unchanged ones"
     )
@@ -77,8 +74,7 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     if args.explain is not None:
         return explain(args.explain, settings, as_json=args.json, progress=progress)

@@ -10,10 +10,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from assistant.errors import InvalidInputError, NotFoundError
+from assistant.core.errors import InvalidInputError, NotFoundError
+from assistant.core.settings import Settings
 from assistant.questionlog import LogEntry, LogStore
 from assistant.questionlog.records import retention_cutoff, timestamp
-from assistant.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -80,10 +80,10 @@ def open_store(settings: Settings) -> LogStore | None:
     return store
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 0:
         raise InvalidInputError("--limit must be 0 (all) or more")
-    store = open_store(Settings())
+    store = open_store(settings)
     entries = (store.entries(refused=args.refused, down=args.down, since=args.since, limit=args.limit or None)
                if store else [])
     for e in entries:
@@ -91,8 +91,8 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    store = open_store(Settings())
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
     if store is None:
         raise NotFoundError(f"no logged answer with id {args.answer_id!r}")
     entry = store.get(args.answer_id)
@@ -100,12 +100,11 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_export(args: argparse.Namespace) -> int:
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation.dataset import HEADER_KEY
+    from assistant.evaluation.from_log import eval_cases
     from assistant.ingest import load_corpus
-    from assistant.questionlog.export import eval_cases
 
-    settings = Settings()
     store = open_store(settings)
     entries = store.entries(since=args.since) if store else []
     export = eval_cases(entries, load_corpus(settings.corpus_dir, settings.chunk_max_chars))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from assistant.answer.generate import gguf_models as models
 from assistant.commands import Subparsers
-from assistant.generate import gguf_models as models
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 
 def register(subparsers: Subparsers) -> None:
@@ -23,8 +23,7 @@ def register(subparsers: Subparsers) -> None:
     listing.set_defaults(func=_list)
 
 
-def _pull(args: argparse.Namespace) -> int:
-    settings = Settings()
+def _pull(args: argparse.Namespace, settings: Settings) -> int:
     names = list(models.MODELS) if args.name == "all" else [args.name]
     for name in names:
         spec = models.get_spec(name)
@@ -33,8 +32,7 @@ def _pull(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    settings = Settings()
+def _list(args: argparse.Namespace, settings: Settings) -> int:
     print(f"models folder: {settings.models_dir}")
     for spec in models.MODELS.values():
         present = models.is_present(spec, settings.models_dir, verify=args.verify)

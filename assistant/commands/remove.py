@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 
-from assistant.commands import Subparsers
+from assistant.commands import Subparsers, add_command
 from assistant.commands.docs import describe
-from assistant.documents import DocumentCollection
+from assistant.core.settings import Settings
 from assistant.embed import load_embedder
-from assistant.indexing import refuse_mismatch_early
-from assistant.settings import Settings
+from assistant.storage.documents import DocumentCollection
+from assistant.storage.lifecycle import refuse_mismatch_early
 
 DESCRIPTION = """\
 Remove a document (its id is what `assistant docs` lists: the file name without the extension)
@@ -28,20 +28,14 @@ examples:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "remove",
-        help="remove a document from the corpus and the index",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "remove", "remove a document from the corpus and the index", DESCRIPTION)
     parser.add_argument("doc_id", metavar="DOC_ID", help="the document's id (see `assistant docs`)")
     parser.add_argument("--json", action="store_true", help="print what changed as JSON on stdout")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary")
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings) -> int:
     refuse_mismatch_early(settings)
     embedder = load_embedder(settings.embedding_model, settings.embedding_batch_size)
     collection = DocumentCollection(settings, embedder, notify=lambda m: print(m, file=sys.stderr))

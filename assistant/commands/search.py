@@ -8,11 +8,11 @@ import sys
 import textwrap
 
 from assistant.assemble import open_retriever
-from assistant.commands import Subparsers
-from assistant.errors import InvalidInputError
-from assistant.fusion import FUSIONS
-from assistant.settings import Settings
-from assistant.types import Hit
+from assistant.commands import Subparsers, add_command
+from assistant.core.errors import InvalidInputError
+from assistant.core.fusion import FUSIONS
+from assistant.core.settings import Settings
+from assistant.core.types import Hit
 
 REFRESH_HELP = "build the index if it is missing, refresh it if the corpus changed (otherwise only read it)"
 DESCRIPTION = """\
@@ -35,12 +35,8 @@ examples:
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "search",
-        help="show the passages that best match a question (no answer generation)",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "search", "show the passages that best match a question (no answer generation)",
+                         DESCRIPTION)
     parser.add_argument("question", metavar="QUESTION", help="the question, in Chinese or English (quote it)")
     parser.add_argument("-k", type=int, default=None, help="number of passages to show (default: ASSISTANT_K, 5)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
@@ -54,8 +50,7 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings) -> int:
     # check the cheap things before loading a model or building an index
     question = args.question.strip()
     if not question:

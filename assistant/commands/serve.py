@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from assistant.commands import Subparsers
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 
 def register(subparsers: Subparsers) -> None:
@@ -18,12 +18,12 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(func=_serve)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # imported here: the other subcommands should not pay for loading the web stack
     from assistant.api.server import run
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
+    settings = settings.with_changes(**overrides)
     base = f"http://{_url_host(settings.host)}:{settings.port}"
     print(f"chat:     {base}/ui\nAPI docs: {base}/docs", flush=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:

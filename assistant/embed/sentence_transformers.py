@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.core.errors import ModelLoadError
 from assistant.embed import canonical_model_id, check_vectors
-from assistant.errors import ModelLoadError
 
 #: e5 models were trained with these prefixes; without them retrieval quality drops noticeably
 E5_PREFIXES = ("query: ", "passage: ")

@@ -6,7 +6,7 @@ on its own (tests construct the pieces directly).
 
 from __future__ import annotations
 
-from assistant.settings import PROJECT_ROOT
+from assistant.core.settings import PROJECT_ROOT
 
 #: where question sets, judge labels, thresholds and outputs live by default
 EVALS_DIR = PROJECT_ROOT / "evals"

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import InvalidInputError
+from assistant.core.errors import InvalidInputError
+from assistant.core.types import Passage
 from assistant.evaluation.dataset import squash
 from assistant.evaluation.judge import GroundingJudge, Verdict
-from assistant.types import Passage
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.errors import InvalidInputError
-from assistant.types import Passage
+from assistant.core.errors import InvalidInputError
+from assistant.core.types import Passage
 
 QuestionType = Literal["direct", "reworded", "multi", "english", "unanswerable", "injection", "nonsense"]
 QUESTION_TYPES: tuple[str, ...] = ("direct", "reworded", "multi", "english", "unanswerable", "injection", "nonsense")

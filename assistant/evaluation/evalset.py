@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant import evaluation as ev
-from assistant.errors import InvalidInputError
+from assistant.core.errors import InvalidInputError
+from assistant.core.settings import Settings
 from assistant.evaluation.dataset import Question, load_questions, read_header
-from assistant.settings import Settings
 
 #: the suffix of the index folder an eval corpus gets beside itself
 INDEX_SUFFIX = ".index"

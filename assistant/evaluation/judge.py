@@ -1,6 +1,6 @@
 """An independent grounding judge for citation recall and precision (ALCE-style).
 
-It deliberately shares no code with ``assistant/cite.py`` (the checker that repairs citations
+It deliberately shares no code with ``assistant/answer/cite.py`` (the checker that repairs citations
 inside ``ask()``): a judge that reused the repairer would grade its own homework.
 
 How it judges whether passages support a sentence (markers stripped):

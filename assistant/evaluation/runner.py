@@ -1,7 +1,7 @@
 """The eval runner: every question through the same ``Assistant.ask()`` the API uses, scored.
 
 Retrieval is scored once per question with ``assistant.search(question, k)``; answers are
-scored per generator (and per noise level) from the :class:`~assistant.types.Answer` that
+scored per generator (and per noise level) from the :class:`~assistant.core.types.Answer` that
 ``ask()`` returns.
 """
 
@@ -14,11 +14,11 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
+from assistant.core.types import Answer, Hit
 from assistant.evaluation.dataset import Question, squash
 from assistant.evaluation.judge import GroundingJudge
 from assistant.evaluation.metrics import facts_found, key_fact_scores, mean, percentile, recall_at_k, reciprocal_rank
-from assistant.types import Answer, Hit
 
 #: how many hits retrieval metrics look at (recall@5, MRR over the top 5)
 RETRIEVAL_K = 5

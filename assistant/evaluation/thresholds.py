@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidInputError
+from assistant.core.errors import InvalidInputError
 
 _BOUNDS = ("min", "max")
 

@@ -8,11 +8,13 @@ headings, numbered items, closing, signature) and :mod:`~assistant.ingest.chunk`
 passages with stable ids and section paths.
 """
 
+from assistant.core.types import SECTION_SEP
 from assistant.ingest.corpus import IngestedDocument, check_unique, chunk_report, corpus_files, ingest_file, load_corpus
+from assistant.ingest.document import ReadOptions
 from assistant.ingest.markers import cn_to_int
-from assistant.ingest.read import SUFFIXES, ReadOptions, read_document
+from assistant.ingest.read import SUFFIXES, read_document
 from assistant.ingest.repair import repair_text
-from assistant.ingest.structure import SECTION_SEP, Layout
+from assistant.ingest.structure import Layout
 
 __all__ = [
     "SECTION_SEP",

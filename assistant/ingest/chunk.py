@@ -26,11 +26,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.core.types import SECTION_SEP, Passage
 from assistant.ingest.document import Table
 from assistant.ingest.paragraphs import ends_sentence
-from assistant.ingest.structure import SECTION_SEP, Node, Outline
+from assistant.ingest.structure import Node, Outline
 from assistant.text.sentences import split_lossless
-from assistant.types import Passage
 
 #: a line this short that does not finish a sentence leads the next paragraph (documents without headings)
 LEAD_IN_MAX_CHARS = 40

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import CorpusError, UnreadableDocumentError
+from assistant.core.errors import CorpusError, UnreadableDocumentError
+from assistant.core.types import Passage
 from assistant.ingest import chunk, structure
-from assistant.ingest.document import Block, Document
+from assistant.ingest.document import Block, Document, ReadOptions
 from assistant.ingest.paragraphs import split_paragraphs
-from assistant.ingest.read import SUFFIXES, ReadOptions, read_document
+from assistant.ingest.read import SUFFIXES, read_document
 from assistant.ingest.repair import normalise_paragraph, repair_blocks
 from assistant.ingest.structure import Layout, Outline
-from assistant.types import Passage
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
             "or point ASSISTANT_CORPUS_DIR at the folder that holds them"
         )
     # dot-files and dot-folders are not documents: editor swap files, and the collection's own
-    # staging area (.staging/, see assistant/documents.py) where a document waits to be committed
+    # staging area (.staging/, see assistant/storage/documents.py) where a document waits to be committed
     files = sorted(
         p
         for p in corpus_dir.rglob("*")

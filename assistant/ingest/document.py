@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,30 @@ class Document:
     pages: int | None = None
     #: what the reader repaired or dropped, for explanations ("dropped 8 running header/footer lines")
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Limits and options of the readers (built from :class:`~assistant.core.settings.Settings`)."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 1000
+    max_unpacked_bytes: int = 200 * 1024 * 1024
+    ocr: bool = False
+    ocr_languages: str = "chi_sim+eng"
+    ocr_dpi: int = 200
+    #: show a progress bar while OCR runs (it takes minutes a page)
+    progress: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, progress: bool = False) -> ReadOptions:
+        """The options the settings describe (``ASSISTANT_MAX_DOCUMENT_BYTES``, ``ASSISTANT_OCR`` …)."""
+        return cls(
+            max_bytes=settings.max_document_bytes,
+            max_pages=settings.max_pages,
+            max_unpacked_bytes=settings.max_unpacked_bytes,
+            ocr=settings.ocr,
+            ocr_languages=settings.ocr_languages,
+            ocr_dpi=settings.ocr_dpi,
+            progress=progress,
+        )

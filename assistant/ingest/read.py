@@ -11,15 +11,14 @@ before the expensive reading starts.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import CorpusError, DocumentTooLargeError, UnreadableDocumentError, UnsupportedDocumentError
-from assistant.ingest.document import Document
+from assistant.core.errors import CorpusError, DocumentTooLargeError, UnreadableDocumentError, UnsupportedDocumentError
+from assistant.ingest.document import Document, ReadOptions
 
 if TYPE_CHECKING:
-    from assistant.settings import Settings
+    pass
 
 #: file extensions the corpus folder is searched for
 SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
@@ -53,33 +52,6 @@ _MAGIC = {
     b"{\\rtf": "an RTF document (save it as .docx)",
 }
 _TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """Limits and options of the readers (built from :class:`~assistant.settings.Settings`)."""
-
-    max_bytes: int = 50 * 1024 * 1024
-    max_pages: int = 1000
-    max_unpacked_bytes: int = 200 * 1024 * 1024
-    ocr: bool = False
-    ocr_languages: str = "chi_sim+eng"
-    ocr_dpi: int = 200
-    #: show a progress bar while OCR runs (it takes minutes a page)
-    progress: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, progress: bool = False) -> ReadOptions:
-        """The options the settings describe (``ASSISTANT_MAX_DOCUMENT_BYTES``, ``ASSISTANT_OCR`` …)."""
-        return cls(
-            max_bytes=settings.max_document_bytes,
-            max_pages=settings.max_pages,
-            max_unpacked_bytes=settings.max_unpacked_bytes,
-            ocr=settings.ocr,
-            ocr_languages=settings.ocr_languages,
-            ocr_dpi=settings.ocr_dpi,
-            progress=progress,
-        )
 
 
 def _megabytes(n: int) -> str:

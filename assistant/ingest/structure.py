@@ -23,11 +23,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from assistant.core.types import SECTION_SEP
 from assistant.ingest.document import Block, Table
 from assistant.ingest.markers import MD_HEADING, Marker, marker
 from assistant.ingest.paragraphs import ends_sentence
 
-SECTION_SEP = " › "
 #: a numbered paragraph up to this long without sentence punctuation is a heading, not an item
 HEADING_MAX_CHARS = 80
 #: a paragraph a format marks as a heading but longer than this is body text in a big font

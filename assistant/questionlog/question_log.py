@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from assistant.errors import InvalidInputError, QuestionLogError
+from assistant.core.errors import InvalidInputError, QuestionLogError
+from assistant.core.types import Answer, AnswerEvent, Event, SourcesEvent
 from assistant.questionlog.records import Channel, FeedbackEntry, entry_for, new_answer_id, now
 from assistant.questionlog.store import LogStore
 from assistant.questionlog.writer import BackgroundWriter
-from assistant.types import Answer, AnswerEvent, Event, SourcesEvent
 
 if TYPE_CHECKING:
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class QuestionLog:
         """Record a thumbs up or down on a logged answer, with an optional comment and corrected answer.
 
         Raises :class:`InvalidInputError` for a bad rating or an over-long text,
-        :class:`~assistant.errors.NotFoundError` for an unknown ``answer_id``, and
+        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id``, and
         :class:`QuestionLogError` when the log is off or unwritable.
         """
         comment, correction = (comment or "").strip() or None, (correction or "").strip() or None

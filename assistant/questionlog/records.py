@@ -1,6 +1,6 @@
 """What the question log holds: one :class:`LogEntry` per answer, :class:`FeedbackEntry` rows on it.
 
-:func:`entry_for` turns a pipeline :class:`~assistant.types.Answer` into the row to write, applying
+:func:`entry_for` turns a pipeline :class:`~assistant.core.types.Answer` into the row to write, applying
 the privacy setting: without texts, only hashes, ids and metrics are kept.
 """
 
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.types import Answer, Passage, Source
+from assistant.core.types import Answer, Passage, Source
 
 Rating = Literal["up", "down"]
 #: where an answer was asked: ``assistant ask``, ``POST /v1/ask``, ``/v1/chat/completions``, the chat page

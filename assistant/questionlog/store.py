@@ -18,7 +18,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidInputError, NotFoundError, QuestionLogError
+from assistant.core.errors import InvalidInputError, NotFoundError, QuestionLogError
 from assistant.questionlog.migrations import migrate
 from assistant.questionlog.records import FeedbackEntry, LogEntry
 

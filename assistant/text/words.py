@@ -7,6 +7,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from assistant.text import lexicon
 from assistant.text.cjk import CONTENT_CHAR, IDEOGRAPHS
 
 _SPACE = re.compile(r"\s+")
@@ -19,19 +20,9 @@ _PROPER = re.compile(
 )
 
 #: function words: they match everywhere and carry no topic (BM25 skips them)
-STOPWORDS = frozenset(
-    """的 了 和 与 及 以及 等 是 在 对 将 为 把 被 从 向 于 由 其 之 并 或 而 也 都 就 还 又 更 有 没有
-    这 那 这个 那个 这些 那些 哪些 什么 怎么 怎样 如何 多少 几 吗 呢 吧 啊 哪 哪个 方面 关于 通过 进行
-    报告 提到 提出 说 中 上 下 个 一 要 会 能 可以 目前 主要 有关 情况 工作
-    a an the of and or to in on for by with about as at from into is are was were be been being
-    what which who whom how many much does do did report say says said mention mentioned there
-    it its this that these those than then has have had will would can could should their they""".split()
-)
+STOPWORDS = lexicon.words("stopwords")
 #: words that frame a question rather than name its topic (on top of the function words)
-QUESTION_WORDS = STOPWORDS | frozenset(
-    """呀 请问 请 报告中 介绍 讲 内容 一下 一些 有何 有哪些 有没有 是否 为什么 怎么样 几个 我国 国家
-    why when where please tell me reports""".split()
-)
+QUESTION_WORDS = STOPWORDS | lexicon.words("question_words")
 
 
 def normalize(text: str) -> str:
@@ -137,3 +128,10 @@ def keywords(text: str) -> tuple[str, ...]:
             continue
         seen[tok] = None
     return tuple(seen)
+
+
+def strip_framing(text: str) -> str:
+    """``text`` without the words that frame a question ("是多少", "请问", "报告中"): its topic,
+    as one string (word by word, so a framing word inside a longer word stays: "申请" keeps 请)."""
+    words = cut_words(unicodedata.normalize("NFKC", text))
+    return "".join(w for w in words if w.lower() not in QUESTION_WORDS and CONTENT_CHAR.search(w))

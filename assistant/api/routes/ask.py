@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from assistant.answer.generate.cancel import Cancellation
+from assistant.answer.pipeline import Assistant
 from assistant.api import streaming
 from assistant.api.deps import get_client, get_question_log
 from assistant.api.schemas import ANSWER_ERRORS, AskFields, Schemas, bind, error_responses
-from assistant.generate.cancel import Cancellation
-from assistant.pipeline import Assistant
+from assistant.core.types import AnswerJSON, Event, SourcesEvent, TokenEvent
 from assistant.questionlog import QuestionLog
-from assistant.types import AnswerJSON, Event, SourcesEvent, TokenEvent
 
 SSE_DOC = (
     "With `\"stream\": true`: `event: sources` (`{\"query\", \"results\"}`), then `event: token` "

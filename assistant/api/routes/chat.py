@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from assistant.answer.generate.cancel import Cancellation
+from assistant.answer.pipeline import Assistant
 from assistant.api import openai_compat, streaming
 from assistant.api.deps import get_client, get_question_log, get_settings
 from assistant.api.openai_compat import Completion
 from assistant.api.schemas import ANSWER_ERRORS, ChatFields, Schemas, bind, error_responses
-from assistant.generate.cancel import Cancellation
-from assistant.pipeline import Assistant
-from assistant.types import AnswerEvent, Event
+from assistant.core.types import AnswerEvent, Event
 
 DESCRIPTION = (
     "The last user message is the question, earlier user/assistant messages the history (a follow-up "

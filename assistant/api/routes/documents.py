@@ -20,8 +20,8 @@ from starlette.datastructures import UploadFile
 from assistant.api.deps import get_assistant, get_settings
 from assistant.api.schemas import COMMON_ERRORS, error_responses
 from assistant.assemble import collection_for
-from assistant.documents import DocumentCollection, DocumentInfo, NewDocument
-from assistant.errors import DocumentTooLargeError, InvalidInputError
+from assistant.core.errors import DocumentTooLargeError, InvalidInputError
+from assistant.storage.documents import DocumentCollection, DocumentInfo, NewDocument
 
 PATH = "/v1/documents"
 #: files one upload may carry

@@ -13,11 +13,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DocumentTooLargeError, UnreadableDocumentError
-from assistant.ingest.document import Block, Document, Table
+from assistant.core.errors import DocumentTooLargeError, UnreadableDocumentError
+from assistant.ingest.document import Block, Document, ReadOptions, Table
 from assistant.ingest.markers import CAPTION
 from assistant.ingest.paragraphs import join_lines
-from assistant.ingest.read import ReadOptions
 
 #: members a DOCX may hold (real ones have a few dozen; a zip bomb may have millions)
 MAX_MEMBERS = 10_000

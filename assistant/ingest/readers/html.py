@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import UnreadableDocumentError
-from assistant.ingest.document import Block, Document, Table
+from assistant.core.errors import UnreadableDocumentError
+from assistant.ingest.document import Block, Document, ReadOptions, Table
 from assistant.ingest.paragraphs import join_lines
-from assistant.ingest.read import ReadOptions
 
 
 def _text(element: Any) -> str:

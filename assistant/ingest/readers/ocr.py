@@ -17,10 +17,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from assistant.errors import CorpusError, UnreadableDocumentError
+from assistant.core.errors import CorpusError, UnreadableDocumentError
+from assistant.ingest.document import ReadOptions
 from assistant.ingest.pagelines import Line
 from assistant.ingest.paragraphs import join_lines
-from assistant.ingest.read import ReadOptions
 
 _PACKAGES = {"chi_sim": "tesseract-ocr-chi-sim", "chi_tra": "tesseract-ocr-chi-tra", "eng": "tesseract-ocr-eng"}
 #: seconds one page may take before OCR gives up on it (a full page of Chinese takes ~3 minutes here)

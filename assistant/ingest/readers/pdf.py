@@ -18,10 +18,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DocumentTooLargeError, UnreadableDocumentError
-from assistant.ingest.document import Document, Table
+from assistant.core.errors import DocumentTooLargeError, UnreadableDocumentError
+from assistant.ingest.document import Document, ReadOptions, Table
 from assistant.ingest.pagelines import Line, Page, drop_running_lines, paragraphs, place_tables
-from assistant.ingest.read import ReadOptions
 
 #: a page with fewer non-space characters than this has no text layer worth reading
 MIN_PAGE_CHARS = 10

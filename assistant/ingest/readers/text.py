@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.errors import UnreadableDocumentError
+from assistant.core.errors import UnreadableDocumentError
 from assistant.ingest.document import Document
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from assistant.errors import QuestionLogError
+from assistant.core.errors import QuestionLogError
 
 _NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 

@@ -1,0 +1,139 @@
+"""The sentence vectors of an index build: every passage's sentences, embedded once at index time.
+
+The answer step scores the sentences of the retrieved passages against the question (evidence
+for the LLM, the quote of the extractive generator). Embedding them per question cost seconds on
+a large corpus; here they are embedded with the passage vectors, written into the same build
+folder and reused, like passage vectors, for passages whose hash did not change.
+
+Files in a build folder::
+
+    sentences.jsonl        one {"passage": row, "text": sentence} per line, passage order then
+                           sentence order
+    sentence_vectors.npy   their L2-normalised vectors, same order
+
+A sentence is embedded with its section heading in front ("（四）强化企业科技创新主体地位：截至…"):
+alone it often lacks its topic ("累计建设…1900余家" does not say "企业"); docs/quality.md has
+what the heading is worth to evidence selection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from assistant.core.types import Passage
+from assistant.embed import Embedder
+from assistant.text.cjk import content_chars
+from assistant.text.sentences import split_sentences
+
+#: how a sentence becomes embedding input; recorded in the manifest so a change re-embeds them
+SENTENCE_TEXT = "heading+sentence/v1"
+SENTENCES_FILE = "sentences.jsonl"
+SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
+#: fragments shorter than this (content characters) state nothing worth quoting
+MIN_SENTENCE_CHARS = 4
+
+
+def passage_sentences(passage: Passage) -> list[str]:
+    """The sentences of a passage that can carry a fact, in order."""
+    return [s for s in split_sentences(passage.text) if content_chars(s) >= MIN_SENTENCE_CHARS]
+
+
+def sentence_embed_text(passage: Passage, sentence: str) -> str:
+    """What is embedded for a sentence: its heading, then the sentence (unless it is the heading)."""
+    head = passage.heading
+    return sentence if not head or sentence.startswith(head[:8]) else f"{head}：{sentence}"
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """Sentences of all passages with their vectors; sentences of passage row ``r`` are
+    ``texts[starts[r]:starts[r + 1]]``."""
+
+    passage_rows: np.ndarray  # int64, the passage row of each sentence
+    texts: list[str]
+    vectors: np.ndarray  # float32 (len(texts), dim)
+    starts: np.ndarray  # int64 (passages + 1,)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def of(self, row: int) -> range:
+        """Indexes of the sentences of passage row ``row``."""
+        return range(int(self.starts[row]), int(self.starts[row + 1]))
+
+    def reusable(self, hashes: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Passage hash -> (its sentences, their vectors), for an incremental build; ``hashes`` are
+        the hashes of the passages these sentences were built from, in row order."""
+        return {h: ([self.texts[i] for i in self.of(r)], self.vectors[list(self.of(r))]) for r, h in enumerate(hashes)}
+
+    @classmethod
+    def build(
+        cls,
+        embedder: Embedder,
+        passages: Sequence[Passage],
+        reusable: dict[str, tuple[list[str], np.ndarray]],
+        batch_size: int,
+        progress: bool,
+    ) -> tuple[SentenceVectors, int]:
+        """Sentence vectors for ``passages``, reusing ``reusable`` ones; also the number embedded."""
+        texts: list[str] = []
+        rows: list[int] = []
+        vectors: list[np.ndarray | None] = []
+        for row, p in enumerate(passages):
+            sentences = passage_sentences(p)
+            old = reusable.get(p.hash)
+            reuse = old is not None and old[0] == sentences and old[1].shape == (len(sentences), embedder.dim)
+            for i, s in enumerate(sentences):
+                texts.append(s)
+                rows.append(row)
+                vectors.append(old[1][i] if reuse and old is not None else None)
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+        for i, v in enumerate(vectors):
+            if v is not None:
+                out[i] = v
+        with tqdm(total=len(todo), desc="embedding sentences", unit="sentence",
+                  disable=not progress or not todo) as bar:
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start : start + batch_size]
+                out[batch] = embedder.embed_passages(
+                    [sentence_embed_text(passages[rows[i]], texts[i]) for i in batch])
+                bar.update(len(batch))
+        passage_rows = np.asarray(rows, dtype=np.int64)
+        starts = np.searchsorted(passage_rows, np.arange(len(passages) + 1), side="left").astype(np.int64)
+        return cls(passage_rows, texts, out, starts), len(todo)
+
+    def write(self, folder: Path) -> list[str]:
+        """Write the two files into ``folder``; returns their names."""
+        with (folder / SENTENCES_FILE).open("w", encoding="utf-8") as f:
+            for row, text in zip(self.passage_rows.tolist(), self.texts, strict=True):
+                f.write(json.dumps({"passage": row, "text": text}, ensure_ascii=False) + "\n")
+        with (folder / SENTENCE_VECTORS_FILE).open("wb") as f:
+            np.save(f, self.vectors, allow_pickle=False)
+        return [SENTENCES_FILE, SENTENCE_VECTORS_FILE]
+
+    @classmethod
+    def read(cls, folder: Path, passages: int, dim: int) -> SentenceVectors:
+        """Read the files of ``folder``; raises ValueError when they disagree with each other or
+        with the passages."""
+        rows: list[int] = []
+        texts: list[str] = []
+        for line in (folder / SENTENCES_FILE).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                item = json.loads(line)
+                rows.append(int(item["passage"]))
+                texts.append(str(item["text"]))
+        vectors = np.load(folder / SENTENCE_VECTORS_FILE, allow_pickle=False).astype(np.float32, copy=False)
+        passage_rows = np.asarray(rows, dtype=np.int64)
+        if vectors.shape != (len(texts), dim):
+            raise ValueError(f"{len(texts)} sentences but sentence vectors of shape {vectors.shape}")
+        if len(rows) and (np.any(np.diff(passage_rows) < 0) or rows[0] < 0 or rows[-1] >= passages):
+            raise ValueError("sentences are not in passage order")
+        starts = np.searchsorted(passage_rows, np.arange(passages + 1), side="left").astype(np.int64)
+        return cls(passage_rows, texts, vectors, starts)
