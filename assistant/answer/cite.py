@@ -41,7 +41,8 @@ from assistant.text.numbers import (
     ordinals,
 )
 from assistant.text.sentences import split_sentences
-from assistant.text.words import bigrams, keywords, named_items, normalize, proper_names
+from assistant.text.subject import named_entities, said
+from assistant.text.words import bigrams, keywords, named_items, normalize
 
 #: cosines of a claim to each evidence sentence, and the claim's median cosine to all the index's
 #: sentences (its "noise level"); the retriever's, when an embedder is loaded
@@ -137,7 +138,7 @@ class CitationChecker:
         if not numbers(claim) <= numbers(text, expand=True):
             return False
         english = detect_language(claim) == "en"
-        if not english and any(name not in text for name in proper_names(claim)):
+        if not english and any(not said(name, text, unit.passage.title) for name in named_entities(claim)):
             return False  # "广东省有超1.76万家…": the passage counts the whole country
         for item in named_items(claim):
             # an English sentence may quote English words; only Chinese names are checkable

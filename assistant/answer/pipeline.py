@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.answer.adequacy import Adequacy
+from assistant.answer.adequacy import Judge
 from assistant.answer.cite import CitationChecker
 from assistant.answer.condense import Condenser
 from assistant.answer.evidence import gather, noise_passages
@@ -140,8 +140,8 @@ class Assistant:
         timings["generate_ms"], draft = _ms(t), "".join(pieces)
         t = time.perf_counter()
         checked = self.checker.using(snap.sentences.sentence_similarity).check(draft, evidence, language)  # 4. check
-        verdict = Adequacy(snap.sentences.clause_cosines).answers(question if len(parts) == 1 else parts, language,
-                                                                  checked, evidence)
+        judge = Judge.from_settings(s, snap.sentences.clause_cosines)
+        verdict = judge.verdict(question if len(parts) == 1 else parts, language, checked, evidence)
         timings["check_ms"], timings["total_ms"] = _ms(t), _ms(t0)
         scores = {h.passage.id: h.score for h in hits}
         sources = [Source.of(p, scores.get(p.id, 0.0)) for p in passages]

@@ -24,7 +24,9 @@ class Passage:
     source: str  # file name inside the corpus folder
     section: str  # e.g. "四、关于培育壮大新兴产业和未来产业 › （九）发展壮大新兴产业"
     text: str
-    kind: str = "item"  # title | preamble | item | closing | signature | paragraph
+    kind: str = "item"  # title | preamble | item | closing | signature | paragraph | table
+    #: the title of the document the passage belongs to (its subject and period are read from it)
+    title: str = ""
 
     @property
     def heading(self) -> str:
@@ -35,17 +37,19 @@ class Passage:
     def hash(self) -> str:
         """Content hash used by the index to skip re-embedding unchanged passages."""
         h = hashlib.sha256()
-        for part in (self.id, self.source, self.section, self.text):
+        for part in (self.id, self.source, self.section, self.text, self.title):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()
 
     def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "source": self.source, "section": self.section, "text": self.text, "kind": self.kind}
+        return {"id": self.id, "source": self.source, "section": self.section, "text": self.text, "kind": self.kind,
+                "title": self.title}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Passage:
-        return cls(id=d["id"], source=d["source"], section=d["section"], text=d["text"], kind=d.get("kind", "item"))
+        return cls(id=d["id"], source=d["source"], section=d["section"], text=d["text"], kind=d.get("kind", "item"),
+                   title=d.get("title", ""))
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     passage_id: str
+    #: the title of the passage's document
+    title: str = ""
     section: str
     source: str
     text: str
@@ -75,8 +81,8 @@ class Source(BaseModel):
 
     @classmethod
     def of(cls, passage: Passage, score: float) -> Source:
-        return cls(passage_id=passage.id, section=passage.section, source=passage.source, text=passage.text,
-                   score=round(float(score), 6))
+        return cls(passage_id=passage.id, title=passage.title, section=passage.section, source=passage.source,
+                   text=passage.text, score=round(float(score), 6))
 
 
 class Citation(Source):

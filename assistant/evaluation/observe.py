@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from assistant.answer.adequacy import Adequacy
+from assistant.answer.adequacy import Judge
 from assistant.answer.cite import Similarity
 from assistant.answer.evidence import Evidence, gather, whole
 from assistant.answer.generate import GenerationRequest
@@ -58,13 +58,13 @@ def _check_steps(assistant: Assistant, question: Question, answer: Answer) -> St
     units = [whole(p) for p in passages]
     space = assistant.source.snapshot().sentences
     similarity = _CachedSimilarity(space.sentence_similarity)
-    adequacy = Adequacy(space.clause_cosines)
+    judge = Judge.from_settings(settings, space.clause_cosines)
     steps: list[tuple[float, Outcome]] = []
     for t in CHECK_GRID:
         setting = "cite_min_overlap" if answer.language == "zh" else "cite_min_crosslingual"
         checker = checker_for(settings.model_copy(update={setting: t})).using(similarity)
         checked = checker.check(answer.draft, units, answer.language)
-        refused = adequacy.answers(answer.question, answer.language, checked, units).refused
+        refused = judge.verdict(answer.question, answer.language, checked, units).refused
         steps.append((t, _outcome(question, refused, checked.text)))
     return tuple(steps)
 

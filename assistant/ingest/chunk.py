@@ -238,5 +238,6 @@ def passages(outline: Outline, source: str, max_chars: int) -> list[Passage]:
         parts = table_pieces(unit.table, max_chars) if unit.table else pieces(unit.paragraphs, max_chars)
         for n, piece in enumerate(parts, start=1):
             local = unit.local_id if len(parts) == 1 else f"{unit.local_id}-p{n}"
-            out.append(Passage(id=f"{stem}#{local}", source=source, section=unit.section, text=piece, kind=unit.kind))
+            out.append(Passage(id=f"{stem}#{local}", source=source, section=unit.section, text=piece, kind=unit.kind,
+                               title=outline.title))
     return out

@@ -80,6 +80,19 @@ def _split_block(lines: list[str], as_paragraphs: bool) -> list[str]:
     return out
 
 
+#: the longest first line taken for a title line when a single newline follows it
+_TITLE_LINE_MAX = 40
+
+
+def _title_line(lines: list[str]) -> bool:
+    """Whether the first of a document's first lines is its title: short, unfinished, and much
+    shorter than the line after it (a wrapped line fills the width)."""
+    if len(lines) < 2:
+        return False
+    first, widest = lines[0], max(len(ln) for ln in lines[1:])
+    return len(first) <= _TITLE_LINE_MAX and not ends_sentence(first) and len(first) * 2 <= widest
+
+
 def split_paragraphs(text: str) -> Paragraphs:
     """The paragraphs of ``text`` (see the module docstring), each on one line, with the layout found."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
@@ -89,6 +102,10 @@ def split_paragraphs(text: str) -> Paragraphs:
         lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
         if not lines:
             continue
+        if not paragraphs and _title_line(lines):
+            # "标题\n正文……": a short first line that stops short of the text's width and of a
+            # sentence's end is the document's title, not a wrapped line of its first paragraph
+            paragraphs.append(lines.pop(0))
         as_paragraphs = len(lines) > 1 and _lines_are_paragraphs(lines)
         lines_by_layout["single-newline" if as_paragraphs else "blank-line"] += len(lines)
         paragraphs.extend(_split_block(lines, as_paragraphs))

@@ -117,7 +117,8 @@ class LogEntry(BaseModel):
 
 def passage_sha256(source: Source) -> str:
     """The content hash of a passage as an answer carries it: the same hash the index manifest records."""
-    return Passage(id=source.passage_id, source=source.source, section=source.section, text=source.text).hash
+    return Passage(id=source.passage_id, source=source.source, section=source.section, text=source.text,
+                   title=source.title).hash
 
 
 def entry_for(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from assistant.text import lexicon
 from assistant.text.cjk import cjk_count
 
 Language = Literal["zh", "en"]
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
+#: English function and question words: a question opening with one is framed in English
+_FRAME_WORDS = lexicon.words("stopwords", "en") | lexicon.words("question_words", "en")
 #: CJK characters per Latin word that tip a mixed question to Chinese
 _CHARS_PER_WORD = 2.0
 
@@ -28,9 +31,10 @@ def detect_language(text: str) -> Language:
     words = len(_LATIN_WORD.findall(text))
     if words == 0:
         return "zh"
-    # an English sentence frame ("What is 新质生产力?") decides even when Chinese terms dominate
+    # an English sentence frame ("What is 新质生产力?") decides even when Chinese terms dominate; a
+    # name in Latin letters opening a Chinese sentence ("J Storm公司的社长是谁？") frames nothing
     first = _LATIN_WORD.match(text.lstrip())
-    if first and words >= 2:
+    if first and words >= 2 and first.group(0).lower() in _FRAME_WORDS:
         return "en"
     return "zh" if cjk / _CHARS_PER_WORD > words else "en"
 

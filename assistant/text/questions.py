@@ -24,7 +24,7 @@ from assistant.text.cjk import IDEOGRAPHS
 from assistant.text.numbers import asks_for_figure
 from assistant.text.words import QUESTION_WORDS, STOPWORDS, cut_for_search, cut_words, normalize
 
-Kind = Literal["figure", "rank", "date", "name", "other"]
+Kind = Literal["figure", "rank", "date", "who", "where", "alias", "name", "other"]
 
 _RANK = re.compile(r"第几|排名|排第|位次|位列|什么位置|什么水平|\brank|\bplace[sd]?\b|\bposition\b", re.I)
 _DATE = re.compile(r"哪[一几]?天|星期几|周几|何时|什么时候|几点|哪一?年|几月|日期|\bwhen\b|what date|what day"
@@ -42,6 +42,25 @@ _QUESTION_END = re.compile(r"(?<=[？?])\s*")
 _ALSO = re.compile(r"又|还|另外|此外")
 
 
+#: an interrogative before a noun: "哪两个公司", "哪家", "什么单位"
+_WHICH = r"(?:哪[些一两二三四五几]?[个家位名所座支]?|什么)"
+
+
+def _asking(name: str) -> re.Pattern[str]:
+    """The words of the lexicon lists ``ask_<name>`` (both languages), and an interrogative before
+    one of ``<name>_nouns``, as one pattern."""
+    zh = sorted(lexicon.words(f"ask_{name}", "zh"), key=len, reverse=True)
+    en = sorted(lexicon.words(f"ask_{name}", "en"), key=len, reverse=True)
+    nouns = sorted(lexicon.words(f"{name}_nouns", "zh"), key=len, reverse=True)
+    alternatives = [*map(re.escape, zh), *(rf"\b{re.escape(w)}\b" for w in en)]
+    if nouns:
+        alternatives.append(_WHICH + "(?:" + "|".join(map(re.escape, nouns)) + ")")
+    return re.compile("|".join(alternatives), re.I)
+
+
+_WHO, _WHERE, _ALIAS = _asking("who"), _asking("where"), _asking("alias")
+
+
 def asked_kind(question: str) -> Kind:
     """The kind of item an answer to ``question`` must contain."""
     if _RANK.search(question):
@@ -50,6 +69,12 @@ def asked_kind(question: str) -> Kind:
         return "date"
     if asks_for_figure(question) or _AMOUNT.search(question):
         return "figure"
+    if _ALIAS.search(question):
+        return "alias"
+    if _WHO.search(question):
+        return "who"
+    if _WHERE.search(question):
+        return "where"
     if _NAME.search(question):
         return "name"
     return "other"

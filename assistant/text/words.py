@@ -63,6 +63,38 @@ def cut_for_search(text: str) -> list[str]:
     return list(jieba.cut_for_search(text))
 
 
+@lru_cache(maxsize=4096)
+def pos_tags(text: str) -> list[tuple[str, str]]:
+    """jieba's words with their part of speech ("nr" person, "ns" place, "nt" organisation, "nz" other
+    proper noun, "m" numeral …); cached, callers must not change the list."""
+    import jieba.posseg
+
+    cut_for_search("")  # sets jieba's logging up once
+    return [(w.word, w.flag) for w in jieba.posseg.cut(text) if w.word.strip()]
+
+
+def word_frequency(word: str) -> int | None:
+    """How often jieba's dictionary counts ``word`` (None: not in it)."""
+    import jieba
+
+    cut_for_search("")
+    jieba.dt.check_initialized()
+    count = jieba.dt.FREQ.get(word)
+    return int(count) if count is not None else None
+
+
+def register_name(name: str, tag: str) -> None:
+    """Teach jieba a name a document's title gives ("澄州市" is one word, a place), so questions and
+    passages segment it whole. Cached segmentations are dropped."""
+    import jieba
+
+    if word_frequency(name):
+        return
+    jieba.add_word(name, freq=max(jieba.suggest_freq(name), 1000), tag=tag)
+    pos_tags.cache_clear()
+    keywords.cache_clear()
+
+
 def cut_words(text: str) -> list[str]:
     """jieba's precise segmentation (each word once, compounds whole: "医疗保险", "人工智能")."""
     import jieba

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from assistant.answer.adequacy import Adequacy
+from assistant.answer.adequacy import Judge
 from assistant.answer.cite import CitationChecker
 from assistant.answer.evidence import Evidence, whole
 from assistant.core.types import Passage
@@ -187,14 +187,14 @@ def test_a_figure_about_another_thing_does_not_answer_a_how_many_question(checke
     check keeps the sentence, but it counts something else than the question asks about."""
     near_miss = checker.check("累计建成1200余家5G工厂[2]。", UNITS, "zh")
     assert not near_miss.empty  # a true sentence of the report...
-    verdict = Adequacy().answers("累计建成了多少个5G基站？", "zh", near_miss, UNITS)
+    verdict = Judge().verdict("累计建成了多少个5G基站？", "zh", near_miss, UNITS)
     assert verdict.refused  # ...but not about 5G基站
-    asked = Adequacy().answers("累计建成了多少家5G工厂？", "zh", near_miss, UNITS)
+    asked = Judge().verdict("累计建成了多少家5G工厂？", "zh", near_miss, UNITS)
     assert not asked.refused and "1200余家5G工厂" in asked.text
 
 
 def test_a_run_on_counted_phrase_is_not_held_against_a_reworded_answer(checker: CitationChecker) -> None:
     """"有多少家中小型公司借助…改造" counts no name the answer could repeat; its figure stands."""
     answer = checker.check("累计建设企业技术中心1900余家[1]。", UNITS, "zh")
-    verdict = Adequacy().answers("有多少家企业技术中心借助政策完成了建设？", "zh", answer, UNITS)
+    verdict = Judge().verdict("有多少家企业技术中心借助政策完成了建设？", "zh", answer, UNITS)
     assert not verdict.refused

@@ -112,10 +112,10 @@ def test_gibberish_and_bare_instructions_are_refused(assistant: Assistant, quest
 def test_a_sentence_that_only_echoes_the_question_is_no_answer() -> None:
     # issue 14: "以上就是小米MIX4是什么处理器的全部内容" answered "小米MIX4的处理器是什么"
     generator = ExtractiveGenerator()
-    assert not generator.answers("小米MIX4的处理器是什么", "zh", "以上就是小米MIX4是什么处理器的全部内容。")
-    assert generator.answers("小米MIX4的处理器是什么", "zh", "小米MIX4搭载骁龙888处理器。")
-    assert not generator.answers("发布会是哪天举行的？", "zh", "发布会的时间安排如下。")
-    assert generator.answers("发布会是哪天举行的？", "zh", "发布会于2021年8月10日举行。")
+    assert not generator.judge.answers("小米MIX4的处理器是什么", "zh", "以上就是小米MIX4是什么处理器的全部内容。")
+    assert generator.judge.answers("小米MIX4的处理器是什么", "zh", "小米MIX4搭载骁龙888处理器。")
+    assert not generator.judge.answers("发布会是哪天举行的？", "zh", "发布会的时间安排如下。")
+    assert generator.judge.answers("发布会是哪天举行的？", "zh", "发布会于2021年8月10日举行。")
 
 
 def test_the_evidence_vectors_come_from_the_index(retriever: Retriever, sentences: SentenceSpace) -> None:

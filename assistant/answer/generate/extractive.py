@@ -28,36 +28,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.answer.adequacy import Judge
 from assistant.answer.evidence import Evidence
 from assistant.answer.generate import GenerationRequest, Generator
 from assistant.text import lexicon
-from assistant.text.cjk import IDEOGRAPHS, content_chars, ideographs_only
+from assistant.text.cjk import IDEOGRAPHS, content_chars
 from assistant.text.language import script_language
 from assistant.text.numbers import (
     english_figure,
-    english_unit_matches,
     figure_clauses,
     ordinals,
     states_asked_figure,
-    states_asked_figure_by_meaning,
-    states_date,
 )
 from assistant.text.questions import (
-    acronyms,
     asked_kind,
-    counted_thing,
-    dated_event,
-    measured_attribute,
-    specific_terms,
-    without_instructions,
 )
 from assistant.text.sentences import split_clauses
-from assistant.text.statements import english_coverage, is_label, mentions, other_year, states_attribute
-from assistant.text.words import bigrams, keywords, normalize, proper_names, strip_framing
+from assistant.text.statements import is_label
+from assistant.text.subject import focus
+from assistant.text.words import bigrams, normalize
 
 if TYPE_CHECKING:
     from assistant.core.settings import Settings
-    from assistant.core.types import Passage
     from assistant.embed import Embedder
 
 #: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
@@ -92,8 +84,8 @@ class ExtractiveGenerator(Generator):
         # cross-lingual cosines run lower than Chinese-to-Chinese ones
         self.min_cosine = min_cosine or {"zh": 0.85, "en": 0.76}
         self.min_figure_overlap = min_figure_overlap
-        self.min_topic_words = min_topic_words
-        self.min_english_coverage = min_english_coverage
+        self.judge = Judge(self._cosines if embedder is not None else None, min_figure_overlap=min_figure_overlap,
+                           min_topic_words=min_topic_words, min_english_coverage=min_english_coverage)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> ExtractiveGenerator:
@@ -124,113 +116,50 @@ class ExtractiveGenerator(Generator):
         question = question or request.question
         language = request.language
         evidence = [(i, e) for i, e in enumerate(request.evidence) if part is None or e.part == part]
-        if not self.names_something(question, language, [e for _, e in evidence]):
+        if not self.judge.names_something(question, language, list({e.passage.id: e.passage
+                                                                     for _, e in evidence}.values())):
             return []
         # a title, heading, question line or signature labels what follows; it states nothing
         # (a signature's date line does answer "落款日期是哪一天")
-        dated = asked_kind(question) == "date"
-        ranked = sorted((Candidate(i, e.text, e.cosine) for i, e in evidence
-                         if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))),
-                        key=lambda c: c.score, reverse=True)
+        kind = asked_kind(question)
+        dated = kind == "date"
+        kept = [(i, e) for i, e in evidence
+                if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))]
+        closeness = self._focused(question, [e for _, e in kept])
+        # a name of the asked kind first (who, where, what is it called), then closeness to what is asked
+        named = {i: bool(kind in ("who", "where", "alias") and self.judge.items(question, kind, e.text))
+                 for i, e in kept}
+        ranked = [Candidate(i, e.text, e.cosine) for (i, e), _ in sorted(
+            zip(kept, closeness, strict=True), key=lambda x: (named[x[0][0]], x[1]), reverse=True)]
         floor = self.min_cosine[language]
         owner = {c.index: request.evidence[c.index].passage for c in ranked}
         # a sentence stating the asked item in the question's words first; failing that, the
         # closest sentence may state it in other words (a reworded question)
-        eligible = [c for c in ranked if c.score >= floor and self.answers(
-            question, language, c.sentence, passage=owner[c.index])] or [
-            c for c in ranked[:1] if c.score >= floor and self.answers(
-                question, language, c.sentence, closest=True, passage=owner[c.index])]
+        eligible = [c for c in ranked if c.score >= floor and self.judge.answers(
+            question, language, c.sentence, owner[c.index])] or [
+            c for c in ranked[:1] if c.score >= floor and self.judge.answers(
+                question, language, c.sentence, owner[c.index], closest=True)]
         if not eligible:
             return []
         best = eligible[0]
         close = [c for c in eligible[1:] if best.score - c.score <= self.second_margin]
         return [best, *close][: self.max_sentences]
 
-    def names_something(self, question: str, language: str, evidence: list[Evidence]) -> bool:
-        """Whether the question asks about something the evidence holds (not gibberish, not only an
-        instruction): a share of a Chinese question's topic words occurs in the evidence; an English
-        question must still ask something once its instructions are set aside."""
-        asked = without_instructions(question)
-        # the whole passages: a place name may stand only in a title line the evidence leaves out
-        text = normalize("".join({e.passage.id: e.passage.section + e.passage.text for e in evidence}.values()))
-        if language == "zh" and any(name not in text for name in proper_names(asked)):
-            return False  # "GDP", "广东省": the evidence never names it
-        if language == "en":
-            return bool(re.search(r"[A-Za-z]{3,}|\d", asked)) and asked_kind(asked) != "other" or bool(
-                set(keywords(asked)) & {w for e in evidence for w in keywords(e.text)})
-        if asked_kind(asked) == "date" and keywords(asked):
-            return True  # "落款日期是哪一天": the words of a date question are rarely the document's
-        # a topic word, or at least a pair of characters of one: a reworded question shares few
-        # words with its answer ("研究开发资金" / "研发经费"), gibberish none
-        if any(w in text for w in keywords(asked) if not w.isdigit()):
-            return True
-        pairs = bigrams(ideographs_only(strip_framing(asked)))  # digits pair with any figure
-        return bool(pairs) and len(pairs & bigrams(text)) / len(pairs) >= self.min_topic_words
-
-    def answers(self, question: str, language: str, sentence: str, *, closest: bool = False,
-                passage: Passage | None = None) -> bool:
-        """Whether ``sentence`` holds an item of the kind ``question`` asks for, about what the
-        question asks. The sentence ``closest`` in meaning to the question may state its figure in
-        other words (a reworded question shares few words with it); any other must state it in a
-        clause that shares the question's wording. ``passage``: the sentence's own (to check that
-        it is about the question's subject, :meth:`about_subject`)."""
-        if passage is not None and not self.about_subject(question, language, sentence, passage, closest=closest):
-            return False
-        kind = asked_kind(question)
-        if kind == "figure":
-            if language == "en":
-                return any(english_unit_matches(question, c) for c in figure_clauses(question, sentence))
-            if states_asked_figure(question, sentence, min_overlap=self.min_figure_overlap):
-                return True
-            return closest and self._by_meaning(question, sentence) is not None
-        if kind == "rank":
-            return bool(ordinals(sentence))
-        if kind == "date":
-            return states_date(sentence)
-        if language == "en":
-            return True
-        # what/who/how: the sentence must say something the question does not ("以上就是…的全部内容")
-        asked = normalize(question).lower()
-        new = [w for w in keywords(sentence) if w not in asked and _FILLER_WORDS.sub("", w)]
-        return sum(len(w) for w in new) >= 4
-
-    def about_subject(self, question: str, language: str, sentence: str, passage: Passage, *,
-                      closest: bool = False) -> bool:
-        """Whether ``sentence`` (under ``heading``) is about the question's subject: it names the
-        thing a figure question counts ("多少个5G基站" is not answered by "1200余家5G工厂") and the
-        attribute it measures ("保有量是多少" not by "产量8.7万辆"); an English sentence holds at least
-        half of an English question's content words (a Chinese one cannot be compared word by word);
-        the passage speaks of the year asked about and names the acronyms asked about."""
-        heading = passage.heading
-        if other_year(question, f"{passage.section} {passage.text}"):
-            return False  # a passage on other years than the one asked about
-        if language == "en":
-            if any(a not in passage.text for a in acronyms(question)):
-                return False  # "GDP": the passage never names it
-            if script_language(sentence) != "en":
-                return True
-            return english_coverage(question, sentence) >= self.min_english_coverage
-        kind = asked_kind(question)
-        act = _WHO_ACT.search(question)
-        if act and act.group(1) not in sentence:
-            return False  # "维保费用由谁承担" is not answered by who issues a guideline
-        if kind not in ("figure", "date", "rank"):
-            return True  # a what/which question is answered in other words more often than not
-        where = f"{heading} {sentence}"
-        # "人工智能" asked, "数据产业" stated (a reworded question's closest sentence may use other words)
-        if not closest and any(not mentions(term, f"{passage.section} {passage.text}")
-                               for term in specific_terms(without_instructions(question))):
-            return False
-        if kind == "date":
-            # "什么时候全部完工" is not answered by when something else starts; "公示期是哪几天" needs 公示期
-            return all(mentions(w, where) for w in dated_event(question))
-        if kind != "figure":
-            return True
-        counted = counted_thing(question)
-        if counted and not mentions(counted, where):
-            return False
-        attribute = measured_attribute(question)
-        return not attribute or states_attribute(attribute, where)
+    def _focused(self, question: str, evidence: list[Evidence]) -> list[float]:
+        """How close each evidence sentence is to what the question asks of its document's subject
+        (:func:`~assistant.text.subject.focus`: "黄鳍紫鱼的身体是什么颜色的" is compared as "身体是什么颜色的"
+        over the article 黄鳍紫鱼, whose every sentence is about the fish); the stored cosine to the
+        whole question without an embedder or a stored vector."""
+        if self.embedder is None:
+            return [e.cosine for e in evidence]
+        asked = {e.passage.title: focus(question, [e.passage.title]) for e in evidence}
+        texts = sorted({q for q in asked.values() if q != question})
+        vectors = dict(zip(texts, self.embedder.embed_queries(texts), strict=True)) if texts else {}
+        out = []
+        for e in evidence:
+            q = asked[e.passage.title]
+            out.append(float(e.vector @ vectors[q]) if q in vectors and e.vector is not None else e.cosine)
+        return out
 
     # ---- rendering ------------------------------------------------------------------------
 
@@ -249,12 +178,15 @@ class ExtractiveGenerator(Generator):
         """The asked item, first: the clause stating the asked figure or rank (English: the figure in
         English with its Chinese original), or "" when the question asks for no such item."""
         kind = asked_kind(question)
+        if kind in ("who", "where", "alias") and language == "zh":
+            # a name is the answer: lead with it ("张三与李四[1]。…" for "作者是谁")
+            return "、".join(self.judge.items(question, kind, sentence)[:3])
         if kind not in ("figure", "rank", "date"):
             return ""
         clauses = [c.strip() for c in split_clauses(sentence) if c.strip()]
         if kind == "figure" and language == "zh":
             found = [c for c in clauses if states_asked_figure(question, c, min_overlap=self.min_figure_overlap)]
-            if not found and (clause := self._by_meaning(question, sentence)) is not None:
+            if not found and (clause := self.judge.by_meaning(question, sentence)) is not None:
                 found = [clause]
         elif kind == "rank":
             found = [c for c in clauses if ordinals(c)]
@@ -272,17 +204,10 @@ class ExtractiveGenerator(Generator):
             return english[:1].upper() + english[1:]
         return found[0]
 
-    def _by_meaning(self, question: str, sentence: str) -> str | None:
-        """The figure clause of ``sentence`` closest in meaning to ``question``, if it states the
-        asked figure (for a question worded unlike its answer); None without an embedder."""
-        if self.embedder is None:
-            return None
-        embedder = self.embedder
-
-        def cosines(q: str, clauses: list[str]) -> list[float]:
-            return [float(x) for x in embedder.embed_passages(clauses) @ embedder.embed_queries([q])[0]]
-
-        return states_asked_figure_by_meaning(question, sentence, cosines)
+    def _cosines(self, question: str, clauses: list[str]) -> list[float]:
+        """Cosine of ``question`` to each clause (the embedder's)."""
+        assert self.embedder is not None
+        return [float(x) for x in self.embedder.embed_passages(clauses) @ self.embedder.embed_queries([question])[0]]
 
     def _closest(self, question: str, language: str, clauses: list[str]) -> list[str]:
         """``clauses`` ordered by closeness to ``question``: shared wording in Chinese; across

@@ -2,7 +2,7 @@
 saying what it is for. Code asks for a list by name; no module writes a vocabulary inline.
 
 A list is a whitespace-separated string of words, or (for single characters such as measure
-words) a string of characters.
+words) a string of characters. Lists of a table are named ``table.key``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ LANGUAGES = ("zh", "en")
 @cache
 def _lists(language: str) -> dict[str, str]:
     text = resources.files(__package__).joinpath(f"{language}.toml").read_text(encoding="utf-8")
-    return {k: v for k, v in tomllib.loads(text).items() if isinstance(v, str)}
+    out: dict[str, str] = {}
+    for key, value in tomllib.loads(text).items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items() if isinstance(v, str)})
+        elif isinstance(value, str):
+            out[key] = value
+    return out
 
 
 @cache
