@@ -345,3 +345,26 @@ def test_a_long_table_is_split_between_rows_with_its_header(tmp_path: Path) -> N
     assert [p.id.split("#")[1] for p in tables] == [f"table-01-p{i}" for i in range(1, len(tables) + 1)]
     body = [ln for p in tables for ln in p.text.split("\n")[2:]]
     assert body == [r.replace("\t", " | ") for r in rows[1:]]
+
+
+def test_a_ratio_broken_at_the_end_of_a_line_opens_no_item(tmp_path: Path) -> None:
+    text = (
+        "资金配套办法\n\n一、配套比例\n\n省、市、县按照1：0.8：\n1.2 的比例配套资金，截至2025年\n12 月底拨付完毕。\n\n"
+        "二、拨付时间\n\n资金于每年3月拨付。\n"
+    )
+    passages = ingest_file(_write(tmp_path, "funds.txt", text)).passages
+    assert [p.section for p in passages] == ["一、配套比例", "二、拨付时间"]
+    assert "按照1：0.8：1.2的比例配套资金，截至2025年12月底拨付完毕。" in passages[0].text
+    assert marker("23.1：72.9。工业投资增长10.7%") is None  # a ratio, not item 23 about a time
+    assert marker("2.7:00起，赛道沿线道路分段实施管制。") is not None
+
+
+def test_footnote_marks_leave_the_text_and_the_notes_keep_theirs(tmp_path: Path) -> None:
+    text = (
+        "统计公报\n\n一、综合\n\n全年全州生产总值[2]1329.65亿元，比上年增长4.0%；人均可支配收入［7］40867元。\n\n"
+        "注释：\n\n[2]地区生产总值绝对数按现价计算。\n\n［7］人均可支配收入增长速度按现价计算。\n"
+    )
+    passages = ingest_file(_write(tmp_path, "bulletin.txt", text)).passages
+    body = passages[0].text
+    assert "生产总值1329.65亿元" in body and "人均可支配收入40867元" in body
+    assert body.endswith("注释：\n地区生产总值绝对数按现价计算。\n人均可支配收入增长速度按现价计算。")
