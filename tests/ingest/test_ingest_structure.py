@@ -329,9 +329,10 @@ def test_tab_separated_table_across_a_page_number(tmp_path: Path) -> None:
     assert (
         doc.passages[0].text == "十件民生实事\n（2026年1月9日票决通过）\n经市人民代表大会票决，市政府将办好以下实事。"
     )
-    assert (
-        doc.passages[1].text
-        == "序号 | 项目 | 主要内容\n1 | 新增公办学位 | 新增公办学位1.2万个\n2 | 口袋公园建设 | 新建口袋公园50个"
+    # the rows as printed, then written out: a serial number and the next cell name the row
+    assert doc.passages[1].text == (
+        "序号 | 项目 | 主要内容\n1 新增公办学位 新增公办学位1.2万个\n2 口袋公园建设 新建口袋公园50个\n"
+        "1 新增公办学位：主要内容 新增公办学位1.2万个\n2 口袋公园建设：主要内容 新建口袋公园50个"
     )
     assert "— 1 —" not in "".join(p.text for p in doc.passages)
 
@@ -343,8 +344,14 @@ def test_a_long_table_is_split_between_rows_with_its_header(tmp_path: Path) -> N
     assert len(tables) > 2 and all(len(p.text) <= 200 for p in tables)
     assert all(p.text.startswith("表1 主要指标\n指标 | 数值\n") for p in tables)
     assert [p.id.split("#")[1] for p in tables] == [f"table-01-p{i}" for i in range(1, len(tables) + 1)]
-    body = [ln for p in tables for ln in p.text.split("\n")[2:]]
-    assert body == [r.replace("\t", " | ") for r in rows[1:]]
+    # each piece holds its rows as printed, then written out with the column's name
+    printed, written = [], []
+    for p in tables:
+        body = p.text.split("\n")[2:]
+        printed += body[: len(body) // 2]
+        written += body[len(body) // 2 :]
+    assert printed == [r.replace("\t", " ") for r in rows[1:]]
+    assert written == [r.replace("\t", "：数值 ") for r in rows[1:]]
 
 
 def test_a_ratio_broken_at_the_end_of_a_line_opens_no_item(tmp_path: Path) -> None:
