@@ -275,7 +275,8 @@ def _regions(page: Page) -> list[_Region]:
         if len(inside) >= 2 and prose * 3 <= len(inside):
             found.append(_Region(page, inside))
     for run, weak in _aligned_runs(page):
-        overlapping = [r for r in found if any(ln in r.lines for ln in run)]
+        ids = {id(ln) for ln in run}
+        overlapping = [r for r in found if any(id(ln) in ids for ln in r.lines)]
         if overlapping:
             region = overlapping[0]
             region.lines = sorted({id(ln): ln for ln in [*region.lines, *run]}.values(), key=lambda ln: index[id(ln)])
@@ -635,17 +636,22 @@ def _caption_text(text: str) -> str:
     return " ".join(x for x in (re.sub(r"\s+", "", found.group(0)), title) if x)
 
 
+def _holds(region: _Region, line: Line) -> bool:
+    return any(ln is line for ln in region.taken)
+
+
+def _header_text(region: _Region) -> list[str]:
+    return [_join([s.text for s in row.spans]) for row in region.rows[: region.header]]
+
+
 def _continues(prev: _Region, region: _Region) -> bool:
     """Whether ``region`` (at the top of its page) goes on with ``prev`` (at the end of the page before)."""
     if region.caption is not None or region.page.number != prev.page.number + 1:
         return False
-    if prev.page.lines[-1] not in prev.taken or region.page.lines[0] not in region.taken:
-        return False
-    if region.header and [r.spans for r in region.rows[: region.header]] != [r.spans for r in prev.rows[: prev.header]]:
-        if [_join([s.text for s in r.spans]) for r in region.rows[: region.header]] != [
-            _join([s.text for s in r.spans]) for r in prev.rows[: prev.header]
-        ]:
-            return False
+    if not (_holds(prev, prev.page.lines[-1]) and _holds(region, region.page.lines[0])):
+        return False  # the old part ends its page, the new one starts its own
+    if region.header and _header_text(region) != _header_text(prev):
+        return False  # a header of its own, not the old one repeated
     # every column of the new part stands over a column of the old one
     return all(any(min(b1, c1) > max(b0, c0) for c0, c1 in prev.bands) for b0, b1 in region.bands)
 
@@ -658,7 +664,6 @@ def find_tables(pages: list[Page]) -> int:
             if not _cut(region):
                 continue
             if groups and _continues(groups[-1][-1], region):
-                region.header = 0 if region.header else 0
                 groups[-1].append(region)
             elif not region.weak:
                 groups.append([region])
