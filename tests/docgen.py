@@ -11,7 +11,8 @@ repair, laid out the way real documents are, with what readers must see through:
   headings are ``<h1>``/``<h2>`` and which holds the table with a ``<caption>``.
 
 Also the bad inputs: an image-only ("scanned") PDF, a PDF whose font has no Unicode map, an
-encrypted PDF, a PDF with thousands of pages.
+encrypted PDF, a PDF with thousands of pages; and PDFs drawn piece by piece (strings, rules,
+tables in several styles) for the layout tests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import html
 import io
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -326,3 +329,144 @@ def write_unmapped_font_pdf(path: Path, lines: list[str]) -> Path:
     data = path.read_bytes()
     path.write_bytes(data.replace(b"/ToUnicode", b"/XoUnicode"))
     return path
+
+
+# ---- PDFs drawn piece by piece (layout tests) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string drawn at (x, y), its baseline; ``rise`` lifts it (a superscript). ``scaled`` draws it a
+    character at a time, each through a text matrix that scales a twenty times larger font down,
+    as some typesetters write PDFs: pdfium then runs a line on into the next one."""
+
+    x: float
+    y: float
+    text: str
+    size: float = 12
+    rise: float = 0
+    scaled: bool = False
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A straight rule from (x0, y0) to (x1, y1)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    width: float = 0.8
+
+
+def text_width(text: str, size: float) -> float:
+    """Width of ``text`` in the test font at ``size`` points."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return float(stringWidth(text, _register_font(), size))
+
+
+def write_layout_pdf(path: Path, pages: list[list[Text | Stroke]]) -> Path:
+    """An A4 PDF of ``pages``, each a list of strings and rules placed exactly."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    font = _register_font()
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for marks in pages:
+        for mark in marks:
+            if isinstance(mark, Stroke):
+                c.setLineWidth(mark.width)
+                c.line(mark.x0, mark.y0, mark.x1, mark.y1)
+            elif mark.scaled:
+                x = mark.x
+                for ch in mark.text:
+                    t = c.beginText()
+                    t.setFont(font, mark.size * 20)
+                    t.setTextTransform(0.05, 0, 0, 0.05, x, mark.y)
+                    t.textOut(ch)
+                    c.drawText(t)
+                    x += text_width(ch, mark.size)
+            else:
+                t = c.beginText()
+                t.setFont(font, mark.size)
+                t.setTextOrigin(mark.x, mark.y)
+                t.setRise(mark.rise)
+                t.textOut(mark.text)
+                c.drawText(t)
+        c.showPage()
+    c.save()
+    return path
+
+
+def paragraph_marks(
+    text: str, top: float, *, left: float = 72, width: float = 451, size: float = 12, indent: bool = True,
+    leading: float = 1.8,
+) -> tuple[list[Text | Stroke], float]:
+    """``text`` set as a justified-left paragraph (first line indented two ems) from baseline ``top``;
+    the marks and the baseline of the next line."""
+    marks: list[Text | Stroke] = []
+    y, line, x0 = top, "", left + (2 * size if indent else 0)
+    for ch in text:
+        if text_width(line + ch, size) > left + width - x0:
+            marks.append(Text(x0, y, line, size))
+            y, line, x0 = y - leading * size, "", left
+        line += ch
+    if line:
+        marks.append(Text(x0, y, line, size))
+    return marks, y - leading * size
+
+
+def table_marks(
+    rows: Sequence[Sequence[str | None]],
+    top: float,
+    widths: list[float],
+    *,
+    left: float = 90,
+    size: float = 10,
+    header_rows: int = 1,
+    rules: str = "grid",
+    indents: dict[int, float] | None = None,
+    pitch: float = 1.8,
+) -> tuple[list[Text | Stroke], float]:
+    """A table from baseline ``top`` down: the first column left-aligned (``indents`` by row, in
+    points), the others right-aligned, header cells centred (a cell of "" is empty; a header cell
+    followed by None spans the next column too). ``rules``: "grid" (every row and column),
+    "columns" (top, header and bottom rules, vertical rules between columns), "horizontal" (top,
+    header and bottom rules only) or "none". Returns the marks and the y under the table."""
+    marks: list[Text | Stroke] = []
+    right = left + sum(widths)
+    edges = [left + sum(widths[:i]) for i in range(len(widths) + 1)]
+    row_h = pitch * size
+    y_top = top + size * 1.2
+    for r, row in enumerate(rows):
+        y = top - r * row_h
+        c = 0
+        while c < len(row):
+            cell = row[c]
+            span = 1
+            while c + span < len(row) and row[c + span] is None:
+                span += 1
+            if cell:
+                x0, x1 = edges[c], edges[c + span]
+                w = text_width(cell, size)
+                if r < header_rows:
+                    x = (x0 + x1 - w) / 2
+                elif c == 0:
+                    x = x0 + 4 + (indents or {}).get(r, 0)
+                else:
+                    x = x1 - 6 - w
+                marks.append(Text(x, y, cell, size))
+            c += span
+    bottom = top - (len(rows) - 1) * row_h - size * 0.6
+    header_line = top - (header_rows - 1) * row_h - size * 0.6
+    if rules in ("grid", "columns", "horizontal"):
+        marks += [Stroke(left, y_top, right, y_top), Stroke(left, bottom, right, bottom)]
+        marks.append(Stroke(left, header_line, right, header_line))
+    if rules == "grid":
+        marks += [Stroke(left, top - r * row_h - size * 0.6, right, top - r * row_h - size * 0.6)
+                  for r in range(header_rows, len(rows) - 1)]
+        marks += [Stroke(x, bottom, x, y_top) for x in edges]
+    if rules == "columns":
+        marks += [Stroke(x, bottom, x, y_top) for x in edges[1:-1]]
+    return marks, bottom - 2 * size

@@ -27,7 +27,8 @@ replaced as a whole.
 
 --explain FILE reads one document (in the corpus or not) and prints how it was cut, without
 indexing anything: the layout found (reader, paragraph layout, heading levels, title, tables,
-closing, signature), then each passage's id, kind, section path and first characters.
+closing, signature), then each passage's id, kind, section path and first characters; a table's
+passages in full, one row a line: the rows as printed, then each written out with its label.
 With --json it prints {"source", "layout": {...}, "passages": [{"id", "source", "section",
 "text", "kind"}, ...]} with each passage's full text.
 
@@ -123,14 +124,19 @@ def explain(path: Path, settings: Settings, *, as_json: bool, progress: bool) ->
 
 
 def format_explanation(document: IngestedDocument) -> str:
-    """The layout line, then one line per passage: id, kind, section path, the text's first characters."""
+    """The layout line, then per passage: id, kind, section path, and the text's first characters
+    (a table's passage in full, one row a line, as it will be indexed)."""
     lines = [f"{document.source}: {document.layout.describe()}", f"{len(document.passages)} passages:"]
     width = max(len(p.id.split("#", 1)[1]) for p in document.passages)
     for p in document.passages:
         local = p.id.split("#", 1)[1]
+        lines.append(f"  {local:<{width}}  {p.kind:<9}  {p.section}")
+        if p.kind == "table":
+            lines += [f"  {'':<{width}}  {'':<9}  {row}" for row in p.text.split("\n")]
+            lines.append(f"  {'':<{width}}  {'':<9}  ({len(p.text)} chars)")
+            continue
         preview = " ".join(p.text.split())
         preview = preview if len(preview) <= PREVIEW_CHARS else preview[:PREVIEW_CHARS] + "…"
-        lines.append(f"  {local:<{width}}  {p.kind:<9}  {p.section}")
         lines.append(f"  {'':<{width}}  {'':<9}  {preview}  ({len(p.text)} chars)")
     return "\n".join(lines)
 

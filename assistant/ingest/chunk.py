@@ -211,23 +211,25 @@ def _lead_ins(pending: list[str], paragraphs: list[str]) -> list[list[str]]:
 
 
 def table_pieces(table: Table, max_chars: int) -> list[str]:
-    """A table's text, split between rows when longer than ``max_chars``.
+    """A table's text (:meth:`Table.text`), split between rows when longer than ``max_chars``.
 
-    Each piece repeats the caption and the header row, so it reads on its own.
+    Each piece repeats the caption, the unit line and the header, and holds its rows twice: as
+    printed, then written out with their labels, so every figure stands with its row and column.
     """
     text = table.text()
-    if len(text) <= max_chars or len(table.rows) < 3:
+    if len(text) <= max_chars or len(table.body) < 2:
         return [text]
-    head = Table(table.rows[:1], table.caption).text()
+    head = len("\n".join(table.head_lines()))
     out: list[str] = []
-    current = head
-    for row in table.rows[1:]:
-        line = " | ".join(row)
-        if current != head and len(current) + 1 + len(line) > max_chars:
-            out.append(current)
-            current = head
-        current += "\n" + line
-    return [*out, current]
+    start, size = 0, head
+    for i in range(len(table.body)):
+        printed, record = table.row_lines(i)
+        grows = len(printed) + 1 + (len(record) + 1 if record else 0)
+        if i > start and size + grows > max_chars:
+            out.append(table.text(range(start, i)))
+            start, size = i, head
+        size += grows
+    return [*out, table.text(range(start, len(table.body)))]
 
 
 def passages(outline: Outline, source: str, max_chars: int) -> list[Passage]:

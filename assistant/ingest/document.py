@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,15 +12,107 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Table:
-    """A table as rows of cell texts, with the caption it was given (``表1 …``), if any."""
+    """A table as rows of cell texts (its header rows first), with the caption it was given (``表1 …``).
+
+    ``label_columns`` leading columns name each row; ``labels`` (when the reader saw the rows'
+    indentation) give each body row's name with the groups it stands under
+    (``粮食 › 其中：谷物 › 玉米``); ``unit`` is what a ``单位：…`` line says of the whole table.
+    """
 
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
+    header_rows: int = 1
+    label_columns: int = 1
+    labels: tuple[str, ...] = ()
+    unit: str = ""
 
-    def text(self) -> str:
-        """The caption on the first line, then one line per row, cells separated by `` | ``."""
-        lines = [" | ".join(cell for cell in row) for row in self.rows if any(row)]
-        return "\n".join([self.caption, *lines] if self.caption else lines)
+    @property
+    def header(self) -> tuple[str, ...]:
+        """Each column's name: its header cells from the top down (a multi-level header), repeats dropped."""
+        width = max((len(r) for r in self.rows), default=0)
+        names = []
+        for column in range(width):
+            parts: list[str] = []
+            for row in self.rows[: self.header_rows]:
+                cell = row[column] if column < len(row) else ""
+                if cell and (not parts or parts[-1] != cell):
+                    parts.append(cell)
+            names.append(" ".join(parts))
+        return tuple(names)
+
+    @property
+    def body(self) -> tuple[tuple[str, ...], ...]:
+        """The rows below the header."""
+        return self.rows[self.header_rows :]
+
+    def label_count(self) -> int:
+        """How many leading columns name a row (a column of serial numbers 1, 2, 3 … and the next one)."""
+        first = [row[0] for row in self.body if row and row[0]]
+        serial = len(first) >= 2 and first == [str(n) for n in range(1, len(first) + 1)]
+        width = len(self.header)
+        return min(max(self.label_columns, 2 if serial and width > 2 else 1), max(width - 1, 1))
+
+    def unit_column(self) -> int | None:
+        """The column that gives each row's unit (its header is ``单位``), if any."""
+        from assistant.text import lexicon
+
+        names = lexicon.words("unit_headers")
+        found = [i for i, name in enumerate(self.header) if i >= self.label_count() and name.replace(" ", "") in names]
+        return found[0] if found else None
+
+    def row_label(self, index: int) -> str:
+        """The name of body row ``index``: its label (with its groups, when known)."""
+        if index < len(self.labels) and self.labels[index]:
+            return self.labels[index]
+        row = self.body[index]
+        return " ".join(cell for cell in row[: self.label_count()] if cell)
+
+    def record(self, index: int) -> str:
+        """Body row ``index`` written out: ``label：column value unit；column value unit`` ('' without values)."""
+        row = self.body[index]
+        header = self.header
+        unit_at = self.unit_column()
+        parts = []
+        for column in range(self.label_count(), len(row)):
+            value = row[column]
+            if column == unit_at or not value:
+                continue
+            name = header[column] if column < len(header) else ""
+            unit = "" if _states_unit(name) else row[unit_at] if unit_at is not None else _single_unit(self.unit)
+            parts.append(" ".join(x for x in (name, value + unit) if x))
+        if not parts:
+            return ""
+        label = self.row_label(index)
+        return f"{label}：{'；'.join(parts)}" if label else "；".join(parts)
+
+    def head_lines(self) -> list[str]:
+        """What every piece of the table repeats: the caption, the unit line, the header."""
+        lines = [x for x in (self.caption, self.unit) if x]
+        if self.header_rows and any(self.header):
+            lines.append(" | ".join(self.header))
+        return lines
+
+    def row_lines(self, index: int) -> tuple[str, str]:
+        """Body row ``index`` as printed (its cells, space-separated) and as :meth:`record` writes it."""
+        return " ".join(cell for cell in self.body[index] if cell), self.record(index)
+
+    def text(self, rows: range | None = None) -> str:
+        """The head lines; the rows as printed, one a line; then the rows written out with their labels."""
+        rows = rows if rows is not None else range(len(self.body))
+        printed = [self.row_lines(i)[0] for i in rows]
+        records = [r for r in (self.row_lines(i)[1] for i in rows) if r]
+        return "\n".join(line for line in [*self.head_lines(), *printed, *records] if line)
+
+
+def _states_unit(name: str) -> bool:
+    """Whether a column's name carries its own unit (``产量（万吨）``, ``增长%``)."""
+    return any(ch in name for ch in "（(%‰")
+
+
+def _single_unit(unit_line: str) -> str:
+    """The unit a ``单位：万吨`` line gives, when it gives one (``单位：元，%`` gives several: none)."""
+    unit = re.split(r"[：:]", unit_line, maxsplit=1)[-1].strip() if unit_line else ""
+    return "" if re.search(r"[，,、；;\s]", unit) else unit
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.text import lexicon
+
 _CN_DIGITS = {
     "零": 0,
     "〇": 0,
@@ -50,8 +52,10 @@ CHAPTER = re.compile(rf"^第\s*([{CN_NUMERAL}]+|\d{{1,3}})\s*([章节条编部])
 # "1." "1、" "1)" "1）" "1.2" "1.2.3": never a figure such as "1.5万" or "2025年"
 DECIMAL = re.compile(r"^(\d{1,2}(?:[.．]\d{1,2}){0,3})(?:[.．、)）](?!\d)|(?=\s))\s*")
 _DECIMAL_UNIT = re.compile(r"^[万亿千百十%‰倍个家项余多年月日号次位台]")
-# "1.12月7日…" / "2.7:00起…": item 1 about a date or a time, not the figure 1.12
-_ITEM_BEFORE_DATE = re.compile(r"^(\d{1,2})[.．、](?=\d{1,4}(?:[年月日号时]|[:：]\d\d))")
+# "1.12月7日…" / "2.7:00起…": item 1 about a date or a time, not the figure 1.12 (nor "23.1：72.9", a ratio)
+_ITEM_BEFORE_DATE = re.compile(r"^(\d{1,2})[.．、](?=\d{1,4}(?:[年月日号时]|[:：][0-5]\d(?![\d.．])))")
+# a figure a line break cut: a ratio ("1：0.8：" + "1.2") or a date ("2023年" + "12月")
+_OPEN_FIGURE = re.compile(r"\d\s*[:：∶年月]$")
 # "问：" / "问1：" / "Q:" — a question of a Q&A document (its answer follows)
 QUESTION = re.compile(r"^(?:问题?|提问|Q)\s*(\d{0,3})\s*[：:]", re.I)
 CIRCLED = re.compile(rf"^([{_CIRCLED}])\s*")
@@ -59,6 +63,17 @@ MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 BULLET = re.compile(r"^[-*+•·●▪]\s+")
 #: the caption of a table: "表1 …", "表一 …", "Table 2: …"
 CAPTION = re.compile(r"^(?:表|Table\s*)\s*[\d一二三四五六七八九十]+", re.I)
+#: the caption of a chart or a picture: "图1 …", "Figure 2: …"
+FIGURE_CAPTION = re.compile(r"^(?:图|Figure\s*|Fig\.\s*)\s*[\d一二三四五六七八九十]+", re.I)
+#: a line that gives the unit of a table or a chart: "单位：万吨", "Unit: tonnes"
+UNIT_LINE = re.compile(
+    r"^(?:" + "|".join(sorted(map(re.escape, lexicon.words("unit_headers")), key=len, reverse=True)) + r")\s*[：:]"
+)
+
+#: a footnote mark in running text ("收入[7]40867元", "总值［2］"): a bracketed number after a character
+FOOTNOTE_MARK = re.compile(r"(?<=\S)[ \t]*[\[［]\d{1,2}[\]］]")
+#: the label a footnote opens with ("[1]本公报中数据为初步统计数。")
+FOOTNOTE_LABEL = re.compile(r"^\s*[\[［]\d{1,2}[\]］]\s*(?=\S)")
 
 _CHAPTER_SCHEMES = {"章": "chapter", "编": "chapter", "部": "chapter", "节": "part", "条": "article"}
 
@@ -130,6 +145,18 @@ def marker(paragraph: str) -> Marker | None:
     return None
 
 
+def breaks_figure(prev: str, line: str) -> bool:
+    """Whether a line break between ``prev`` and ``line`` falls inside a ratio, a date or a number
+    (``1：0.8：`` / ``1.2``; ``2023年`` / ``12月``): ``line`` goes on with it and opens nothing."""
+    return bool(_OPEN_FIGURE.search(prev.rstrip())) and line.lstrip()[:1].isdigit()
+
+
+def strip_footnote_marks(text: str) -> str:
+    """``text`` without footnote marks and without the label a footnote opens with (its text stays)."""
+    return FOOTNOTE_MARK.sub("", FOOTNOTE_LABEL.sub("", text))
+
+
 def starts_block(line: str) -> bool:
-    """Whether a line opens a new paragraph by its look alone (a marker, a heading or a list bullet)."""
-    return marker(line) is not None or bool(BULLET.match(line))
+    """Whether a line opens a new paragraph by its look alone (a marker, a heading, a list bullet or
+    a footnote's label)."""
+    return marker(line) is not None or bool(BULLET.match(line)) or bool(FOOTNOTE_LABEL.match(line))

@@ -8,26 +8,31 @@ A PDF holds lines placed on pages, not paragraphs. This module
   changes, it is indented (a first line) or the previous line stopped short of its column's right
   edge (a last line), or it opens a numbered item after a finished sentence — so paragraphs flow
   on across columns and pages;
-- turns larger fonts into heading levels (the largest is level 1);
-- places each table where it stood, as its own block with its caption.
+- turns larger fonts into heading levels (the largest is level 1), a date alone excepted;
+- keeps captions (``表2 …``, ``图1 …``) and unit lines (``单位：万吨``) apart from the prose around them.
+
+Tables are found before, by :mod:`assistant.ingest.pagetables`: each stands in the flow of lines as
+one line holding the table.
 """
 
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
 from assistant.ingest.document import Block, Table
-from assistant.ingest.markers import CAPTION, starts_block
+from assistant.ingest.markers import CAPTION, FIGURE_CAPTION, UNIT_LINE, breaks_figure, starts_block
 from assistant.ingest.paragraphs import ends_sentence, join_lines
+from assistant.text.numbers import DATES
 
 #: share of the page height at the top and at the bottom where running headers and footers live
 BAND = 0.09
 #: a line this much larger than the body font is a heading
 HEADING_RATIO = 1.12
 HEADING_MAX_CHARS = 100
+#: lines whose sizes differ by more than this share of the body size are not one paragraph
+SIZE_STEP = 0.1
 _PAGE_NUMBER = re.compile(
     r"^(?:第\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?\s*(?:页)?(?:\s*[/／]\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?$"
     r"|^(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$",
@@ -35,9 +40,21 @@ _PAGE_NUMBER = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Glyph:
+    """One visible character and its box, in PDF coordinates (points, y upwards)."""
+
+    ch: str
+    x0: float
+    x1: float
+    bottom: float
+    top: float
+    size: float
+
+
 @dataclass
 class Line:
-    """One text line of a page, in PDF coordinates (points, y upwards)."""
+    """One text line of a page, in PDF coordinates (points, y upwards); ``glyphs`` where the reader knows them."""
 
     text: str
     x0: float
@@ -48,17 +65,32 @@ class Line:
     page: int
     table: Table | None = None  # a table standing in the flow of lines
     ocr: bool = False  # read by OCR: its size is estimated from glyph heights, too rough for heading levels
+    glyphs: tuple[Glyph, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A straight line the page draws (a table's rule), from (x0, y0) to (x1, y1) with x0 <= x1, y0 <= y1."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def horizontal(self) -> bool:
+        return self.y1 - self.y0 <= self.x1 - self.x0
 
 
 @dataclass
 class Page:
-    """A page's size and its lines in reading order; ``tables`` with their boxes (x0, bottom, x1, top)."""
+    """A page's size, its lines in reading order and the rules it draws."""
 
     number: int
     width: float
     height: float
     lines: list[Line] = field(default_factory=list)
-    tables: list[tuple[Table, tuple[float, float, float, float]]] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
 
 
 def _running_key(text: str) -> str:
@@ -88,38 +120,6 @@ def drop_running_lines(pages: list[Page]) -> int:
                 keep.append(line)
         page.lines = keep
     return dropped
-
-
-# ---- tables ----------------------------------------------------------------------------------------
-
-
-def _overlaps(line: Line, box: tuple[float, float, float, float]) -> bool:
-    x0, _, x1, _ = box
-    return line.x0 < x1 and line.x1 > x0
-
-
-def place_tables(page: Page) -> None:
-    """Replace the lines inside each table's box by one table line, taking the caption line next to it."""
-    for table, box in page.tables:
-        x0, bottom, x1, top = box
-        inside = [ln for ln in page.lines if ln.bottom >= bottom - 1 and ln.top <= top + 1 and _overlaps(ln, box)]
-        captions = [
-            ln
-            for ln in page.lines
-            if ln not in inside
-            and _overlaps(ln, box)
-            and CAPTION.match(ln.text.strip())
-            and (0 <= ln.bottom - top < 3 * ln.size or 0 <= bottom - ln.top < 3 * ln.size)
-        ]
-        gone = inside + captions[:1]
-        # the table stands before the first line of its column below it (or ends the page)
-        anchor = next((ln for ln in page.lines if ln not in gone and _overlaps(ln, box) and ln.top <= bottom), None)
-        size = statistics.median([ln.size for ln in inside]) if inside else 0.0
-        caption = captions[0].text.strip() if captions else table.caption
-        row = Line("", x0, x1, bottom, top, size, page.number, table=Table(table.rows, caption))
-        page.lines = [ln for ln in page.lines if not any(ln is g for g in gone)]
-        at = next((i for i, ln in enumerate(page.lines) if ln is anchor), len(page.lines))
-        page.lines.insert(at, row)
 
 
 # ---- lines into paragraphs --------------------------------------------------------------------------
@@ -168,13 +168,20 @@ def _continues(prev: Line, line: Line, columns: list[_Column], body: float) -> b
     """Whether ``line`` carries on the paragraph that ``prev`` is in."""
     if prev.table is not None or line.table is not None:
         return False
-    if abs(prev.size - line.size) > (0.3 if line.ocr or prev.ocr else 0.15) * body:
+    if abs(prev.size - line.size) > (0.3 if line.ocr or prev.ocr else SIZE_STEP) * body:
         return False  # a heading begins or ends
     col, prev_col = _column_of(line, columns), _column_of(prev, columns)
     indented = line.x0 - col.left > 0.6 * line.size
     short = prev_col.right - prev.x1 > 2 * prev.size
-    new_item = starts_block(line.text) and ends_sentence(prev.text)
-    return not (indented or short or new_item)
+    new_item = starts_block(line.text) and ends_sentence(prev.text) and not breaks_figure(prev.text, line.text)
+    # a caption ("图1 …", "表2 …") or a unit line ("单位：万吨") is a line of its own, not prose
+    apart = _stands_apart(line.text) or UNIT_LINE.match(prev.text.strip()) is not None
+    return not (indented or short or new_item or apart)
+
+
+def _stands_apart(text: str) -> bool:
+    text = text.strip()
+    return any(p.match(text) for p in (CAPTION, FIGURE_CAPTION, UNIT_LINE))
 
 
 def paragraphs(pages: list[Page]) -> list[Block]:
@@ -208,4 +215,7 @@ def paragraphs(pages: list[Page]) -> list[Block]:
 def _is_heading(group: list[Line], body: float) -> bool:
     first = group[0]
     length = sum(len(ln.text) for ln in group)
-    return first.table is None and not first.ocr and first.size >= body * HEADING_RATIO and length <= HEADING_MAX_CHARS
+    if first.table is not None or first.ocr or length > HEADING_MAX_CHARS:
+        return False
+    # a date alone ("2024年4月29日" under a title) dates the document, it heads nothing
+    return first.size >= body * HEADING_RATIO and not DATES.fullmatch(" ".join(ln.text for ln in group).strip())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.ingest.markers import MD_HEADING, starts_block
+from assistant.ingest.markers import MD_HEADING, breaks_figure, starts_block
 from assistant.text.cjk import is_cjk
 
 #: sentence-final punctuation (a paragraph ending with one is finished)
@@ -53,6 +53,8 @@ def join_lines(left: str, right: str) -> str:
 
 def _hard(line: str, nxt: str) -> bool:
     # a line with tabs is a table row: always a paragraph of its own
+    if breaks_figure(line, nxt):
+        return False
     return ends_sentence(line) or bool(MD_HEADING.match(line)) or starts_block(nxt) or "\t" in line or "\t" in nxt
 
 
@@ -68,7 +70,9 @@ def _split_block(lines: list[str], as_paragraphs: bool) -> list[str]:
         if MD_HEADING.match(prev) or MD_HEADING.match(line) or "\t" in prev or "\t" in line:
             out.append(line)
             continue
-        if as_paragraphs:
+        if breaks_figure(prev, line):
+            wrapped = True
+        elif as_paragraphs:
             # a line that fills the width and stops mid-sentence was wrapped, even in this layout
             wrapped = not ends_sentence(prev) and not starts_block(line) and len(prev) >= max(full, 20)
         else:

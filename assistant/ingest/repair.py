@@ -3,6 +3,7 @@
 - a page break inside a paragraph (the text continues after a blank line), sometimes with the
   character at the break repeated (``因地制宜`` + ``宜激发``);
 - half-width item markers (``(三) `` -> ``（三）``);
+- footnote marks in the running text (``收入[7]40867元``) and the labels footnotes open with;
 - whitespace next to Chinese characters (``1900 余家`` -> ``1900余家``): Chinese has none, so any
   there is extraction noise. Markdown heading lines keep theirs: ``# 资料 1`` is syntax and a title.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 
 from assistant.ingest.document import Block, Table
-from assistant.ingest.markers import ARABIC_PAREN, CAPTION, CN_DUN, CN_PAREN, MD_HEADING, marker
+from assistant.ingest.markers import ARABIC_PAREN, CAPTION, CN_DUN, CN_PAREN, MD_HEADING, marker, strip_footnote_marks
 from assistant.ingest.paragraphs import ends_sentence, split_paragraphs
 from assistant.text.cjk import CJK_TEXT, is_cjk
 
@@ -65,8 +66,9 @@ def join_page_breaks(paragraphs: list[str]) -> list[str]:
 
 
 def normalise_paragraph(paragraph: str) -> str:
-    """Full-width item markers, no whitespace next to CJK characters (``1900 余家`` -> ``1900余家``)."""
-    paragraph = paragraph.strip()
+    """Full-width item markers, no whitespace next to CJK characters (``1900 余家`` -> ``1900余家``),
+    no footnote marks (``收入[7]40867元`` -> ``收入40867元``; a footnote keeps its text, not its label)."""
+    paragraph = strip_footnote_marks(paragraph.strip())
     if md := MD_HEADING.match(paragraph):
         return f"{md.group(1)} {' '.join(md.group(2).split())}"
     found = marker(paragraph)

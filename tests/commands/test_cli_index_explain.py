@@ -58,3 +58,14 @@ def test_explain_errors(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "empty.docx is empty (0 bytes)" in capsys.readouterr().err
     assert main(["index", "--json"]) == 2
     assert "--json goes with --explain FILE" in capsys.readouterr().err
+
+
+def test_explain_shows_a_tables_rows_as_they_will_be_passages(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pdf = docgen.write_pdf(env / "report.pdf")
+    assert main(["index", "--explain", str(pdf)]) == 0
+    out = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    at = next(i for i, line in enumerate(out) if line.startswith("table-01"))
+    assert out[at].endswith(docgen.TABLE_CAPTION)
+    header, first = docgen.TABLE_ROWS[:2]
+    assert out[at + 1 : at + 4] == [docgen.TABLE_CAPTION, " | ".join(header), " ".join(first)]
+    assert f"{first[0]}：{header[1]} {first[1]}；{header[2]} {first[2]}" in out[at + 4 :]

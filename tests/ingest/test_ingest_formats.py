@@ -77,8 +77,14 @@ def test_the_table_is_a_passage_with_its_caption(kind: str, ingested: dict[str, 
     assert len(tables) == 1
     table = tables[0]
     lines = table.text.split("\n")
+    header, *rows = docgen.TABLE_ROWS
     assert lines[0] == docgen.TABLE_CAPTION
-    assert [[c.strip() for c in ln.split("|")] for ln in lines[1:]] == docgen.TABLE_ROWS
+    assert [c.strip() for c in lines[1].split("|")] == header
+    # each row as printed, then written out: its label, and each cell after its column's name
+    assert lines[2:] == [" ".join(row) for row in rows] + [
+        f"{row[0]}：" + "；".join(f"{name} {cell}" for name, cell in zip(header[1:], row[1:], strict=True))
+        for row in rows
+    ]
     assert table.section.endswith("（四）强化企业科技创新主体地位 › " + docgen.TABLE_CAPTION)
     assert ingested[kind].layout.tables == 1
 
@@ -90,7 +96,7 @@ def test_pdf_layout_is_repaired(ingested: dict[str, IngestedDocument], documents
     # running header, footer and page numbers are gone; the table's cells are not left in the running text
     assert docgen.RUNNING_HEADER not in text and docgen.RUNNING_FOOTER not in text
     assert not re.search(r"第\s*\d+\s*页", text)
-    assert text.count("企业技术中心 | 1900余家") == 1
+    assert text.count("企业技术中心 1900余家") == 1 and text.count("企业技术中心：数量 1900余家") == 1
     assert doc.layout.levels[-1] == "（一）" and doc.layout.title == docgen.report_paragraphs()[0]
     assert doc.layout.closing and doc.layout.signature
     assert any("running header" in note for note in doc.layout.notes)

@@ -329,9 +329,10 @@ def test_tab_separated_table_across_a_page_number(tmp_path: Path) -> None:
     assert (
         doc.passages[0].text == "十件民生实事\n（2026年1月9日票决通过）\n经市人民代表大会票决，市政府将办好以下实事。"
     )
-    assert (
-        doc.passages[1].text
-        == "序号 | 项目 | 主要内容\n1 | 新增公办学位 | 新增公办学位1.2万个\n2 | 口袋公园建设 | 新建口袋公园50个"
+    # the rows as printed, then written out: a serial number and the next cell name the row
+    assert doc.passages[1].text == (
+        "序号 | 项目 | 主要内容\n1 新增公办学位 新增公办学位1.2万个\n2 口袋公园建设 新建口袋公园50个\n"
+        "1 新增公办学位：主要内容 新增公办学位1.2万个\n2 口袋公园建设：主要内容 新建口袋公园50个"
     )
     assert "— 1 —" not in "".join(p.text for p in doc.passages)
 
@@ -343,5 +344,34 @@ def test_a_long_table_is_split_between_rows_with_its_header(tmp_path: Path) -> N
     assert len(tables) > 2 and all(len(p.text) <= 200 for p in tables)
     assert all(p.text.startswith("表1 主要指标\n指标 | 数值\n") for p in tables)
     assert [p.id.split("#")[1] for p in tables] == [f"table-01-p{i}" for i in range(1, len(tables) + 1)]
-    body = [ln for p in tables for ln in p.text.split("\n")[2:]]
-    assert body == [r.replace("\t", " | ") for r in rows[1:]]
+    # each piece holds its rows as printed, then written out with the column's name
+    printed, written = [], []
+    for p in tables:
+        body = p.text.split("\n")[2:]
+        printed += body[: len(body) // 2]
+        written += body[len(body) // 2 :]
+    assert printed == [r.replace("\t", " ") for r in rows[1:]]
+    assert written == [r.replace("\t", "：数值 ") for r in rows[1:]]
+
+
+def test_a_ratio_broken_at_the_end_of_a_line_opens_no_item(tmp_path: Path) -> None:
+    text = (
+        "资金配套办法\n\n一、配套比例\n\n省、市、县按照1：0.8：\n1.2 的比例配套资金，截至2025年\n12 月底拨付完毕。\n\n"
+        "二、拨付时间\n\n资金于每年3月拨付。\n"
+    )
+    passages = ingest_file(_write(tmp_path, "funds.txt", text)).passages
+    assert [p.section for p in passages] == ["一、配套比例", "二、拨付时间"]
+    assert "按照1：0.8：1.2的比例配套资金，截至2025年12月底拨付完毕。" in passages[0].text
+    assert marker("23.1：72.9。工业投资增长10.7%") is None  # a ratio, not item 23 about a time
+    assert marker("2.7:00起，赛道沿线道路分段实施管制。") is not None
+
+
+def test_footnote_marks_leave_the_text_and_the_notes_keep_theirs(tmp_path: Path) -> None:
+    text = (
+        "统计公报\n\n一、综合\n\n全年全州生产总值[2]1329.65亿元，比上年增长4.0%；人均可支配收入［7］40867元。\n\n"
+        "注释：\n\n[2]地区生产总值绝对数按现价计算。\n\n［7］人均可支配收入增长速度按现价计算。\n"
+    )
+    passages = ingest_file(_write(tmp_path, "bulletin.txt", text)).passages
+    body = passages[0].text
+    assert "生产总值1329.65亿元" in body and "人均可支配收入40867元" in body
+    assert body.endswith("注释：\n地区生产总值绝对数按现价计算。\n人均可支配收入增长速度按现价计算。")
