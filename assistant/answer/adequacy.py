@@ -27,6 +27,7 @@ from assistant.answer.evidence import Evidence
 from assistant.answer.refusal import PART_REFUSALS, REFUSALS, Verdict
 from assistant.core.settings import Settings
 from assistant.core.types import Passage
+from assistant.storage.sentence_index import passage_sentences
 from assistant.text import lexicon
 from assistant.text.cjk import IDEOGRAPHS, ideographs_only
 from assistant.text.language import Language, script_language
@@ -49,9 +50,17 @@ from assistant.text.questions import (
     specific_terms,
     without_instructions,
 )
-from assistant.text.sentences import split_sentences
 from assistant.text.statements import english_coverage, mentions, other_year, states_attribute
-from assistant.text.subject import focus, items_of_kind, named_entities, said, shares_a_phrase, subject_of
+from assistant.text.subject import (
+    focus,
+    items_of_kind,
+    named_entities,
+    pinyin_names,
+    said,
+    said_in_english,
+    shares_a_phrase,
+    subject_of,
+)
 from assistant.text.words import bigrams, keywords, normalize, strip_framing
 
 #: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
@@ -60,6 +69,15 @@ _WHO_ACT = re.compile(f"谁([{IDEOGRAPHS}]{{2}})")
 _FILLER_WORDS = re.compile("|".join(sorted(lexicon.words("filler_words", "zh"), key=len, reverse=True)))
 #: the longest counted thing held against an LLM's claim: a name (国家实验室, 5G基站), not a run-on phrase
 _MAX_COUNTED_NAME = 5
+
+
+def row_context(sentence: str, passage: Passage | None) -> str:
+    """The wording that applies to every cell of a table row: the table's caption (the passage's
+    heading) and the row's label (before its first cell's "："); nothing for prose."""
+    if passage is None or passage.kind != "table":
+        return ""
+    first = sentence.split("；", 1)[0]
+    return f"{passage.heading} {first.rsplit('：', 1)[0] if '：' in first else ''}"
 
 
 class Judge:
@@ -91,6 +109,8 @@ class Judge:
                                     for name in named_entities(asked)):
             return False  # "GDP", "广东省", a person: the evidence never names it, nor is it their subject
         if language == "en":
+            if any(not any(said_in_english(name, p.text, p.title) for p in passages) for name in pinyin_names(asked)):
+                return False  # "Yunnan": no passage spells it, and no document is about it
             return bool(re.search(r"[A-Za-z]{3,}|\d", asked)) and asked_kind(asked) != "other" or bool(
                 set(keywords(asked)) & {w for p in passages for w in keywords(p.text)})
         if asked_kind(asked) == "date" and keywords(asked):
@@ -119,7 +139,8 @@ class Judge:
                 return any(english_unit_matches(question, c) for c in figure_clauses(question, sentence))
             # the document's subject is in every sentence of it, said or not: the rest of the question is compared
             asked = focus(question, [passage.title]) if passage is not None else question
-            if states_asked_figure(asked, sentence, min_overlap=self.min_figure_overlap, figures=stated):
+            if states_asked_figure(asked, sentence, min_overlap=self.min_figure_overlap, figures=stated,
+                                   context=row_context(sentence, passage)):
                 return True
             return closest and self.by_meaning(asked, sentence, stated) is not None
         if kind == "rank":
@@ -149,12 +170,13 @@ class Judge:
         measures ("保有量是多少" not by "产量8.7万辆"); an English sentence holds at least half of an
         English question's content words; the passage speaks of the year asked about and names the
         acronyms asked about."""
-        context = f"{passage.title} {passage.section} {passage.text}"
-        if other_year(question, context):
+        if other_year(question, f"{passage.section} {passage.text}", passage.title):
             return False  # a passage on other years than the one asked about
         if language == "en":
             if any(a not in passage.text for a in acronyms(question)):
                 return False  # "GDP": the passage never names it
+            if any(not said_in_english(name, passage.text, passage.title) for name in pinyin_names(question)):
+                return False  # "Zhoukou's" output is not in Qiandongnan's bulletin
             if script_language(sentence) != "en":
                 return True
             return english_coverage(question, sentence) >= self.min_english_coverage
@@ -225,7 +247,7 @@ class Judge:
         out = []
         for c in checked.claims:
             sources = [(evidence[i].text, evidence[i].passage, i == closest) for i in c.evidence] or [
-                (s, checked.passages[i], False) for i in c.passages for s in split_sentences(checked.passages[i].text)]
+                (s, checked.passages[i], False) for i in c.passages for s in passage_sentences(checked.passages[i])]
             if kind == "figure":
                 stated = numbers(c.body) - numbers(question)
                 # the figure must be about the thing counted, named where it stands or in its
@@ -234,8 +256,8 @@ class Judge:
                 counted = counted if len(counted) <= _MAX_COUNTED_NAME else ""
                 where = " ".join([s for s, _, _ in sources] + [checked.passages[i].section for i in c.passages])
                 ok = bool(stated) and (not counted or mentions(counted, where)) and (language == "en" or any(
-                    states_asked_figure(question, s, figures=stated)
-                    or (near and self.by_meaning(question, s, stated) is not None) for s, _, near in sources))
+                    states_asked_figure(focus(question, [p.title]), s, figures=stated, context=row_context(s, p))
+                    or (near and self.by_meaning(question, s, stated) is not None) for s, p, near in sources))
             elif kind == "rank":
                 ok = bool(ordinals(c.body) & {o for s, _, _ in sources for o in ordinals(s)})
             elif kind == "date":

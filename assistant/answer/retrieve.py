@@ -160,7 +160,7 @@ class Retriever:
 
     @cached_property
     def _lowered(self) -> list[str]:
-        """Each passage's section and text, normalised and lower-cased (exact terms)."""
+        """Each passage's title, section and text, normalised and lower-cased (exact terms)."""
         return [normalize(bm25_text(p)).lower() for p in self.index.passages]
 
     def _search_store(

@@ -39,7 +39,7 @@ from assistant.storage.stores import VectorStore, store_backend
 
 FORMAT_VERSION = 2  # 2: passages carry their document title
 #: how a passage becomes embedding input; part of the manifest so a change forces a rebuild
-EMBED_TEXT = "text/v1"
+EMBED_TEXT = "title+section+text/v2"
 
 POINTER_FILE = "CURRENT"
 INDEX_FILE = "index.faiss"  # the FAISS store's file (assistant/storage/stores/faiss.py)
@@ -53,12 +53,10 @@ TMP_PREFIX = ".tmp-"
 REBUILD_HINT = "rebuild it with `assistant index --rebuild`"
 
 def passage_text(passage: Passage) -> str:
-    """The text embedded for a passage: its text alone.
-
-    Prefixing the section path lost recall with e5-small (docs/quality.md); BM25 does use the
-    section path (see retrieve.py).
-    """
-    return passage.text
+    """The text embedded for a passage: its document's title and its section path, then its text,
+    so a passage is found by the subject and the heading it stands under as well as by its words
+    (the dense score fused is mostly its best sentence's, which carries the heading already)."""
+    return f"{passage.title}\n{passage.section}\n{passage.text}"
 
 
 class PassageEntry(BaseModel):

@@ -22,11 +22,13 @@ from assistant.text.words import bigrams, strip_framing
 
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _MAGNITUDE = {"万": 10_000, "亿": 100_000_000}
+#: the nouns an English question names a quantity by ("What was Zhoukou's output", "What R&D
+#: intensity target"), from the lexicon
+_QUANTITY_EN = "|".join(sorted(lexicon.words("quantity_nouns", "en"), key=len, reverse=True))
 _ASKS_FIGURE = re.compile(
     r"多少|几[个家项所座次种年]|数量|比例|比重|占比|how many|how much|what (?:share|percentage|proportion)|rate"
-    # "What is the maximum fare", "what was the operating revenue": a quantity asked by its name
-    r"|what (?:is|was|are|were) the (?:[\w-]+ ){0,3}?(?:fares?|prices?|costs?|fees?|revenue|income|profit|budget"
-    r"|output|population|throughput)\b", re.I
+    # "What is the maximum fare", "what was Zhoukou's output": a quantity asked by its name
+    rf"|\b(?:what|which)\b[^?]*?\b(?:{_QUANTITY_EN})s?\b", re.I
 )
 #: measure words a question and an answer may swap ("多少家多边机构" / "30多个"), and those counting people
 _COUNTERS = set(lexicon.chars("measure_words"))
@@ -147,6 +149,12 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASKS_FIGURE.search(question))
 
 
+def wording(question: str) -> set[str]:
+    """The character pairs of what a question asks, without its framing words, dates and digits
+    ("2023年末周口市65周岁及以上常住人口占比是多少" → pairs of 周口市, 周岁及以上, 常住人口, 占比)."""
+    return {b for b in bigrams(DATES.sub("", strip_framing(question))) if not any(c.isdigit() for c in b)}
+
+
 #: a figure with its magnitude and "more than" marks, before its unit: "140多家", "超1.76万家", "5.86万亿元"
 _FIGURE_BEFORE_UNIT = r"\d(?:[\d,]*\d)?(?:\.\d+)?\s*(?:万亿|[十百千万亿])?\s*[余多]?\s*"
 
@@ -164,7 +172,9 @@ def _unit_matches(unit: str, clause: str) -> bool:
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 DATES = re.compile(
-    r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+    # a year, or a span of years ("2019-2022年", "2019至2022年"), with its month and day
+    r"(?:(?:19|20)\d{2}\s*(?:年)?\s*(?:-|—|–|~|～|至|到)\s*)?\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?"
+    r"|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
     # English: "18 July 2025", "July 18, 2025", "in 2024", "the first half of 2025"
     rf"|\b\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|\b{_MONTHS}\s+\d{{1,2}}(?:,\s*\d{{4}})?"
     r"|\b(?:in|of|since|by|until|during|for|from|to)\s+(?:19|20)\d{2}\b"
@@ -210,12 +220,14 @@ def states_asked_figure_by_meaning(question: str, sentence: str, cosines: Clause
 
 
 def states_asked_figure(
-    question: str, sentence: str, *, min_overlap: float = 0.3, figures: set[str] | None = None
+    question: str, sentence: str, *, min_overlap: float = 0.3, figures: set[str] | None = None, context: str = ""
 ) -> bool:
     """Whether a clause of ``sentence`` holding a figure (one of ``figures`` if given, never one
-    the question itself contains) is about what ``question`` asks, with a compatible unit."""
+    the question itself contains) is about what ``question`` asks, with a compatible unit.
+    ``context`` is wording that applies to every clause (a table's caption and the row's label)."""
     asked = numbers(question)
-    core = bigrams(strip_framing(question))
+    core = wording(question)
+    around = bigrams(context)
     unit = _UNIT.search(question)
     for clause in split_clauses(sentence):
         stated = numbers(DATES.sub("", clause)) - asked  # "2025年" dates a figure, it is not one
@@ -223,7 +235,7 @@ def states_asked_figure(
             stated &= figures
         if not stated:
             continue
-        if core and len(core & bigrams(clause)) / len(core) < min_overlap:
+        if core and len(core & (bigrams(clause) | around)) / len(core) < min_overlap:
             continue
         if unit and not _unit_matches(unit.group(1), clause):
             continue

@@ -91,9 +91,11 @@ def years(text: str) -> set[str]:
     return set(_YEAR.findall(unicodedata.normalize("NFKC", text)))
 
 
-def other_year(question: str, passage_text: str) -> bool:
+def other_year(question: str, passage_text: str, title: str = "") -> bool:
     """Whether a passage speaks of other years than the one(s) the question asks about: "2024年全年
-    集装箱吞吐量" is not answered by a passage on the first half of 2025."""
+    集装箱吞吐量" is not answered by a passage on the first half of 2025. A passage that names no
+    year speaks of its document's: the year its ``title`` names, and the year before it (a report
+    of a year reviews the one before: a 2025 work report's "新开工改造老旧小区8523个" is 2024's)."""
     asked = years(question)
-    named = years(passage_text)
+    named = years(passage_text) or {str(int(y) + d) for y in years(title) for d in (0, -1)}
     return bool(asked and named and not asked & named)

@@ -19,8 +19,10 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from pypinyin import lazy_pinyin
+
 from assistant.text import lexicon
-from assistant.text.cjk import IDEOGRAPHS
+from assistant.text.cjk import IDEOGRAPHS, cjk_count
 from assistant.text.words import bigrams, normalize, pos_tags, register_name, strip_framing, word_frequency
 
 #: administrative suffixes, longest first: the last characters of a place's official name
@@ -61,8 +63,20 @@ class Subject:
             return False
         if t in self.forms:
             return True
-        # "周口" / "周口市" / "河南省周口市": the name with or without its suffix or a parent place
-        return any(len(f) >= 2 and (f in t or t in f) and _close(t, f) for f in self.forms if f not in self._generic)
+        # "周口" / "周口市" / "河南省周口市": the name with or without its suffix or a parent place before
+        # it ("澄州大学" is a university of 澄州, not 澄州)
+        return any(len(f) >= 2 and (t.endswith(f) or f.startswith(t)) and _close(t, f)
+                   for f in self.forms if f not in self._generic)
+
+    @property
+    def latin(self) -> frozenset[str]:
+        """The subject's names in pinyin (周口市 → zhoukou, zhoukoushi) and its English self-references
+        (a nation's "china"): how an English question names it."""
+        names = {f for f in self.forms if f not in self._generic and cjk_count(f)}
+        out = {"".join(lazy_pinyin(f)) for f in names}
+        if self.kind == "nation":
+            out |= lexicon.words("self_reference.nation", "en")
+        return frozenset(out)
 
     def named_in(self, text: str) -> bool:
         """Whether ``text`` (a question) names this subject: one of its forms, or most of its name
@@ -199,6 +213,7 @@ def named_entities(text: str) -> list[str]:
     found = [m.group(1) for m in re.finditer(r"《([^》]{1,40})》", t)]
     tags = pos_tags(t)
     found += places(tags)
+    found += organisations(tags)
     found += [w for w, tag in tags if _is_name(w, tag)]
     return list(dict.fromkeys(normalize(x) for x in found if x.strip()))
 
@@ -214,6 +229,17 @@ def _is_name(word: str, tag: str) -> bool:
         count = word_frequency(word)
         return 2 <= len(word) <= 4 and (count is None or (count <= _RARE and len(word) == 3))
     return tag == "nt" and len(word) >= 2
+
+
+def organisations(tags: list[tuple[str, str]]) -> list[str]:
+    """Organisations named by a place or a name and an organisation's word ("澄州/大学", "周口市/
+    统计局" is not: 统计局 is no organisation word of the lexicon)."""
+    suffixes = lexicon.words("organisation_suffixes", "zh")
+    out = []
+    for (before, tag), (word, _) in zip(tags, tags[1:], strict=False):
+        if word in suffixes and len(before) >= 2 and (tag in ("ns", "nr", "nz", "j") or _PLACE.fullmatch(before)):
+            out.append(before + word)
+    return out
 
 
 def places(tags: list[tuple[str, str]]) -> list[str]:
@@ -282,3 +308,45 @@ def shares_a_phrase(question: str, text: str) -> bool:
     """Whether ``question`` (its framing words set aside) repeats a phrase of ``text`` at least
     four characters long ("小艾瑞克·高登" from an article titled 埃里克·戈登)."""
     return _longest_common(normalize(strip_framing(question)).lower(), normalize(text).lower()) >= _SHARED_PHRASE
+
+
+@cache
+def _syllables() -> frozenset[str]:
+    """Every pinyin syllable (without tones), from pypinyin's dictionary."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out = set()
+    for readings in pinyin_dict.values():
+        for r in readings.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFKD", r) if not unicodedata.combining(c))
+            out.add(plain.replace("ü", "v"))
+    # interjections no name is spelt with ("嗯" n, "哦" o, "呣" m): with them, "Regulation" would parse
+    return frozenset(out - {"n", "ng", "m", "hm", "hng", "o", "r", "ê"})
+
+
+def _is_pinyin(word: str) -> bool:
+    """Whether ``word`` (lower case) is a run of pinyin syllables ("zhoukou", "qiandongnan")."""
+    syllables, n = _syllables(), len(word)
+    ok = [True] + [False] * n
+    for end in range(1, n + 1):
+        ok[end] = any(ok[start] and word[start:end] in syllables for start in range(max(0, end - 6), end))
+    return ok[n]
+
+
+#: a capitalised word of an English sentence, with an optional possessive ("Zhoukou's")
+_CAPITALISED = re.compile(r"(?<![A-Za-z])([A-Z][a-z]{2,})(?:'s)?\b")
+
+
+def pinyin_names(question: str) -> list[str]:
+    """The Chinese names an English question spells in pinyin ("Zhoukou", "Yunnan"), lower-cased:
+    capitalised words (not the question's first) made only of pinyin syllables."""
+    words = [m for m in _CAPITALISED.finditer(question) if m.start() > 0]
+    return [m.group(1).lower() for m in words if _is_pinyin(m.group(1).lower())]
+
+
+def said_in_english(name: str, text: str, title: str) -> bool:
+    """Whether a passage of a document titled ``title`` says the pinyin ``name``: its text spells
+    it, or it is (part of) the document subject's name in pinyin."""
+    if name in text.lower() or name in title.lower():
+        return True
+    return any(name in form or (len(form) >= 4 and form in name) for form in subject_of(title).latin)

@@ -36,7 +36,7 @@ def test_search_json_contract(cli_env: Settings, capsys: pytest.CaptureFixture[s
     assert len(payload["results"]) == 3
     passages = {p.id: p for p in load_index(cli_env).passages}
     for result in payload["results"]:
-        assert set(result) == {"passage_id", "section", "source", "text", "score"}
+        assert set(result) == {"passage_id", "title", "section", "source", "text", "score"}
         p = passages[result["passage_id"]]
         assert (result["text"], result["section"], result["source"]) == (p.text, p.section, p.source)
     assert "1.76" in payload["results"][0]["text"]

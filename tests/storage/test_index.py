@@ -34,6 +34,7 @@ from assistant.storage.index import (
     corpus_fingerprint,
     index_exists,
     load_index,
+    passage_text,
     read_manifest,
     stale_reason,
 )
@@ -92,8 +93,11 @@ def test_faiss_finds_each_passage_by_its_own_vector(built_index_settings: Settin
 def test_vectors_are_the_embedders_vectors_of_the_passage_text(
     built_index_settings: Settings, report_passages: list[Passage], default_embedder: Embedder
 ) -> None:
+    """What is embedded is the document's title, the section path and the text (passage_text)."""
     index = load_index(built_index_settings)
-    fresh = default_embedder.embed_passages([p.text for p in report_passages[:3]])
+    embedded = [f"{p.title}\n{p.section}\n{p.text}" for p in report_passages[:3]]
+    assert [passage_text(p) for p in report_passages[:3]] == embedded
+    fresh = default_embedder.embed_passages(embedded)
     np.testing.assert_allclose(index.vectors[:3], fresh, atol=1e-5)
 
 
@@ -181,7 +185,7 @@ def test_only_changed_and_new_passages_are_embedded(
     counting = CountingEmbedder(default_embedder)
     report = build_index(index_copy, counting, passages, progress=False)
 
-    expected_texts = [passages[r].text for r in changed_rows] + [new.text]
+    expected_texts = [passage_text(passages[r]) for r in changed_rows] + [passage_text(new)]
     assert sorted(_passage_texts(counting, passages)) == sorted(expected_texts)
     # sentences too: only those of the changed and new passages are embedded again
     expected_sentences = [sentence_embed_text(passages[r], t) for r in [*changed_rows, len(passages) - 1]
@@ -194,7 +198,7 @@ def test_only_changed_and_new_passages_are_embedded(
     np.testing.assert_array_equal(after.vectors[unchanged], before.vectors[unchanged])
     np.testing.assert_allclose(
         after.vectors[changed_rows],
-        default_embedder.embed_passages([passages[r].text for r in changed_rows]),
+        default_embedder.embed_passages([passage_text(passages[r]) for r in changed_rows]),
         atol=1e-5,
     )
     assert after.manifest.embedded == 3
@@ -375,7 +379,7 @@ def test_changed_corpus_is_refreshed_incrementally(
     index = ensure_index(settings, counting, progress=False, notify=notes.append)
     changed = _passage_texts(counting, index.passages)
     assert len(changed) == 1 and "1600家" in changed[0]
-    assert len(counting.passages) == 1 + len(passage_sentences(next(p for p in index.passages if p.text == changed[0])))
+    assert len(counting.passages) == 1 + len(passage_sentences(next(p for p in index.passages if passage_text(p) == changed[0])))
     assert any("corpus changed" in n and report.name in n for n in notes)
     assert any("1600家" in p.text for p in index.passages)
 
@@ -405,7 +409,7 @@ def test_open_retriever_refuses_a_mismatch_before_loading_a_model(built_index_se
 
 def _passage_texts(counting: CountingEmbedder, passages: list[Passage]) -> list[str]:
     """What ``counting`` embedded as passages (the rest were sentences)."""
-    texts = {p.text for p in passages}
+    texts = {passage_text(p) for p in passages}
     return [t for t in counting.passages if t in texts]
 
 

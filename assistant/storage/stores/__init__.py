@@ -119,8 +119,9 @@ def store_backend(name: str) -> StoreBackend:
 
 
 def bm25_text(passage: Passage) -> str:
-    """What BM25 indexes: the section path too, so heading words (``未来产业``) match the item."""
-    return f"{passage.section}\n{passage.text}"
+    """What BM25 indexes: the document's title and the section path too, so a question naming the
+    document's subject ("周口市…") or a heading's words (``未来产业``) matches the item."""
+    return f"{passage.title}\n{passage.section}\n{passage.text}"
 
 
 def rows_of_documents(passages: list[Passage], documents: Collection[str]) -> np.ndarray:

@@ -49,7 +49,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, passages: list[Passage]) -> BM25Index:
-        """Tokenise and index ``passages`` (section path + text, see :func:`~assistant.storage.stores.bm25_text`)."""
+        """Tokenise and index ``passages`` (title, section path and text: :func:`~.bm25_text`)."""
         import bm25s
 
         texts = [bm25_text(p) for p in passages]
