@@ -27,9 +27,10 @@ from assistant.answer.evidence import Evidence
 from assistant.answer.refusal import PART_REFUSALS, REFUSALS, Verdict
 from assistant.core.settings import Settings
 from assistant.core.types import Passage
-from assistant.storage.sentence_index import passage_sentences
+from assistant.ingest.passages import passage_sentences
 from assistant.text import lexicon
 from assistant.text.cjk import IDEOGRAPHS, ideographs_only
+from assistant.text.instructions import without_instructions
 from assistant.text.language import Language, script_language
 from assistant.text.numbers import (
     ClauseCosines,
@@ -48,7 +49,6 @@ from assistant.text.questions import (
     dated_event,
     measured_attribute,
     specific_terms,
-    without_instructions,
 )
 from assistant.text.statements import english_coverage, mentions, other_year, states_attribute
 from assistant.text.subject import (

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from assistant.answer.evidence import Evidence, whole
 from assistant.core.types import Citation, Passage, Source
 from assistant.text.cjk import cjk_count, content_chars, ideographs_only
+from assistant.text.instructions import is_instruction
 from assistant.text.language import Language, detect_language
 from assistant.text.markers import format_markers, parse_markers
 from assistant.text.numbers import (
@@ -231,8 +232,9 @@ class CitationChecker:
                 _REFUSAL_LIKE.search(claim) and not numbers(claim)
             ):
                 continue
-            if claim.rstrip().endswith(("？", "?")):
-                # small models echo the question back; it overlaps the passage but answers nothing
+            if claim.rstrip().endswith(("？", "?")) or is_instruction(claim):
+                # small models echo the question back (it overlaps the passage but answers nothing);
+                # an order, whoever wrote it, is never an answer
                 result.dropped.append(sentence)
                 continue
             cited = [m - 1 for m in markers if 1 <= m <= len(evidence)]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from assistant.answer.adequacy import Judge
 from assistant.answer.evidence import Evidence
 from assistant.answer.generate import GenerationRequest, Generator
+from assistant.ingest.passages import mostly_instruction
 from assistant.text import lexicon
 from assistant.text.cjk import IDEOGRAPHS, content_chars
 from assistant.text.language import script_language
@@ -40,9 +41,7 @@ from assistant.text.numbers import (
     ordinals,
     states_asked_figure,
 )
-from assistant.text.questions import (
-    asked_kind,
-)
+from assistant.text.questions import asked_kind
 from assistant.text.sentences import split_clauses
 from assistant.text.statements import is_label
 from assistant.text.subject import focus
@@ -123,8 +122,10 @@ class ExtractiveGenerator(Generator):
         # (a signature's date line does answer "落款日期是哪一天")
         kind = asked_kind(question)
         dated = kind == "date"
+        # a passage that is mostly orders to a reader or a model is never quoted, not even its facts
         kept = [(i, e) for i, e in evidence
-                if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))]
+                if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))
+                and not mostly_instruction(e.passage)]
         closeness = self._focused(question, [e for _, e in kept])
         # a name of the asked kind first (who, where, what is it called), then closeness to what is asked
         named = {i: bool(kind in ("who", "where", "alias") and self.judge.items(question, kind, e.text))
