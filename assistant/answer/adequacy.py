@@ -64,7 +64,7 @@ from assistant.text.subject import (
 from assistant.text.words import bigrams, keywords, normalize, strip_framing
 
 #: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
-_WHO_ACT = re.compile(f"谁([{IDEOGRAPHS}]{{2}})")
+_WHO_ACT = re.compile(f"谁(?![的是])([{IDEOGRAPHS}]{{2}})")
 #: words that frame a text rather than say something ("以上就是…的全部内容")
 _FILLER_WORDS = re.compile("|".join(sorted(lexicon.words("filler_words", "zh"), key=len, reverse=True)))
 #: the longest counted thing held against an LLM's claim: a name (国家实验室, 5G基站), not a run-on phrase

@@ -45,12 +45,14 @@ from assistant.text.questions import asked_kind
 from assistant.text.sentences import split_clauses
 from assistant.text.statements import is_label
 from assistant.text.subject import focus
-from assistant.text.words import bigrams, normalize
+from assistant.text.words import bigrams, keywords, normalize
 
 if TYPE_CHECKING:
     from assistant.core.settings import Settings
     from assistant.embed import Embedder
 
+#: how much the share of the question's words a sentence says adds to its closeness in meaning
+_WORDS_WEIGHT = 0.01
 #: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
 #: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
@@ -159,7 +161,11 @@ class ExtractiveGenerator(Generator):
         out = []
         for e in evidence:
             q = asked[e.passage.title]
-            out.append(float(e.vector @ vectors[q]) if q in vectors and e.vector is not None else e.cosine)
+            cosine = float(e.vector @ vectors[q]) if q in vectors and e.vector is not None else e.cosine
+            # the question's own words, said in the sentence, break near-ties of meaning
+            words = [w for w in keywords(q) if not w.isdigit()]
+            said = sum(w in normalize(e.text).lower() for w in words) / len(words) if words else 0.0
+            out.append(cosine + _WORDS_WEIGHT * said)
         return out
 
     # ---- rendering ------------------------------------------------------------------------
