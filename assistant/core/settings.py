@@ -212,6 +212,10 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(
         60.0, gt=0, description="seconds before a remote LLM call is given up (exit 6 / HTTP 504)"
     )
+    openai_stream_usage: bool = Field(
+        True, description="ask that server for token counts in its stream (stream_options.include_usage); "
+        "turn off for a server that rejects the option (answers then carry counted token estimates)"
+    )
 
     # --- input limits
     max_question_chars: int = Field(
