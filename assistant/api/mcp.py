@@ -98,7 +98,6 @@ class PassageText(BaseModel):
 class Backend:
     """The objects the tools use: the API's over HTTP, the ones :func:`serve_stdio` builds over stdio."""
 
-    settings: Settings
     collections: Collections
     question_log: QuestionLog
     workers: Workers
@@ -288,7 +287,7 @@ def mount(app: FastAPI, settings: Settings) -> ReportsServer:
 
     async def backend() -> Backend:
         state = app.state
-        return Backend(settings, OneCollection(state.assistant), state.question_log, state.workers)
+        return Backend(OneCollection(state.assistant), state.question_log, state.workers)
 
     server = build_server(settings, backend)
     http = server.streamable_http_app(
@@ -331,7 +330,7 @@ class StdioBackend:
             pool.allow(allowed_generators(self.settings))
             pool.start_loading()  # the model loads while the client gets ready; an ask meanwhile is told to retry
             workers = Workers.create(model_threads=pool.capacity(), timeout=self.settings.request_timeout)
-            self._backend = Backend(self.settings, OneCollection(assistant), question_log, workers)
+            self._backend = Backend(OneCollection(assistant), question_log, workers)
         except AssistantError as exc:
             log.error("cannot start the assistant: %s", exc)
             self._error = exc
