@@ -1,6 +1,7 @@
 """The OpenAI-compatible generator against real servers on loopback: ``llama_cpp.server`` running
-the tiny GGUF (started by the fixture as a subprocess), plus two small stdlib HTTP servers that
-misbehave on purpose (one too slow, one answering 500)."""
+the tiny GGUF (started by the fixture as a subprocess), this project's own server (an upstream that
+reports ``usage`` in its stream), plus two small stdlib HTTP servers that misbehave on purpose (one
+too slow, one answering 500)."""
 
 from __future__ import annotations
 
