@@ -84,8 +84,10 @@ def _register_font() -> str:
     return "WQY"
 
 
-def write_pdf(path: Path) -> Path:
-    """The report as a two-column A4 PDF with running header, footer, page numbers and one table."""
+def write_pdf(path: Path, *, columns: int = 2) -> Path:
+    """The report as an A4 PDF in two columns (or ``columns=1``) with running header, footer, page
+    numbers and one table. Its paragraphs run on from one page to the next (item (五) of the
+    two-column layout starts on page 1 and ends on page 2), as a real report's do."""
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.pagesizes import A4
@@ -124,13 +126,14 @@ def write_pdf(path: Path) -> Path:
     }
     width, height = A4
     margin, gap, top_band = 18 * mm, 8 * mm, 22 * mm
-    col_w = (width - 2 * margin - gap) / 2
+    col_w = (width - 2 * margin - gap * (columns - 1)) / columns
     col_h = height - 2 * top_band
     title_h = 30 * mm
 
-    def columns(first: bool) -> list[Frame]:
+    def frames(first: bool) -> list[Frame]:
         h = col_h - (title_h if first else 0)
-        return [Frame(margin + i * (col_w + gap), top_band, col_w, h, id=f"col{i}", showBoundary=0) for i in (0, 1)]
+        return [Frame(margin + i * (col_w + gap), top_band, col_w, h, id=f"col{i}", showBoundary=0)
+                for i in range(columns)]
 
     def decorate(canvas: object, doc: object) -> None:
         c = canvas  # reportlab's canvas: header, rule, footer and page number on every page
@@ -147,8 +150,8 @@ def write_pdf(path: Path) -> Path:
     doc = BaseDocTemplate(str(path), pagesize=A4, title="report", author="docgen")
     doc.addPageTemplates(
         [
-            PageTemplate("first", [title_frame, *columns(True)], onPage=decorate, autoNextPageTemplate="later"),
-            PageTemplate("later", columns(False), onPage=decorate),
+            PageTemplate("first", [title_frame, *frames(True)], onPage=decorate, autoNextPageTemplate="later"),
+            PageTemplate("later", frames(False), onPage=decorate),
         ]
     )
     story: list[Flowable] = []
