@@ -262,7 +262,7 @@ def locate(places: Sequence[Place], passages: Sequence[Passage]) -> list[Passage
         found: defaultdict[int, list[int]] = defaultdict(list)
         for i, j in matched.items():
             found[j].append(offsets[i])
-        out.append(replace(passage, location=_location(places, stream, found) if found else None))
+        out.append(replace(passage, location=_location(places, stream, found, passage.text) if found else None))
     return out
 
 
@@ -270,13 +270,13 @@ def _enough(matched: dict[int, int], text: str) -> bool:
     return len(matched) >= min(MIN_FOUND * len(text), MIN_FOUND_CHARS) and len(matched) > 0
 
 
-def _location(places: Sequence[Place], stream: _Stream, found: dict[int, list[int]]) -> Location | None:
+def _location(places: Sequence[Place], stream: _Stream, found: dict[int, list[int]], text: str) -> Location | None:
     """The location of the stream characters ``found`` (stream index -> the passage text offsets it stands for)."""
     by_place: defaultdict[int, list[tuple[int, list[int]]]] = defaultdict(list)  # place -> (char in place, offsets)
     for j in sorted(found):
         by_place[stream.place[j]].append((stream.offset[j], found[j]))
     held = [places[k] for k in sorted(by_place)]
-    boxes = tuple(box for k in sorted(by_place) for box in _boxes(places[k], by_place[k]))
+    boxes = tuple(box for k in sorted(by_place) for box in _boxes(places[k], by_place[k], text))
     pages = tuple(sorted({b.page for b in boxes} or {p.page for p in held if p.page is not None}))
     lines = _range(p.line for p in held)
     paragraphs = _range(p.paragraph for p in held)
@@ -291,22 +291,45 @@ def _range(values: Iterable[int | None]) -> tuple[int, int] | None:
     return (min(known), max(known)) if known else None
 
 
-def _boxes(place: Place, chars: list[tuple[int, list[int]]]) -> list[Box]:
-    """The boxes of the matched characters of one line: one per run without a wide gap."""
+def _boxes(place: Place, chars: list[tuple[int, list[int]]], text: str) -> list[Box]:
+    """The boxes of the matched characters of one line, with the passage's punctuation next to them:
+    one per run without a wide gap."""
     if place.page is None or place.box is None:
         return []
     if not place.glyphs:  # an OCR line: its box as a whole
         x0, y0, x1, y1 = place.box
         return [_box(place.page, x0, y0, x1, y1, [o for _, offsets in chars for o in offsets])]
-    runs: list[list[tuple[Glyph, list[int]]]] = []
+    held = dict(chars)
     for at, offsets in chars:
+        for step in (-1, 1):
+            for mark_at, offset in _marks(place.glyphs, at, min(offsets), text, step):
+                held.setdefault(mark_at, [offset])
+    runs: list[list[tuple[Glyph, list[int]]]] = []
+    for at in sorted(held):
         glyph = place.glyphs[at]
         if not runs or glyph.x0 - runs[-1][-1][0].x1 > BOX_GAP * max(glyph.size, 1.0):
             runs.append([])
-        runs[-1].append((glyph, offsets))
+        runs[-1].append((glyph, held[at]))
     _, bottom, _, top = place.box
     return [_box(place.page, min(g.x0 for g, _ in run), bottom, max(g.x1 for g, _ in run), top,
                  [o for _, offsets in run for o in offsets]) for run in runs]
+
+
+def _marks(glyphs: Sequence[Glyph], at: int, offset: int, text: str, step: int) -> list[tuple[int, int]]:
+    """The punctuation next to glyph ``at`` (passage character ``offset``), going ``step``, that the
+    passage has there too (``。`` ending a sentence, ``《`` opening a title): (glyph, passage offset)."""
+    out: list[tuple[int, int]] = []
+    at, offset = at + step, offset + step
+    while 0 <= at < len(glyphs) and 0 <= offset < len(text):
+        if text[offset].isspace():
+            offset += step
+            continue
+        ch = text[offset]
+        if ch.isalnum() or glyphs[at].ch != ch:
+            break
+        out.append((at, offset))
+        at, offset = at + step, offset + step
+    return out
 
 
 def _box(page: int, x0: float, y0: float, x1: float, y1: float, offsets: list[int]) -> Box:
