@@ -141,9 +141,10 @@ def png(data: bytes) -> Image.Image:
 
 
 def marked_pixels(marked: Image.Image, plain: Image.Image) -> set[tuple[int, int]]:
-    """The pixels where a marked page differs from the same page drawn without marks."""
+    """The pixels where a marked page differs from the same page drawn without marks (in any colour)."""
     assert marked.size == plain.size
-    diff = ImageChops.difference(marked, plain).convert("L").point(lambda v: 255 if v > 24 else 0)
+    red, green, blue = ImageChops.difference(marked, plain).split()
+    diff = ImageChops.lighter(ImageChops.lighter(red, green), blue).point(lambda v: 255 if v > 24 else 0)
     width, height = diff.size
     data = diff.tobytes()
     return {(i % width, i // width) for i, v in enumerate(data) if v}
