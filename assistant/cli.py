@@ -15,7 +15,7 @@ from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "log", "models", "serve", "eval", "calibrate")
+COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "show", "log", "models", "serve", "eval", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
