@@ -45,7 +45,7 @@ MAX_SKIP = 1_500
 #: a skip of this many document characters costs a character of the chain's score
 SKIP_COST = 50
 #: the longest runs of a passage a chain is made from
-MAX_RUNS = 200
+MAX_RUNS = 120
 #: a run found more often than this in the searched text is not looked up (too common to place anything)
 MAX_OCCURRENCES = 64
 #: a passage gets a location when this share of its characters is found, or at least MIN_FOUND_CHARS of them
@@ -70,6 +70,9 @@ def keys(text: str) -> list[tuple[int, str]]:
     """The characters of ``text`` as they are compared, each with its offset in ``text``."""
     out: list[tuple[int, str]] = []
     for i, ch in enumerate(text):
+        if "\u4e00" <= ch <= "\u9fff":  # the common CJK ideographs: NFKC leaves them as they are
+            out.append((i, ch))
+            continue
         if ch.isascii():
             if ch.isalnum():
                 out.append((i, ch.lower()))
@@ -194,9 +197,11 @@ def _chain(runs: list[Run], cursor: int) -> list[Run]:
         best, previous = 0, -1
         for q in range(r):
             qi, qj, qn = runs[q]
-            follows = qi < i and qj < j and qj + qn <= j + GRAM and j - (qj + qn) <= MAX_SKIP
-            gain = score[q] - max(0, j - (qj + qn)) // SKIP_COST
-            if follows and i - (qi + qn) <= MAX_SKIP and gain > best:
+            skip = j - qj - qn  # document characters between the two runs (negative: they overlap)
+            if qi >= i or qj >= j or skip < -GRAM or skip > MAX_SKIP or i - qi - qn > MAX_SKIP:
+                continue  # does not come before this run in both texts, or too far before it
+            gain = score[q] - (skip // SKIP_COST if skip > 0 else 0)
+            if gain > best:
                 best, previous = gain, q
         score.append(best + n)
         before.append(previous)
@@ -302,8 +307,9 @@ def _boxes(place: Place, chars: list[tuple[int, list[int]]], text: str) -> list[
     held = dict(chars)
     for at, offsets in chars:
         for step in (-1, 1):
-            for mark_at, offset in _marks(place.glyphs, at, min(offsets), text, step):
-                held.setdefault(mark_at, [offset])
+            if at + step not in held:  # the end of a stretch: punctuation may follow
+                for mark_at, offset in _marks(place.glyphs, at, min(offsets), text, step):
+                    held.setdefault(mark_at, [offset])
     runs: list[list[tuple[Glyph, list[int]]]] = []
     for at in sorted(held):
         glyph = place.glyphs[at]
