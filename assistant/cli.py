@@ -15,7 +15,9 @@ from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "log", "models", "serve", "mcp", "eval", "calibrate")
+COMMANDS = (
+    "index", "add", "remove", "docs", "search", "ask", "show", "log", "models", "serve", "mcp", "eval", "calibrate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

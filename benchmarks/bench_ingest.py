@@ -7,7 +7,8 @@ footer, one table) from the report repeated ``--copies`` times, then reads each 
 ``--repeat`` times (:func:`assistant.ingest.ingest_file`: read, repair, structure, chunk) and
 prints the median time, pages/s and passages/s, each as a ratio against the .txt baseline.
 "Pages" are the PDF rendering's pages for every format (the same text), so the rates compare.
-For the PDF the time is also split: the table finding (assistant/ingest/pagetables.py), the rest.
+For the PDF the time is also split: the table finding (assistant/ingest/pagetables.py), locating the
+passages on their pages (assistant/ingest/locate.py), the rest.
 Results go to ``benchmarks/out/ingest.json`` (and a timestamped copy).
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.ingest import corpus as corpus_module  # noqa: E402
 from assistant.ingest import ingest_file  # noqa: E402
 from assistant.ingest.readers import pdf as pdf_reader  # noqa: E402
 from tests import docgen  # noqa: E402
@@ -62,28 +64,34 @@ def _documents(folder: Path, copies: int) -> dict[str, Path]:
 
 
 def _pdf_split(path: Path, repeat: int) -> dict[str, float]:
-    """Median seconds in the table finding, measured by timing the reader's table step."""
-    spent: list[float] = []
-    original = pdf_reader.find_tables
+    """Median seconds in the table finding and in locating the passages, timed around each step."""
+    steps = {"tables_s": (pdf_reader, "find_tables"), "locate_s": (corpus_module, "locate")}
+    spent: dict[str, list[float]] = {name: [] for name in steps}
+    originals = {name: getattr(module, attr) for name, (module, attr) in steps.items()}
 
-    def timed(*args: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return original(*args)
-        finally:
-            spent[-1] += time.perf_counter() - start
+    def timed(name: str) -> Callable[..., Any]:
+        def step(*args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return originals[name](*args)
+            finally:
+                spent[name][-1] += time.perf_counter() - start
+        return step
 
-    pdf_reader.find_tables = timed  # type: ignore[assignment]
+    for name, (module, attr) in steps.items():
+        setattr(module, attr, timed(name))
     try:
         totals = []
         for _ in range(repeat):
-            spent.append(0.0)
+            for times in spent.values():
+                times.append(0.0)
             start = time.perf_counter()
             ingest_file(path)
             totals.append(time.perf_counter() - start)
     finally:
-        pdf_reader.find_tables = original  # type: ignore[assignment]
-    return {"total_s": statistics.median(totals), "tables_s": statistics.median(spent)}
+        for name, (module, attr) in steps.items():
+            setattr(module, attr, originals[name])
+    return {"total_s": statistics.median(totals), **{name: statistics.median(t) for name, t in spent.items()}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,10 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{r['pages_per_s'] / base['pages_per_s']:6.3f}x {r['passages_per_s']:11.1f} "
             f"{r['passages_per_s'] / base['passages_per_s']:6.3f}x {r['passages']:9d}"
         )
-    share = split["tables_s"] / split["total_s"]
+    rest = split["total_s"] - split["tables_s"] - split["locate_s"]
     print(
-        f"  pdf split: finding tables {split['tables_s'] * 1000:.1f} ms ({share:.0%}), "
-        f"pypdfium2 lines + repair + chunking {(split['total_s'] - split['tables_s']) * 1000:.1f} ms"
+        f"  pdf split: finding tables {split['tables_s'] * 1000:.1f} ms ({split['tables_s'] / split['total_s']:.0%}), "
+        f"locating passages {split['locate_s'] * 1000:.1f} ms ({split['locate_s'] / split['total_s']:.0%}), "
+        f"pypdfium2 lines + repair + chunking {rest * 1000:.1f} ms"
     )
     print("  (measured on a shared 2-core machine: absolute times are inflated; the ratios are what to read)")
 

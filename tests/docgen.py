@@ -6,9 +6,10 @@ repair, laid out the way real documents are, with what readers must see through:
 - PDF (reportlab, WenQuanYi Micro Hei from Debian's ``fonts-wqy-microhei``): a full-width title,
   then two columns; a running header, a footer and a page number on every page; section headings in
   a larger font; one ruled table with a caption above it.
-- DOCX (python-docx): ``Title`` and ``Heading 1`` styles, the same table with a caption.
+- DOCX (python-docx): ``Title`` and ``Heading 1`` styles, the same table with a caption (and, if
+  asked, an explicit page break before each section).
 - HTML: navigation, a breadcrumb, a sidebar and a footer of boilerplate around the article, whose
-  headings are ``<h1>``/``<h2>`` and which holds the table with a ``<caption>``.
+  headings are ``<h1>``/``<h2>`` (with ``id`` anchors, if asked) and which holds the table with a ``<caption>``.
 
 Also the bad inputs: an image-only ("scanned") PDF, a PDF whose font has no Unicode map, an
 encrypted PDF, a PDF with thousands of pages; and PDFs drawn piece by piece (strings, rules,
@@ -84,8 +85,10 @@ def _register_font() -> str:
     return "WQY"
 
 
-def write_pdf(path: Path) -> Path:
-    """The report as a two-column A4 PDF with running header, footer, page numbers and one table."""
+def write_pdf(path: Path, *, columns: int = 2) -> Path:
+    """The report as an A4 PDF in two columns (or ``columns=1``) with running header, footer, page
+    numbers and one table. Its paragraphs run on from one page to the next (item (五) of the
+    two-column layout starts on page 1 and ends on page 2), as a real report's do."""
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.pagesizes import A4
@@ -124,13 +127,14 @@ def write_pdf(path: Path) -> Path:
     }
     width, height = A4
     margin, gap, top_band = 18 * mm, 8 * mm, 22 * mm
-    col_w = (width - 2 * margin - gap) / 2
+    col_w = (width - 2 * margin - gap * (columns - 1)) / columns
     col_h = height - 2 * top_band
     title_h = 30 * mm
 
-    def columns(first: bool) -> list[Frame]:
+    def frames(first: bool) -> list[Frame]:
         h = col_h - (title_h if first else 0)
-        return [Frame(margin + i * (col_w + gap), top_band, col_w, h, id=f"col{i}", showBoundary=0) for i in (0, 1)]
+        return [Frame(margin + i * (col_w + gap), top_band, col_w, h, id=f"col{i}", showBoundary=0)
+                for i in range(columns)]
 
     def decorate(canvas: object, doc: object) -> None:
         c = canvas  # reportlab's canvas: header, rule, footer and page number on every page
@@ -147,8 +151,8 @@ def write_pdf(path: Path) -> Path:
     doc = BaseDocTemplate(str(path), pagesize=A4, title="report", author="docgen")
     doc.addPageTemplates(
         [
-            PageTemplate("first", [title_frame, *columns(True)], onPage=decorate, autoNextPageTemplate="later"),
-            PageTemplate("later", columns(False), onPage=decorate),
+            PageTemplate("first", [title_frame, *frames(True)], onPage=decorate, autoNextPageTemplate="later"),
+            PageTemplate("later", frames(False), onPage=decorate),
         ]
     )
     story: list[Flowable] = []
@@ -183,8 +187,11 @@ def pdf_page_count(path: Path) -> int:
 # ---- DOCX ------------------------------------------------------------------------------------------
 
 
-def write_docx(path: Path) -> Path:
-    """The report as a Word document: Title and Heading 1 styles, body paragraphs, the captioned table."""
+def write_docx(path: Path, *, page_breaks: bool = False) -> Path:
+    """The report as a Word document: Title and Heading 1 styles, body paragraphs, the captioned table.
+
+    ``page_breaks``: an explicit page break before each section heading, so section ``n`` (``一、`` is
+    1) stands on page ``n + 1``."""
     import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
@@ -193,6 +200,8 @@ def write_docx(path: Path) -> Path:
         if role == "title":
             document.add_paragraph(text, style="Title")
         elif role == "heading":
+            if page_breaks:
+                document.add_page_break()  # type: ignore[no-untyped-call]
             document.add_heading(text, level=1)
         else:
             para = document.add_paragraph(text)
@@ -224,15 +233,19 @@ _FOOTER = """<footer><p>主办单位：国务院办公厅 运行维护单位：�
 <p><a href="/about">关于本网</a> | <a href="/map">网站地图</a> | <a href="/contact">联系我们</a></p></footer>"""
 
 
-def report_html() -> str:
-    """The report as a web page: the article between navigation, a sidebar and a footer."""
+def report_html(*, anchors: bool = False) -> str:
+    """The report as a web page: the article between navigation, a sidebar and a footer.
+
+    ``anchors``: each section heading gets an ``id`` (``s1`` for ``一、``), a link target."""
     parts: list[str] = []
+    sections = 0
     for n, (role, text) in enumerate(_roles()):
         t = html.escape(text)
         if role == "title":
             parts.append(f'<h1>{t}</h1>\n<div class="meta">来源：国务院 发布时间：2025-11-28</div>')
         elif role == "heading":
-            parts.append(f"<h2>{t}</h2>")
+            sections += 1
+            parts.append(f'<h2 id="s{sections}">{t}</h2>' if anchors else f"<h2>{t}</h2>")
         elif role == "signature":
             parts.append(f'<p style="text-align:right">{t}</p>')
         else:
@@ -253,9 +266,9 @@ def report_html() -> str:
     )
 
 
-def write_html(path: Path) -> Path:
+def write_html(path: Path, *, anchors: bool = False) -> Path:
     """Write :func:`report_html` to ``path``."""
-    path.write_text(report_html(), encoding="utf-8")
+    path.write_text(report_html(anchors=anchors), encoding="utf-8")
     return path
 
 

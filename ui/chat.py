@@ -24,6 +24,7 @@ from assistant.core.types import AnswerEvent, TokenEvent
 from assistant.questionlog import QuestionLog
 from ui import documents, render
 from ui.feedback import add_feedback
+from ui.pages import add_page_viewer
 from ui.recent import add_recent_view
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
         chatbot = gr.Chatbot(label="对话 · Conversation", show_label=False, height=560, elem_id="ra-chat",
                              buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False)
         add_feedback(chatbot, ids, get_log, client)
+        add_page_viewer(get_assistant)  # a card's page button opens its page, the passage marked
         with gr.Row(equal_height=True):
             question = gr.Textbox(placeholder="输入问题… · Ask a question…", show_label=False, scale=6,
                                   max_length=settings.max_question_chars, elem_id="ra-question", lines=1)

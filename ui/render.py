@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from html import escape
+from urllib.parse import quote
 
 from assistant.core.types import Answer, Citation
+from assistant.storage.pageimages import converter
 from assistant.text.markers import MARKER
 from ui.highlight import claims_for, evidence_sentences, split_passage, supporting
 
@@ -17,6 +19,7 @@ SOURCES = "出处 · Sources"
 GENERATOR = "生成方式 · Generator"
 ERROR = "出错了 · Something went wrong"
 INTERNAL = "服务器内部错误，详情见服务器日志。 · Internal error; the server log has the details."
+PAGE_TITLE = "查看原文页面 · Show the page, the passage marked"
 
 
 def _one_line(html: str) -> str:
@@ -55,13 +58,40 @@ def passage_html(text: str, claims: list[str], evidence: list[str] | None = None
     )
 
 
+def where(citation: Citation) -> str:
+    """Where the cited words stand: a "p. 6" link that opens the page with the passage marked
+    (``ui/pages.py``) for a document with page images, else the place as text (lines, anchor)."""
+    location = citation.location
+    label = location.label() if location is not None else ""
+    if not label:
+        return ""
+    if location is not None and location.pages and _has_page_images(citation.source):
+        link = escape(page_url(citation))
+        return f' · <a class="ra-page-link" title="{PAGE_TITLE}" href="{link}">{escape(label)}</a>'
+    return f' · <span class="ra-where">{escape(label)}</span>'
+
+
+def page_url(citation: Citation) -> str:
+    """The API's image of the citation's (first) page, its passage marked, relative to the chat at ``/ui/``:
+    the link works by itself where the API is open; in the chat a click opens the page viewer instead."""
+    pages = citation.location.pages if citation.location is not None else ()
+    document = quote(citation.source.rsplit("/", 1)[-1].rsplit(".", 1)[0], safe="")
+    passage = quote(citation.passage_id, safe="")
+    return f"../v1/documents/{document}/pages/{pages[0] if pages else 1}?highlight={passage}"
+
+
+def _has_page_images(source: str) -> bool:
+    suffix = source.rsplit(".", 1)[-1].lower()
+    return suffix == "pdf" or (suffix == "docx" and converter() is not None)
+
+
 def card(citation: Citation, answer_text: str, supported: list[str] | None = None) -> str:
-    """One citation card: section, source, and the passage with its supporting sentences marked."""
+    """One citation card: section, source and where it stands, and the passage with its supporting sentences marked."""
     claims = claims_for(citation.marker, answer_text, supported or [])
     return (
         f'<div class="ra-card"><div class="ra-card-head"><span class="ra-card-marker">[{citation.marker}]</span>'
         f'<span class="ra-section">{escape(citation.section)}</span></div>'
-        f'<div class="ra-source">{escape(citation.source)} · {escape(citation.passage_id)}</div>'
+        f'<div class="ra-source">{escape(citation.source)} · {escape(citation.passage_id)}{where(citation)}</div>'
         f'<div class="ra-passage">{passage_html(citation.text, claims, citation.evidence)}</div></div>'
     )
 

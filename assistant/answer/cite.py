@@ -101,13 +101,15 @@ class CheckedAnswer:
 
     def citations(self, evidence: Sequence[Evidence], scores: dict[str, float]) -> list[Citation]:
         """Citation ``k`` for marker ``[k]``: the passage with its retrieval score and the evidence
-        sentences the answer rests on (the chat highlights them)."""
+        sentences the answer rests on (the chat highlights them); its location is where those
+        sentences stand (the page that says it, of a passage running over two)."""
         out = []
         for k, i in enumerate(self.cited, start=1):
             p = self.passages[i]
             used = dict.fromkeys(evidence[e].text for c in self.claims for e in c.evidence
                                  if evidence[e].passage.id == p.id)
-            out.append(Citation(**Source.of(p, scores.get(p.id, 0.0)).model_dump(), marker=k, evidence=list(used)))
+            source = Source.of(p, scores.get(p.id, 0.0)).model_copy(update={"location": p.located(list(used))})
+            out.append(Citation(**dict(source), marker=k, evidence=list(used)))
         return out
 
     def support(self) -> dict[int, list[str]]:

@@ -155,6 +155,7 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     import gradio as gr
 
     from ui.chat import CSS_PATH, build_chat, theme
+    from ui.pages import HEAD
 
     # the page is built now, but the assistant only exists once the lifespan ran (gradio's own
     # start-up runs inside ours), so the chat receives a way to reach it rather than the object
@@ -166,5 +167,7 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     gr.mount_gradio_app(
         app, blocks, path=UI_PATH, css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
         auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",
-        max_file_size=settings.max_upload_bytes,
+        max_file_size=settings.max_upload_bytes, head=HEAD,
+        # the cited pages are drawn into the page-image cache, and shown from there
+        allowed_paths=[str(settings.page_cache)],
     )

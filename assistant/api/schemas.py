@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from assistant.core.settings import Settings
-from assistant.core.types import Source
+from assistant.core.types import Location, Source
 
 EXAMPLE_QUESTION = "制造业单项冠军企业有多少家？"
 
@@ -169,6 +169,9 @@ class PassageOut(BaseModel):
     section: str
     text: str
     kind: str
+    title: str = ""
+    #: where the passage stands in its document (None: not known)
+    location: Location | None = None
 
 
 class QueueState(BaseModel):

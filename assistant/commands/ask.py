@@ -83,7 +83,8 @@ def print_answer(answer: Answer) -> None:
         for c in answer.citations:
             flat = " ".join(c.text.split())
             text = flat if len(flat) <= 160 else flat[:160] + "…"
-            print(f"[{c.marker}] {c.section} ({c.source}, {c.passage_id})\n    {text}")
+            where = f", {c.location.label()}" if c.location is not None and c.location.label() else ""
+            print(f"[{c.marker}] {c.section} ({c.source}{where}, {c.passage_id})\n    {text}")
     t = answer.timings
     print(f"\n— {answer.generator}; {t.get('total_ms', 0):.0f} ms"
           + (f"; {len(answer.dropped)} unsupported sentence(s) dropped" if answer.dropped else "")

@@ -1,13 +1,17 @@
-"""``assistant docs [--json]``: list the documents of the collection."""
+"""``assistant docs [--json]``: list the documents of the collection; ``assistant docs show ID [--file OUT]``:
+one document, and its file as it was added."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 
 from assistant.commands import Subparsers
+from assistant.core.errors import InvalidInputError
 from assistant.core.settings import Settings
-from assistant.storage.documents import DocumentInfo, list_documents
+from assistant.storage.documents import DocumentInfo, document_file, list_documents
 
 DESCRIPTION = """\
 List the documents in the corpus folder (ASSISTANT_CORPUS_DIR): id, source file, type, passages
@@ -18,9 +22,18 @@ by hand since the last build: `assistant index` indexes it).
 --json prints {"documents": [{"id", "source", "type", "passages", "pages", "added", "sha256",
 "bytes", "indexed"}, ...]}, the same as GET /v1/documents.
 
+`assistant docs show ID` prints one document (--json: its listing entry); --file OUT writes its file
+exactly as it was added (the same bytes as GET /v1/documents/ID/file; "-" writes them to stdout).
+
 examples:
   assistant docs
   assistant docs --json
+  assistant docs show report --file report-copy.pdf
+"""
+SHOW_DESCRIPTION = """\
+Print one document of the collection (id, source file, type, passages, pages, date added, sha256).
+--file OUT writes the document's file exactly as it was added: its sha256 is the one listed ("-":
+to stdout).
 """
 
 
@@ -31,6 +44,13 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     parser.set_defaults(func=run)
+    sub = parser.add_subparsers(dest="docs_command", metavar="show", required=False)
+    show = sub.add_parser("show", help="one document, and its file as it was added", description=SHOW_DESCRIPTION,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    show.add_argument("doc_id", metavar="ID", help="the document's id (`assistant docs` lists them)")
+    show.add_argument("--file", metavar="OUT", help="write the document's file here ('-': stdout)")
+    show.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    show.set_defaults(func=run_show)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,6 +59,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"documents": [d.model_dump() for d in documents]}, ensure_ascii=False, indent=2))
     else:
         print(format_table(documents) if documents else f"no documents in {settings.corpus_dir}")
+    return 0
+
+
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
+    found = document_file(settings, args.doc_id)
+    if args.file == "-":
+        with found.path.open("rb") as source:
+            shutil.copyfileobj(source, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return 0
+    if args.file:
+        try:
+            shutil.copyfile(found.path, args.file)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
+    if args.json:
+        print(json.dumps(found.info.model_dump(), ensure_ascii=False, indent=2))
+        return 0
+    print(format_table([found.info]))
+    if args.file:
+        print(f"wrote {found.info.source} ({found.info.bytes} bytes, {found.media_type}) to {args.file}")
     return 0
 
 

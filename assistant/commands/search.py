@@ -24,8 +24,9 @@ Searching only reads: with no index yet it says how to build one (`assistant ind
 the corpus changed since the index was built it says so on stderr and searches the index as it
 was built. --refresh builds or refreshes the index first (only the changed passages).
 
---json prints {"query": ..., "results": [{"passage_id", "section", "source", "text", "score"}, ...]}
-with each passage's full text.
+--json prints {"query": ..., "results": [{"passage_id", "title", "section", "source", "text", "score",
+"location"}, ...]} with each passage's full text and where it stands in its document ({"pages": [6],
+"boxes": [...]} for a PDF, {"lines": [120, 134]} for a text file; `assistant show ID` draws it).
 
 examples:
   assistant search "截至2025年10月，培育了多少家专精特新“小巨人”企业？"
@@ -79,7 +80,8 @@ def format_hits(hits: list[Hit]) -> str:
     for h in hits:
         p = h.passage
         head = f"[{h.rank}] score {h.score:.3f} · cosine {h.scores.get('dense', float('nan')):.3f} · {p.id}"
-        where = f"    {p.section} ({p.source})" if p.section else f"    ({p.source})"
+        place = f"{p.source}, {p.location.label()}" if p.location is not None and p.location.label() else p.source
+        where = f"    {p.section} ({place})" if p.section else f"    ({place})"
         # no re-wrapping: a terminal wraps Chinese text better than textwrap's character count does
         body = textwrap.indent(p.text, "    ")
         blocks.append(f"{head}\n{where}\n{body}")

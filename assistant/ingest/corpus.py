@@ -11,6 +11,7 @@ from assistant.core.errors import CorpusError, UnreadableDocumentError
 from assistant.core.types import Passage
 from assistant.ingest import chunk, structure
 from assistant.ingest.document import Block, Document, ReadOptions
+from assistant.ingest.locate import locate
 from assistant.ingest.paragraphs import split_paragraphs
 from assistant.ingest.passages import mostly_instruction
 from assistant.ingest.read import SUFFIXES, read_document
@@ -92,15 +93,16 @@ def ingest_file(
     source = source or path.name
     document = read_document(path, options)
     found = outline(document, fallback_title=Path(source).stem, name=source)
-    return IngestedDocument(source, chunk.passages(found, source, max_chars), found.layout)
+    return IngestedDocument(source, locate(document.places, chunk.passages(found, source, max_chars)), found.layout)
 
 
 def chunk_report(text: str, source: str, max_chars: int = 700) -> list[Passage]:
     """Passages of one plain-text document given as a string (``source`` names it: ids use its stem)."""
     from assistant.ingest.readers.text import read_text
 
-    found = outline(read_text(Path(source), text), fallback_title=Path(source).stem, name=source)
-    return chunk.passages(found, source, max_chars)
+    document = read_text(Path(source), text)
+    found = outline(document, fallback_title=Path(source).stem, name=source)
+    return locate(document.places, chunk.passages(found, source, max_chars))
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

@@ -116,6 +116,41 @@ def _single_unit(unit_line: str) -> str:
 
 
 @dataclass(frozen=True)
+class Glyph:
+    """One visible character of a PDF page and its box, in PDF coordinates (points, y upwards)."""
+
+    ch: str
+    x0: float
+    x1: float
+    bottom: float
+    top: float
+    size: float
+
+
+@dataclass(frozen=True)
+class Place:
+    """A run of a document's text as it stands in the file, and where that is.
+
+    A PDF line (its page, its box, and a glyph per character of ``text`` when the reader knows
+    them), a DOCX paragraph or table (its place in the body, 1-based, and the page its page breaks
+    put it on), an HTML block (the ``id`` of the heading it stands under), a line of a text file.
+    :mod:`assistant.ingest.locate` finds each passage's text among them.
+    """
+
+    text: str
+    page: int | None = None
+    #: (x0, bottom, x1, top) in PDF points
+    box: tuple[float, float, float, float] | None = None
+    #: one per character of ``text`` (PDF lines read from the text layer; OCR lines have none)
+    glyphs: tuple[Glyph, ...] = ()
+    paragraph: int | None = None
+    line: int | None = None
+    anchor: str | None = None
+    #: part of a table (its caption, header or rows)
+    table: bool = False
+
+
+@dataclass(frozen=True)
 class Block:
     """One paragraph of a document (or a table) as its reader found it.
 
@@ -139,6 +174,8 @@ class Document:
     pages: int | None = None
     #: what the reader repaired or dropped, for explanations ("dropped 8 running header/footer lines")
     notes: list[str] = field(default_factory=list)
+    #: the document's text where it stands, in reading order (what passages are located in)
+    places: list[Place] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from assistant.ingest.document import Block, Table
+from assistant.ingest.document import Block, Glyph, Table
 from assistant.ingest.markers import CAPTION, FIGURE_CAPTION, UNIT_LINE, breaks_figure, starts_block
 from assistant.ingest.paragraphs import ends_sentence, join_lines
 from assistant.text.numbers import DATES
@@ -38,18 +38,6 @@ _PAGE_NUMBER = re.compile(
     r"|^(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$",
     re.I,
 )
-
-
-@dataclass(frozen=True)
-class Glyph:
-    """One visible character and its box, in PDF coordinates (points, y upwards)."""
-
-    ch: str
-    x0: float
-    x1: float
-    bottom: float
-    top: float
-    size: float
 
 
 @dataclass

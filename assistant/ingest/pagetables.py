@@ -24,9 +24,9 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from assistant.ingest.document import Table
+from assistant.ingest.document import Glyph, Table
 from assistant.ingest.markers import CAPTION, UNIT_LINE, strip_footnote_marks
-from assistant.ingest.pagelines import Glyph, Line, Page, Rule
+from assistant.ingest.pagelines import Line, Page, Rule
 from assistant.ingest.paragraphs import ends_sentence
 from assistant.ingest.repair import normalise_paragraph
 from assistant.text import lexicon

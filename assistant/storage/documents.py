@@ -32,6 +32,7 @@ from what can be derived (their modification time as the date added).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -158,6 +159,27 @@ class ChangeReport:
         }
 
 
+@dataclass(frozen=True)
+class DocumentFile:
+    """A document's file as it was added, and the content type it is served with."""
+
+    info: DocumentInfo
+    path: Path
+    media_type: str
+
+
+#: the content type of each kind of document file (text types get their charset from the content)
+MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+}
+
+
 def document_id(name: str) -> str:
     """The id a file named ``name`` gets: its stem, with anything but letters, digits, ``-_.`` made ``-``.
 
@@ -207,6 +229,10 @@ class DocumentCollection:
     def get(self, doc_id: str) -> DocumentInfo:
         """The document with this id (DocumentNotFoundError when there is none)."""
         return get_document(self.settings, doc_id)
+
+    def file(self, doc_id: str) -> DocumentFile:
+        """The document's file, byte for byte as it was added (DocumentNotFoundError when there is none)."""
+        return document_file(self.settings, doc_id)
 
     # ---- changing -----------------------------------------------------------------------------
 
@@ -363,6 +389,28 @@ def get_document(settings: Settings, doc_id: str) -> DocumentInfo:
     return _info(corpus_dir, path, _read_catalog(corpus_dir), manifest, _passage_counts(manifest))
 
 
+def document_file(settings: Settings, doc_id: str) -> DocumentFile:
+    """The file of the document with this id, and its content type (DocumentNotFoundError when there is none)."""
+    info = get_document(settings, doc_id)
+    path = settings.corpus_dir / info.source
+    media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    if media_type.startswith("text/"):
+        media_type += f"; charset={_charset(path)}"
+    return DocumentFile(info, path, media_type)
+
+
+def _charset(path: Path) -> str:
+    """The encoding a text file is read in (:func:`assistant.ingest.read.decode_text`'s choice)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
 def _files(corpus_dir: Path) -> list[Path]:
     try:
         return corpus_files(corpus_dir)
@@ -511,6 +559,7 @@ def _entry(path: Path, doc: IngestedDocument) -> _Entry:
                   instruction_passages=len(doc.instruction_passages()))
 
 
+@functools.lru_cache(maxsize=1024)  # by the file's stat: a listing or a page image does not hash it every time
 def _derived(path: Path, source: str, mtime_ns: int, size: int) -> _Entry:
     """A catalog entry for a file put in the corpus folder by hand: what can be found without reading it."""
     with path.open("rb") as f:

@@ -37,7 +37,7 @@ from assistant.embed import canonical_model_id
 from assistant.storage.sentence_index import SENTENCE_TEXT, SENTENCE_VECTORS_FILE, SENTENCES_FILE, SentenceVectors
 from assistant.storage.stores import VectorStore, store_backend
 
-FORMAT_VERSION = 2  # 2: passages carry their document title
+FORMAT_VERSION = 3  # 2: passages carry their document title; 3: and their location (pages and boxes, lines…)
 #: how a passage becomes embedding input; part of the manifest so a change forces a rebuild
 EMBED_TEXT = "title+section+text/v2"
 

@@ -36,9 +36,10 @@ def test_search_json_contract(cli_env: Settings, capsys: pytest.CaptureFixture[s
     assert len(payload["results"]) == 3
     passages = {p.id: p for p in load_index(cli_env).passages}
     for result in payload["results"]:
-        assert set(result) == {"passage_id", "title", "section", "source", "text", "score"}
+        assert set(result) == {"passage_id", "title", "section", "source", "text", "score", "location"}
         p = passages[result["passage_id"]]
         assert (result["text"], result["section"], result["source"]) == (p.text, p.section, p.source)
+        assert p.location is not None and result["location"] == {"lines": list(p.location.lines or ())}
     assert "1.76" in payload["results"][0]["text"]
     scores = [r["score"] for r in payload["results"]]
     assert scores == sorted(scores, reverse=True)

@@ -147,6 +147,29 @@ def test_index_with_other_chunking_is_refused(built_index_settings: Settings) ->
     assert "assistant index --rebuild" in str(err.value)
 
 
+def test_passages_keep_their_locations_in_the_index(built_index_settings: Settings,
+                                                    report_passages: list[Passage]) -> None:
+    loaded = load_index(built_index_settings).passages
+    assert all(p.location is not None and p.location.lines for p in report_passages)
+    assert [p.location for p in loaded] == [p.location for p in report_passages]
+
+
+def test_an_index_built_before_locations_is_refused_with_a_rebuild_hint(index_copy: Settings) -> None:
+    # an index of format 2 as it was written: passages without locations, the manifest saying so
+    folder = _live_folder(index_copy)
+    rows = [json.loads(line) for line in (folder / PASSAGES_FILE).read_text(encoding="utf-8").splitlines()]
+    (folder / PASSAGES_FILE).write_text(
+        "".join(json.dumps({k: v for k, v in row.items() if k != "location"}, ensure_ascii=False) + "\n"
+                for row in rows), encoding="utf-8")
+    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["format_version"] = 2
+    manifest["files"][PASSAGES_FILE] = hashlib.sha256((folder / PASSAGES_FILE).read_bytes()).hexdigest()
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match=f"index format 2, this version reads {FORMAT_VERSION}") as err:
+        load_index(index_copy)
+    assert "assistant index --rebuild" in str(err.value)
+
+
 def test_rebuild_after_a_model_change_replaces_the_index(
     index_copy: Settings, minilm_embedder: Embedder, report_passages: list[Passage]
 ) -> None:

@@ -63,3 +63,19 @@ def test_answer_html_escapes_text_and_marks_support() -> None:
 def test_refusal_is_rendered_apart_and_without_cards() -> None:
     html = render.answer(Answer(question="q", answer="报告中没有提到这一点。", refused=True, generator="extractive"))
     assert "ra-refused" in html and "The report doesn't say" in html and "ra-card" not in html
+
+
+def test_a_card_says_where_its_words_stand() -> None:
+    from assistant.core.types import Box, Location
+
+    text = _citation().model_copy(update={"location": Location(lines=(9, 11))})
+    html = render.card(text, "… [1]")
+    assert 'class="ra-where">lines 9–11<' in html and "ra-page-link" not in html
+    box = Box(page=6, x0=1, y0=2, x1=3, y1=4, spans=((0, 5),))
+    pdf = _citation().model_copy(update={"source": "r.pdf", "location": Location(pages=(6, 7), boxes=(box,))})
+    link = render.card(pdf, "… [1]")
+    # "pp. 6–7", a link to page 6 of document r with the passage marked (the API's image, the chat's viewer)
+    assert ('<a class="ra-page-link" title="' in link
+            and 'href="../v1/documents/r/pages/6?highlight=r%23item-04">pp. 6–7</a>' in link)
+    assert "ra-where" not in render.card(_citation(), "… [1]") and "ra-page-link" not in render.card(
+        _citation(), "… [1]")  # a passage without a location says nothing of where it stands

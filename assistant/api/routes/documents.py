@@ -1,4 +1,5 @@
-"""``/v1/documents``: list, add (multipart upload) and remove the documents the assistant answers from.
+"""``/v1/documents``: list, add (multipart upload) and remove the documents the assistant answers from;
+fetch a document's file as it was added, and draw its pages with a passage marked.
 
 The upload is read by the route itself, after the API key is checked (a route that declared a file
 parameter would have the whole body read first), and the body limit for this path is
@@ -9,10 +10,11 @@ publishes a new index, which the server answers from at once.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -20,8 +22,9 @@ from starlette.datastructures import UploadFile
 from assistant.api.deps import get_assistant, get_settings
 from assistant.api.schemas import COMMON_ERRORS, error_responses
 from assistant.assemble import collection_for
-from assistant.core.errors import DocumentTooLargeError, InvalidInputError
-from assistant.storage.documents import DocumentCollection, DocumentInfo, NewDocument
+from assistant.core.errors import DocumentTooLargeError, InvalidInputError, PageNotFoundError
+from assistant.storage.documents import MEDIA_TYPES, DocumentCollection, DocumentInfo, NewDocument
+from assistant.storage.pageimages import MAX_WIDTH, MIN_WIDTH, PageImages
 
 PATH = "/v1/documents"
 #: files one upload may carry
@@ -54,6 +57,22 @@ UPLOAD_SCHEMA = {
         },
     }
 }
+
+
+PAGE_DOC = (
+    "Page `page` (1-based) of the document as a PNG image, `width` pixels wide (default "
+    "`ASSISTANT_PAGE_IMAGE_WIDTH`, 1000), with the boxes of passage `highlight` (a passage id of this "
+    "document, URL-encoded: `#` is `%23`) filled in yellow: where a citation's passage stands. Drawn from the "
+    "PDF with pypdfium2 and cached on disk by document hash, page, width and marks. **404** no such document, "
+    "page or passage of this document, or a document without page images (text, HTML; a Word document when "
+    "LibreOffice is not installed to convert it); **422** a width out of bounds."
+)
+FILE_DOC = (
+    "The document's file exactly as it was added (its sha256 is the listing's), with its content type: "
+    "a PDF shown inline, other types as a download."
+)
+#: what the file route adds to every response: the type as sent, and no HTML or script of a document run here
+FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 
 
 class DocumentList(BaseModel):
@@ -107,6 +126,31 @@ def router() -> APIRouter:
              responses=error_responses(*COMMON_ERRORS, 404))
     def get_document(doc_id: str, request: Request) -> dict[str, Any]:
         return _collection(request).get(doc_id).model_dump()
+
+    @api.get(PATH + "/{doc_id}/file", response_class=FileResponse, summary="The document's file, byte for byte",
+             description=FILE_DOC, responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
+                                                    "description": "the file"},
+                                              **error_responses(*COMMON_ERRORS, 404)})
+    def document_file(doc_id: str, request: Request) -> FileResponse:
+        found = _collection(request).file(doc_id)
+        inline = found.media_type == "application/pdf"
+        return FileResponse(found.path, media_type=found.media_type, filename=FilePath(found.info.source).name,
+                            content_disposition_type="inline" if inline else "attachment", headers=FILE_HEADERS)
+
+    @api.get(PATH + "/{doc_id}/pages/{page}", response_class=FileResponse, summary="A page as a PNG image",
+             description=PAGE_DOC, responses={200: {"content": {"image/png": {}}, "description": "the page"},
+                                              **error_responses(*COMMON_ERRORS, 404, 422)})
+    def page_image(doc_id: str, page: int, request: Request,
+                   width: Annotated[int | None, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = None,
+                   highlight: Annotated[str | None, Query(max_length=400)] = None) -> FileResponse:
+        assistant = get_assistant(request)
+        document = collection_for(assistant).get(doc_id)
+        passage = assistant.passage(highlight) if highlight else None
+        if highlight and passage is None:
+            raise PageNotFoundError(f"no passage {highlight!r} in the index (to mark on {doc_id!r})")
+        image = PageImages(get_settings(request)).render(document, page, width=width, passage=passage)
+        return FileResponse(image.path, media_type="image/png",
+                            headers={"X-Page-Count": str(image.pages), "X-Marked-Boxes": str(image.marked)})
 
     @api.post(PATH, status_code=201, response_model=DocumentChange, summary="Add documents (multipart upload)",
               description=UPLOAD_DOC, openapi_extra=UPLOAD_SCHEMA,

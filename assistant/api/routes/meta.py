@@ -27,7 +27,7 @@ def router() -> APIRouter:
 
     @api.get("/v1/passages/{passage_id}", response_model=PassageOut, summary="One report passage by id",
              responses=error_responses(*COMMON_ERRORS, 404))
-    async def get_passage(passage_id: str, request: Request) -> dict[str, str]:
+    async def get_passage(passage_id: str, request: Request) -> dict[str, Any]:
         """Ids contain `#`: URL-encode them (`#` -> `%23`), or the `#` part never reaches the server."""
         passage = get_assistant(request).passage(passage_id)
         if passage is None:

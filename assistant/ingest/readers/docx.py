@@ -4,17 +4,24 @@ The archive is checked before python-docx opens it: a DOCX is a zip file, and a 
 unpack to gigabytes (a zip bomb), so the members' declared sizes are added up first and compared
 with ``max_unpacked_bytes``. Page headers and footers live in other parts of the package and are
 not read, so they never reach the text.
+
+Where the text stands is kept too: each paragraph and table of the body by its place (1-based, a
+table counting as one) and the page it is on. A DOCX has no pages of its own; the page is what the
+document's page breaks say: the breaks Word recorded where its last layout started a page
+(``w:lastRenderedPageBreak``) when it holds any, else the explicit ones (a page break, a paragraph
+set to start a page, a section that starts on a new page).
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import DocumentTooLargeError, UnreadableDocumentError
-from assistant.ingest.document import Block, Document, ReadOptions, Table
+from assistant.ingest.document import Block, Document, Place, ReadOptions, Table
 from assistant.ingest.markers import CAPTION
 from assistant.ingest.paragraphs import join_lines
 
@@ -23,6 +30,7 @@ MAX_MEMBERS = 10_000
 #: how much a member may shrink when compressed before it counts as a bomb (text XML reaches ~20-50)
 MAX_RATIO = 200
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.I)
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def check_archive(path: Path, options: ReadOptions) -> None:
@@ -138,4 +146,54 @@ def read_docx(path: Path, options: ReadOptions) -> Document:
         blocks.append(Block(caption))
     if not blocks:
         raise UnreadableDocumentError(f"{path.name} is a .docx without text")
-    return Document(reader="docx", blocks=blocks)
+    return Document(reader="docx", blocks=blocks, places=places(document.element.body))
+
+
+def places(body: Any) -> list[Place]:
+    """The text of each paragraph and table of ``body`` with its place and page (see the module docstring).
+
+    A paragraph a page break runs through is two places, one on each page. A document without any
+    page break says nothing about pages: its places have none.
+    """
+    rendered = next(body.iter(f"{W}lastRenderedPageBreak"), None) is not None
+    out: list[Place] = []
+    page = 1
+    number = 0
+    for part in body:
+        if part.tag not in (f"{W}p", f"{W}tbl"):
+            continue
+        number += 1
+        table = part.tag == f"{W}tbl"
+        if not rendered and not table and _true(part.find(f"{W}pPr/{W}pageBreakBefore")) and out:
+            page += 1
+        text: list[str] = []
+        for element in part.iter(f"{W}t", f"{W}br", f"{W}lastRenderedPageBreak"):
+            tag = element.tag
+            if tag == f"{W}t":
+                text.append(element.text or "")
+                continue
+            if tag == f"{W}lastRenderedPageBreak" if rendered else element.get(f"{W}type") == "page":
+                if "".join(text).strip():
+                    out.append(Place("".join(text), page=page, paragraph=number, table=table))
+                text = []
+                page += 1
+        if "".join(text).strip():
+            out.append(Place("".join(text), page=page, paragraph=number, table=table))
+        if not rendered and not table and _new_page_section(part.find(f"{W}pPr/{W}sectPr")):
+            page += 1  # the section this paragraph ends is followed by one that starts a new page
+    if page == 1:  # no page breaks at all: which page a paragraph is on is not known
+        return [replace(p, page=None) for p in out]
+    return out
+
+
+def _true(element: Any) -> bool:
+    """Whether an on/off property is set (present, and not ``w:val="false"``/``"0"``)."""
+    return element is not None and element.get(f"{W}val", "true") not in ("false", "0", "off")
+
+
+def _new_page_section(element: Any) -> bool:
+    """Whether a section ends here and the next one starts on a new page (the default section break)."""
+    if element is None:
+        return False
+    kind = element.find(f"{W}type")
+    return kind is None or kind.get(f"{W}val", "nextPage") != "continuous"

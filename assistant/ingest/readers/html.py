@@ -3,6 +3,11 @@
 trafilatura's XML output keeps the article's structure: ``<head rend="h2">`` headings, ``<p>``
 paragraphs, ``<list>`` items and ``<table>`` rows. A table's ``<caption>`` comes back as a first
 row with a single filled cell; it is turned back into the caption.
+
+trafilatura drops the markup's ``id`` attributes, so the anchors of the page's headings are read
+from the page itself (a heading's ``id``, an anchor inside it, or the ``id`` of the section it
+opens) and matched to the extracted headings by their text: each block is kept with the anchor of
+the heading it stands under, which is where a link to a passage can point.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import UnreadableDocumentError
-from assistant.ingest.document import Block, Document, ReadOptions, Table
+from assistant.ingest.document import Block, Document, Place, ReadOptions, Table
+from assistant.ingest.locate import keys
 from assistant.ingest.paragraphs import join_lines
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def _text(element: Any) -> str:
@@ -73,4 +81,48 @@ def read_html(path: Path, html: str, options: ReadOptions) -> Document:
     blocks = _blocks(main if main is not None else root)
     if not blocks:
         raise UnreadableDocumentError(f"{path.name}: no main text found in the HTML page")
-    return Document(reader="html", blocks=blocks)
+    return Document(reader="html", blocks=blocks, places=places(blocks, _anchors(html)))
+
+
+def _key(text: str) -> str:
+    return "".join(c for _, c in keys(text))
+
+
+def _anchors(html: str) -> list[tuple[str, str | None]]:
+    """Every heading of the page as (its text as compared, its anchor or None), in page order."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return []
+    out: list[tuple[str, str | None]] = []
+    for heading in root.iter(*_HEADINGS):
+        anchor = heading.get("id") or next(
+            (e.get("id") or e.get("name") for e in heading.iterdescendants() if e.get("id") or e.get("name")), None
+        )
+        parent = heading.getparent()
+        if anchor is None and parent is not None and parent.get("id") and parent.index(heading) == 0:
+            anchor = parent.get("id")  # <section id="…"><h2>…: the section is what a link points at
+        out.append((_key(heading.text_content()), anchor))
+    return out
+
+
+def places(blocks: list[Block], anchors: list[tuple[str, str | None]]) -> list[Place]:
+    """Each block's text with the anchor of the heading it stands under (the page's headings in order)."""
+    out: list[Place] = []
+    anchor: str | None = None
+    at = 0  # headings of the page before this one are not looked at again
+    for block in blocks:
+        if block.heading is not None:
+            key = _key(block.text)
+            found = next((n for n in range(at, len(anchors)) if anchors[n][0] == key), None)
+            if found is not None:
+                anchor, at = anchors[found][1], found + 1
+        if block.table is not None:
+            rows = [block.table.caption, *(" ".join(row) for row in block.table.rows)]
+            out.append(Place("\n".join(rows), anchor=anchor, table=True))
+        else:
+            out.append(Place(block.text, anchor=anchor))
+    return out

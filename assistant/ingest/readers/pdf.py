@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import DocumentTooLargeError, UnreadableDocumentError
-from assistant.ingest.document import Document, ReadOptions
-from assistant.ingest.pagelines import Glyph, Line, Page, Rule, drop_running_lines, paragraphs
+from assistant.ingest.document import Document, Glyph, Place, ReadOptions
+from assistant.ingest.pagelines import Line, Page, Rule, drop_running_lines, paragraphs
 from assistant.ingest.pagetables import find_tables
 from assistant.text.cjk import is_cjk
 
@@ -367,9 +367,20 @@ def read_pdf(path: Path, options: ReadOptions) -> Document:
     dropped = drop_running_lines(pages)
     if dropped:
         notes.append(f"dropped {dropped} running header/footer/page-number lines")
+    lines = [line for page in pages for line in page.lines]  # before tables take theirs
     find_tables(pages)
+    kept = {id(line) for page in pages for line in page.lines}
+    places = [_place(line, table=id(line) not in kept) for line in lines]
     reader = "pdf+ocr" if unreadable and options.ocr else "pdf"
-    return Document(reader=reader, blocks=paragraphs(pages), pages=count, notes=notes)
+    return Document(reader=reader, blocks=paragraphs(pages), pages=count, notes=notes, places=places)
+
+
+def _place(line: Line, *, table: bool) -> Place:
+    """A line where it stands: its page, its box, and its glyphs (an OCR line has only its box)."""
+    box = (line.x0, line.bottom, line.x1, line.top)
+    if line.glyphs:
+        return Place("".join(g.ch for g in line.glyphs), page=line.page, box=box, glyphs=line.glyphs, table=table)
+    return Place(line.text, page=line.page, box=box, table=table)
 
 
 def _page_list(indexes: list[int]) -> str:
