@@ -92,6 +92,14 @@ def build_assistant(settings: Settings, *, progress: bool = False, load_generato
     return assistant
 
 
+def open_collection(settings: Settings, server: Assistant) -> Assistant:
+    """The assistant of another collection (``settings``: its folders, calibration and overrides)
+    beside ``server``'s: the same embedder and language models, its own index (built if missing)."""
+    embedder = server.source.snapshot().embedder
+    retriever = open_retriever(settings, progress=False, embedder=embedder)
+    return assistant_for(settings, LiveIndex(Snapshot.of(retriever)), server.generators.sharing(settings))
+
+
 def build_question_log(settings: Settings, assistant: Assistant) -> QuestionLog:
     """The question log the CLI, the API and the chat record answers in (off when
     ``settings.log_enabled`` is false); its rows name the index build that answered (a live

@@ -131,7 +131,7 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
         return client_of(request.username) if client_of is not None else None
 
     def may_see_log(request: gr.Request) -> bool:
-        return not settings.api_keys or client(request) is not None
+        return not settings.api_secrets or client(request) is not None
 
     blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False)
     with blocks:

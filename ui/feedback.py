@@ -56,13 +56,14 @@ def add_feedback(chatbot: gr.Chatbot, ids: gr.State, get_log: Callable[[], Quest
             send = gr.Button("提交 · Send", variant="primary", elem_id="ra-feedback-send")
             close = gr.Button("关闭 · Close", elem_id="ra-feedback-close")
 
-    def save(answer_id: str, rating: str, request: gr.Request, **texts: str) -> str | None:
+    def save(answer_id: str, rating: str, request: gr.Request, comment: str | None = None,
+             correction: str | None = None) -> str | None:
         """Record a rating; None when saved, else the message to show."""
         question_log = get_log()
         if question_log is None or not question_log.enabled:
             return LOG_OFF
         try:
-            question_log.feedback(answer_id, rating, client=client_of(request), **texts)
+            question_log.feedback(answer_id, rating, client=client_of(request), comment=comment, correction=correction)
         except AssistantError as exc:
             return str(exc)
         except Exception:  # the chat must keep working; the details go to the server log

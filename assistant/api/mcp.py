@@ -287,7 +287,7 @@ def mount(app: FastAPI, settings: Settings) -> ReportsServer:
 
     async def backend() -> Backend:
         state = app.state
-        return Backend(OneCollection(state.assistant), state.question_log, state.workers)
+        return Backend(state.collections, state.question_log, state.workers)
 
     server = build_server(settings, backend)
     http = server.streamable_http_app(
@@ -295,7 +295,7 @@ def mount(app: FastAPI, settings: Settings) -> ReportsServer:
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     # the SDK's app routes PATH itself; served as a route of ours it sits behind the keys like /v1
-    app.router.routes.append(Route(PATH, endpoint=KeyedApp(http, settings.api_keys), include_in_schema=False))
+    app.router.routes.append(Route(PATH, endpoint=KeyedApp(http, settings.api_secrets), include_in_schema=False))
     return server
 
 

@@ -93,37 +93,44 @@ class QuestionLog:
 
     # ---- recording answers (never fails, never waits) -----------------------------------------
 
-    def record(self, answer: Answer, *, query: str, channel: Channel, client: str | None = None) -> Answer:
+    def record(self, answer: Answer, *, query: str, channel: Channel, client: str | None = None,
+               collection: str = "default", index_build: str | None = None) -> Answer:
         """``answer`` with a fresh ``answer_id``, its row queued for writing; unchanged when the log is off.
 
         Never raises and never waits: a row that cannot be built or written is reported in the
-        server log by the writer thread."""
+        server log by the writer thread. ``index_build`` names the build that answered when it is not
+        the log's own (another collection's)."""
         if self._writer is None:
             return answer
         answer_id = new_answer_id()
         # the row is built on the writer thread: here only an id, a time stamp and a queue slot
         self._writer.submit(
             partial(entry_for, answer, answer_id=answer_id, query=query, channel=channel, client=client,
-                    index_build=self._build(), texts=self.texts, created_at=now()),
+                    index_build=index_build or self._build(), texts=self.texts, created_at=now(),
+                    collection=collection),
             answer_id,
         )
         return answer.model_copy(update={"answer_id": answer_id})
 
-    def recorded(self, events: Iterator[Event], *, channel: Channel, client: str | None = None) -> Iterator[Event]:
-        """``events`` unchanged, except that the final answer carries its ``answer_id`` and is logged."""
+    def recorded(self, events: Iterator[Event], *, channel: Channel, client: str | None = None,
+                 collection: str = "default", index_build: str | None = None) -> Iterator[Event]:
+        """``events`` unchanged, except that the final answer carries its ``answer_id`` and is logged
+        (with the collection that answered, and its index build)."""
         query: str | None = None
         for event in events:
             if isinstance(event, SourcesEvent):
                 query = event.query
             elif isinstance(event, AnswerEvent):
                 event = AnswerEvent(self.record(event.answer, query=query or event.answer.question,
-                                                channel=channel, client=client))
+                                                channel=channel, client=client, collection=collection,
+                                                index_build=index_build))
             yield event
 
-    def ask(self, events: Iterator[Event], *, channel: Channel, client: str | None = None) -> Answer:
+    def ask(self, events: Iterator[Event], *, channel: Channel, client: str | None = None,
+            collection: str = "default") -> Answer:
         """The final answer of ``events`` (an ``Assistant.stream()``), logged: ``ask()`` for the edges."""
         answer: Answer | None = None
-        for event in self.recorded(events, channel=channel, client=client):
+        for event in self.recorded(events, channel=channel, client=client, collection=collection):
             if isinstance(event, AnswerEvent):
                 answer = event.answer
         if answer is None:
@@ -140,11 +147,13 @@ class QuestionLog:
         comment: str | None = None,
         correction: str | None = None,
         client: str | None = None,
+        sees: Callable[[str], bool] | None = None,
     ) -> FeedbackEntry:
         """Record a thumbs up or down on a logged answer, with an optional comment and corrected answer.
 
         Raises :class:`InvalidInputError` for a bad rating or an over-long text,
-        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id``, and
+        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id`` (or, with ``sees``, one
+        of a collection ``sees`` says no to), and
         :class:`QuestionLogError` when the log is off or unwritable.
         """
         comment, correction = (comment or "").strip() or None, (correction or "").strip() or None
@@ -166,7 +175,7 @@ class QuestionLog:
         if self._writer is not None:
             # the answer may have been given a moment ago and still be in the writer's queue
             self._writer.flush(FEEDBACK_FLUSH_SECONDS)
-        store.add_feedback(entry)
+        store.add_feedback(entry, sees)
         return entry
 
     # ---- lifecycle ----------------------------------------------------------------------------

@@ -103,6 +103,8 @@ class LogEntry(BaseModel):
     dropped: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
     index_build: str | None = None
+    #: the collection that answered (``default`` for answers logged before collections)
+    collection: str = "default"
     feedback: list[FeedbackEntry] = Field(default_factory=list)
 
     @property
@@ -132,6 +134,7 @@ def entry_for(
     index_build: str | None,
     texts: bool = True,
     created_at: str | None = None,
+    collection: str = "default",
 ) -> LogEntry:
     """The row logged for ``answer``; with ``texts=False`` no question, query, answer or dropped
     sentence is kept, only their hashes (dropped sentences become hashes too)."""
@@ -164,4 +167,5 @@ def entry_for(
         dropped=list(answer.dropped) if texts else [sha256(s) for s in answer.dropped],
         timings=dict(answer.timings),
         index_build=index_build,
+        collection=collection,
     )

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ _JSON_COLUMNS = ("citations", "passages", "dropped", "timings")
 _ANSWER_COLUMNS = (
     "id", "created_at", "channel", "client", "question", "question_sha256", "query", "query_sha256", "language",
     "generator", "model", "prompt_name", "prompt_sha256", "answer", "answer_sha256", "refused", *_JSON_COLUMNS,
-    "total_ms", "index_build",
+    "total_ms", "index_build", "collection",
 )
 _INSERT_ANSWER = f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
 _LATEST_RATING = "(SELECT f.rating FROM feedback f WHERE f.answer_id = a.id ORDER BY f.id DESC LIMIT 1)"
@@ -108,10 +108,12 @@ class LogStore:
         with self._transaction("write to", conn) as c:
             c.executemany(_INSERT_ANSWER, [_answer_row(e) for e in entries])
 
-    def add_feedback(self, feedback: FeedbackEntry) -> None:
-        """Record a rating; :class:`NotFoundError` when no logged answer has that id."""
+    def add_feedback(self, feedback: FeedbackEntry, sees: Callable[[str], bool] | None = None) -> None:
+        """Record a rating; :class:`NotFoundError` when no logged answer has that id, or (``sees``) when
+        the answer's collection is not one the rater sees: the two are told apart by nothing."""
         with self._transaction("write feedback to") as conn:
-            if conn.execute("SELECT 1 FROM answers WHERE id = ?", (feedback.answer_id,)).fetchone() is None:
+            row = conn.execute("SELECT collection FROM answers WHERE id = ?", (feedback.answer_id,)).fetchone()
+            if row is None or (sees is not None and not sees(row[0])):
                 raise NotFoundError(f"no logged answer with id {feedback.answer_id!r}")
             conn.execute(
                 "INSERT INTO feedback (answer_id, created_at, rating, comment, correction, client) "
@@ -128,12 +130,17 @@ class LogStore:
     # ---- reading ------------------------------------------------------------------------------
 
     def entries(
-        self, *, refused: bool = False, down: bool = False, since: str | None = None, limit: int | None = None
+        self, *, refused: bool = False, down: bool = False, since: str | None = None, limit: int | None = None,
+        collection: str | None = None,
     ) -> list[LogEntry]:
         """Logged answers, newest first: only refused ones, only those whose latest rating is
-        down, only those logged at or after ``since`` (each filter when given; they combine)."""
+        down, only those logged at or after ``since``, only those of ``collection`` (each filter
+        when given; they combine)."""
         where: list[str] = []
         args: list[str | int] = []
+        if collection is not None:
+            where.append("a.collection = ?")
+            args.append(collection)
         if refused:
             where.append("a.refused = 1")
         if down:
@@ -206,6 +213,7 @@ def _answer_row(e: LogEntry) -> tuple[Any, ...]:
         json.dumps(e.timings),
         e.timings.get("total_ms"),
         e.index_build,
+        e.collection,
     )
 
 

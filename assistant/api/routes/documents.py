@@ -19,11 +19,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from assistant.api.deps import get_assistant, get_settings
-from assistant.api.schemas import COMMON_ERRORS, error_responses
+from assistant.api.deps import get_settings, use_collection
+from assistant.api.schemas import COMMON_ERRORS, CollectionParam, error_responses
 from assistant.assemble import collection_for
 from assistant.core.errors import DocumentTooLargeError, InvalidInputError, PageNotFoundError
-from assistant.storage.documents import MEDIA_TYPES, DocumentCollection, DocumentInfo, NewDocument
+from assistant.storage.documents import MEDIA_TYPES, DocumentInfo, NewDocument
 from assistant.storage.pageimages import MAX_WIDTH, MIN_WIDTH, PageImages
 
 PATH = "/v1/documents"
@@ -51,6 +51,7 @@ UPLOAD_SCHEMA = {
                     "properties": {
                         "file": {"type": "array", "items": {"type": "string", "format": "binary"},
                                  "description": "the document(s) to add"},
+                        "collection": {"type": "string", "description": "the collection (default: 'default')"},
                     },
                 }
             }
@@ -93,10 +94,6 @@ class DocumentChange(BaseModel):
     index: IndexChange
 
 
-def _collection(request: Request) -> DocumentCollection:
-    return collection_for(get_assistant(request))
-
-
 async def _uploads(request: Request) -> tuple[list[UploadFile], Any]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
@@ -117,22 +114,25 @@ def router() -> APIRouter:
 
     @api.get(PATH, response_model=DocumentList, summary="The documents the assistant answers from",
              responses=error_responses(*COMMON_ERRORS))
-    def list_documents(request: Request) -> dict[str, Any]:
+    def list_documents(request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Each document: id, source file, type, passages in the index, pages (PDF), date added, sha256.
         The same JSON as `assistant docs --json`."""
-        return {"documents": [d.model_dump() for d in _collection(request).documents()]}
+        with use_collection(request, collection) as assistant:
+            return {"documents": [d.model_dump() for d in collection_for(assistant).documents()]}
 
     @api.get(PATH + "/{doc_id}", response_model=DocumentInfo, summary="One document by id",
              responses=error_responses(*COMMON_ERRORS, 404))
-    def get_document(doc_id: str, request: Request) -> dict[str, Any]:
-        return _collection(request).get(doc_id).model_dump()
+    def get_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
+        with use_collection(request, collection) as assistant:
+            return collection_for(assistant).get(doc_id).model_dump()
 
     @api.get(PATH + "/{doc_id}/file", response_class=FileResponse, summary="The document's file, byte for byte",
              description=FILE_DOC, responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
                                                     "description": "the file"},
                                               **error_responses(*COMMON_ERRORS, 404)})
-    def document_file(doc_id: str, request: Request) -> FileResponse:
-        found = _collection(request).file(doc_id)
+    def document_file(doc_id: str, request: Request, collection: CollectionParam = None) -> FileResponse:
+        with use_collection(request, collection) as assistant:
+            found = collection_for(assistant).file(doc_id)
         inline = found.media_type == "application/pdf"
         return FileResponse(found.path, media_type=found.media_type, filename=FilePath(found.info.source).name,
                             content_disposition_type="inline" if inline else "attachment", headers=FILE_HEADERS)
@@ -142,13 +142,14 @@ def router() -> APIRouter:
                                               **error_responses(*COMMON_ERRORS, 404, 422)})
     def page_image(doc_id: str, page: int, request: Request,
                    width: Annotated[int | None, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = None,
-                   highlight: Annotated[str | None, Query(max_length=400)] = None) -> FileResponse:
-        assistant = get_assistant(request)
-        document = collection_for(assistant).get(doc_id)
-        passage = assistant.passage(highlight) if highlight else None
-        if highlight and passage is None:
-            raise PageNotFoundError(f"no passage {highlight!r} in the index (to mark on {doc_id!r})")
-        image = PageImages(get_settings(request)).render(document, page, width=width, passage=passage)
+                   highlight: Annotated[str | None, Query(max_length=400)] = None,
+                   collection: CollectionParam = None) -> FileResponse:
+        with use_collection(request, collection) as assistant:
+            document = collection_for(assistant).get(doc_id)
+            passage = assistant.passage(highlight) if highlight else None
+            if highlight and passage is None:
+                raise PageNotFoundError(f"no passage {highlight!r} in the index (to mark on {doc_id!r})")
+            image = PageImages(assistant.settings).render(document, page, width=width, passage=passage)
         return FileResponse(image.path, media_type="image/png",
                             headers={"X-Page-Count": str(image.pages), "X-Marked-Boxes": str(image.marked)})
 
@@ -167,17 +168,20 @@ def router() -> APIRouter:
                         "(ASSISTANT_MAX_UPLOAD_BYTES)"
                     )
             documents = [NewDocument(upload.file, upload.filename or "upload") for upload in files]
-            collection = _collection(request)
-            report = await run_in_threadpool(lambda: collection.add(documents, replace=replace))
+            name = form.get("collection")
+            with use_collection(request, name if isinstance(name, str) else None) as assistant:
+                collection = collection_for(assistant)
+                report = await run_in_threadpool(lambda: collection.add(documents, replace=replace))
         finally:
             await form.close()
         return JSONResponse(report.to_json(), status_code=201)
 
     @api.delete(PATH + "/{doc_id}", response_model=DocumentChange, summary="Remove a document",
                 responses=error_responses(*COMMON_ERRORS, 404, 409, 503))
-    def remove_document(doc_id: str, request: Request) -> dict[str, Any]:
+    def remove_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Its file and its passages go in one change (nothing is re-embedded). **404** no such document;
         **409** it is the last one (an index needs passages)."""
-        return _collection(request).remove(doc_id).to_json()
+        with use_collection(request, collection) as assistant:
+            return collection_for(assistant).remove(doc_id).to_json()
 
     return api
