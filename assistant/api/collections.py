@@ -24,13 +24,17 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from assistant.answer.live import LiveIndex
 from assistant.api.auth import key_id
+from assistant.assemble import collection_for
 from assistant.core.errors import BusyError, CollectionForbiddenError, CollectionNotFoundError
 from assistant.core.keys import DEFAULT_SCOPE
 from assistant.core.settings import Settings
 from assistant.storage.collections import DEFAULT_COLLECTION, CollectionRecord, CollectionStore, check_name
+from assistant.storage.documents import DocumentCollection
 
 if TYPE_CHECKING:
     from assistant.answer.pipeline import Assistant
@@ -58,13 +62,27 @@ class Collections(Protocol):
 
 
 class Use:
-    """One request's hold on a collection; :meth:`release` (or leaving the ``with``) ends it, once."""
+    """One request's hold on a collection; :meth:`release` (or leaving the ``with``) ends it, once.
 
-    def __init__(self, assistant: Assistant, name: str, release: Any = None) -> None:
-        self.assistant = assistant
+    Its assistant is opened on first use (a collection without documents yet has none to open, but
+    its documents can be listed and added)."""
+
+    def __init__(self, name: str, open_assistant: Callable[[], Assistant],
+                 documents: Callable[[], DocumentCollection], release: Callable[[], None] | None = None) -> None:
         self.name = name
+        self._open = open_assistant
+        self._documents = documents
         self._release = release
         self._lock = threading.Lock()
+
+    @property
+    def assistant(self) -> Assistant:
+        return self._open()
+
+    @property
+    def documents(self) -> DocumentCollection:
+        """The collection's documents, kept in step with its index (a change is served at once)."""
+        return self._documents()
 
     def release(self) -> None:
         with self._lock:
@@ -76,8 +94,8 @@ class Use:
         """Release when ``owner`` (a response's stream) is collected, should it never run to its end."""
         weakref.finalize(owner, self.release)
 
-    def __enter__(self) -> Assistant:
-        return self.assistant
+    def __enter__(self) -> Use:
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
@@ -95,7 +113,8 @@ class OneCollection:
         raise CollectionNotFoundError("no such collection")
 
     def use(self, name: str | None, client: str | None) -> Use:
-        return Use(self.assistant(name, client), DEFAULT_COLLECTION)
+        assistant = self.assistant(name, client)
+        return Use(DEFAULT_COLLECTION, lambda: assistant, lambda: collection_for(assistant))
 
     def names(self, client: str | None) -> list[str]:
         return [DEFAULT_COLLECTION]
@@ -141,11 +160,8 @@ class Registry:
 
     def _visible(self, name: str | None, client: str | None) -> str:
         name = name or DEFAULT_COLLECTION
-        # one answer for a bad name, a missing one and a hidden one: nothing to tell them apart by
-        try:
-            check_name(name)
-        except Exception:
-            raise CollectionNotFoundError("no such collection") from None
+        check_name(name)  # a name that breaks the rule: 422 stating it (it names nothing that exists)
+        # one answer for a missing collection and a hidden one: nothing to tell them apart by
         if not self.sees(name, client) or not self.store.exists(name):
             raise CollectionNotFoundError("no such collection")
         return name
@@ -165,12 +181,20 @@ class Registry:
             if name in self._deleting:
                 raise CollectionNotFoundError("no such collection")
             self._uses[name] = self._uses.get(name, 0) + 1
-        try:
-            assistant = self._assistant(name)
-        except BaseException:
-            self._end_use(name)
-            raise
-        return Use(assistant, name, lambda: self._end_use(name))
+        return Use(name, lambda: self._assistant(name), lambda: self._documents(name), lambda: self._end_use(name))
+
+    def _documents(self, name: str) -> DocumentCollection:
+        if name == DEFAULT_COLLECTION:
+            return collection_for(self._default)
+
+        def served() -> None:  # an open collection serves the new build at once; a closed one loads it when opened
+            with self._changed:
+                assistant = self._open.get(name)
+            if assistant is not None and isinstance(assistant.source, LiveIndex):
+                assistant.source.refresh()
+
+        embedder = self._default.source.snapshot().embedder
+        return DocumentCollection(self.store.settings_for(name), embedder, on_change=served)
 
     def _end_use(self, name: str) -> None:
         with self._changed:
@@ -198,7 +222,6 @@ class Registry:
             return assistant
 
     def _load(self, name: str) -> Assistant:
-        # imported here: assembling is the composition root's job, and needs the models the server loaded
         from assistant.assemble import open_collection
 
         started = time.perf_counter()

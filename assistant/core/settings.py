@@ -323,17 +323,14 @@ class Settings(BaseSettings):
 
     #: setting name -> value taken from the calibration file beside the index
     _calibrated: dict[str, float] = PrivateAttr(default_factory=dict)
-    #: the API keys with their scopes, read once (``api_keys`` and ``api_keys_file``)
-    _keys: list[ApiKey] = PrivateAttr(default_factory=list)
+    #: the API keys with their scopes, parsed once per (entries, keys file): a copy with other keys parses its own
+    _keys: dict[tuple[tuple[str, ...], Path | None], list[ApiKey]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
-        """Read the API keys with their scopes, and take the fitted floors from ``calibration.json``
-        beside the index, for every floor not set explicitly (an ``ASSISTANT_*`` variable, ``.env``
-        or a keyword always wins)."""
-        entries = [k.get_secret_value() for k in self.api_keys]
-        if self.api_keys_file is not None:
-            entries += read_keys_file(self.api_keys_file)
-        self._keys = [parse_key(entry) for entry in entries]
+        """Read the API keys with their scopes (a bad entry fails at start-up), and take the fitted floors
+        from ``calibration.json`` beside the index, for every floor not set explicitly (an
+        ``ASSISTANT_*`` variable, ``.env`` or a keyword always wins)."""
+        self.keys  # noqa: B018 - parsed now, so that a bad entry or keys file is reported at start-up
         if not self.use_calibration:
             return
         # imported here: the calibration module is downstream of the settings
@@ -376,7 +373,12 @@ class Settings(BaseSettings):
     @property
     def keys(self) -> list[ApiKey]:
         """Every API key with its scope: ``api_keys``, then the lines of ``api_keys_file``."""
-        return list(self._keys)
+        given = tuple(k.get_secret_value() for k in self.api_keys)
+        cached = self._keys.get((given, self.api_keys_file))
+        if cached is None:
+            entries = [*given, *(read_keys_file(self.api_keys_file) if self.api_keys_file is not None else [])]
+            cached = self._keys[(given, self.api_keys_file)] = [parse_key(entry) for entry in entries]
+        return list(cached)
 
     @property
     def api_secrets(self) -> list[SecretStr]:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.pipeline import Assistant
@@ -73,12 +74,17 @@ def router(schemas: Schemas) -> APIRouter:
     async def ask(body: AskFields, request: Request) -> Any:
         use = use_collection(request, body.collection)
         start = _starter(body, get_question_log(request), get_client(request), use.name)
+        try:  # opening a collection may load its index: not on the event loop
+            assistant = await run_in_threadpool(lambda: use.assistant)
+        except BaseException:
+            use.release()
+            raise
         if not body.stream:
-            with use as assistant:
+            with use:
                 answer = await streaming.answer(request, assistant, body.generator, start)
             return JSONResponse(answer.to_json())
         try:
-            first, rest = await streaming.start(request, use.assistant, body.generator, start)
+            first, rest = await streaming.start(request, assistant, body.generator, start)
         except BaseException:
             use.release()
             raise

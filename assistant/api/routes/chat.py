@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.pipeline import Assistant
@@ -92,12 +93,17 @@ def router(schemas: Schemas) -> APIRouter:
             return question_log.recorded(events, channel="openai", client=client, collection=use.name,
                                          index_build=assistant.index_build)
 
+        try:  # opening a collection may load its index: not on the event loop
+            assistant = await run_in_threadpool(lambda: use.assistant)
+        except BaseException:
+            use.release()
+            raise
         if not body.stream:
-            with use as assistant:
+            with use:
                 answer = await streaming.answer(request, assistant, generator, start)
             return JSONResponse(completion.message(answer))
         try:
-            first, rest = await streaming.start(request, use.assistant, generator, start)
+            first, rest = await streaming.start(request, assistant, generator, start)
         except BaseException:
             use.release()
             raise

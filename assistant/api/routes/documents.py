@@ -21,7 +21,6 @@ from starlette.datastructures import UploadFile
 
 from assistant.api.deps import get_settings, use_collection
 from assistant.api.schemas import COMMON_ERRORS, CollectionParam, error_responses
-from assistant.assemble import collection_for
 from assistant.core.errors import DocumentTooLargeError, InvalidInputError, PageNotFoundError
 from assistant.storage.documents import MEDIA_TYPES, DocumentInfo, NewDocument
 from assistant.storage.pageimages import MAX_WIDTH, MIN_WIDTH, PageImages
@@ -117,22 +116,22 @@ def router() -> APIRouter:
     def list_documents(request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Each document: id, source file, type, passages in the index, pages (PDF), date added, sha256.
         The same JSON as `assistant docs --json`."""
-        with use_collection(request, collection) as assistant:
-            return {"documents": [d.model_dump() for d in collection_for(assistant).documents()]}
+        with use_collection(request, collection) as use:
+            return {"documents": [d.model_dump() for d in use.documents.documents()]}
 
     @api.get(PATH + "/{doc_id}", response_model=DocumentInfo, summary="One document by id",
              responses=error_responses(*COMMON_ERRORS, 404))
     def get_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
-        with use_collection(request, collection) as assistant:
-            return collection_for(assistant).get(doc_id).model_dump()
+        with use_collection(request, collection) as use:
+            return use.documents.get(doc_id).model_dump()
 
     @api.get(PATH + "/{doc_id}/file", response_class=FileResponse, summary="The document's file, byte for byte",
              description=FILE_DOC, responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
                                                     "description": "the file"},
                                               **error_responses(*COMMON_ERRORS, 404)})
     def document_file(doc_id: str, request: Request, collection: CollectionParam = None) -> FileResponse:
-        with use_collection(request, collection) as assistant:
-            found = collection_for(assistant).file(doc_id)
+        with use_collection(request, collection) as use:
+            found = use.documents.file(doc_id)
         inline = found.media_type == "application/pdf"
         return FileResponse(found.path, media_type=found.media_type, filename=FilePath(found.info.source).name,
                             content_disposition_type="inline" if inline else "attachment", headers=FILE_HEADERS)
@@ -144,8 +143,9 @@ def router() -> APIRouter:
                    width: Annotated[int | None, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = None,
                    highlight: Annotated[str | None, Query(max_length=400)] = None,
                    collection: CollectionParam = None) -> FileResponse:
-        with use_collection(request, collection) as assistant:
-            document = collection_for(assistant).get(doc_id)
+        with use_collection(request, collection) as use:
+            document = use.documents.get(doc_id)
+            assistant = use.assistant
             passage = assistant.passage(highlight) if highlight else None
             if highlight and passage is None:
                 raise PageNotFoundError(f"no passage {highlight!r} in the index (to mark on {doc_id!r})")
@@ -169,8 +169,8 @@ def router() -> APIRouter:
                     )
             documents = [NewDocument(upload.file, upload.filename or "upload") for upload in files]
             name = form.get("collection")
-            with use_collection(request, name if isinstance(name, str) else None) as assistant:
-                collection = collection_for(assistant)
+            with use_collection(request, name if isinstance(name, str) else None) as use:
+                collection = use.documents
                 report = await run_in_threadpool(lambda: collection.add(documents, replace=replace))
         finally:
             await form.close()
@@ -181,7 +181,7 @@ def router() -> APIRouter:
     def remove_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Its file and its passages go in one change (nothing is re-embedded). **404** no such document;
         **409** it is the last one (an index needs passages)."""
-        with use_collection(request, collection) as assistant:
-            return collection_for(assistant).remove(doc_id).to_json()
+        with use_collection(request, collection) as use:
+            return use.documents.remove(doc_id).to_json()
 
     return api

@@ -31,7 +31,8 @@ def router() -> APIRouter:
              responses=error_responses(*COMMON_ERRORS, 404))
     def get_passage(passage_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Ids contain `#`: URL-encode them (`#` -> `%23`), or the `#` part never reaches the server."""
-        with use_collection(request, collection) as assistant:
+        with use_collection(request, collection) as use:
+            assistant = use.assistant
             passage = assistant.passage(passage_id)
         if passage is None:
             raise HTTPException(404, f"no passage with id {passage_id!r}")

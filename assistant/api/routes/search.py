@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import get_settings, get_workers, use_collection
 from assistant.api.schemas import COMMON_ERRORS, Schemas, SearchFields, SearchResponse, bind, error_responses
@@ -15,7 +16,8 @@ def router(schemas: Schemas) -> APIRouter:
 
     async def search(body: SearchFields, request: Request) -> JSONResponse:
         """Hybrid (dense + BM25) retrieval, best first; the same JSON as `assistant search --json`."""
-        with use_collection(request, body.collection) as assistant:
+        with use_collection(request, body.collection) as use:
+            assistant = await run_in_threadpool(lambda: use.assistant)  # opening it may load its index
             k = body.k or assistant.settings.k or get_settings(request).k
             job = get_workers(request).job()  # the quick pool: a search never waits behind a model
             try:
