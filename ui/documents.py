@@ -18,12 +18,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer.pipeline import Assistant
-from assistant.assemble import collection_for
 from assistant.core.errors import AssistantError
 from assistant.ingest import SUFFIXES
 from assistant.storage.documents import ChangeReport, DocumentInfo, NewDocument
 from ui import render
+from ui.collections import Held
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +69,18 @@ def _failed(exc: Exception) -> str:
     return render.error(render.INTERNAL)
 
 
-def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
-    """Add the documents panel to ``blocks`` (call inside its ``with`` block)."""
+def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection: gr.Dropdown) -> None:
+    """Add the documents panel to ``blocks`` (call inside its ``with`` block): the documents of the
+    collection selected in ``collection`` (``use`` holds it for the visitor's key)."""
 
-    def rows() -> list[Row]:
-        return [d.model_dump() for d in collection_for(get_assistant()).documents()]
+    def rows(name: str, request: gr.Request) -> list[Row]:
+        try:
+            with use(name, request) as held:
+                return [d.model_dump() for d in held.documents.documents()]
+        except AssistantError:
+            return []
 
-    def add(path: str | None, replace: bool, shown: list[Row],
+    def add(path: str | None, replace: bool, shown: list[Row], name: str, request: gr.Request,
             progress: gr.Progress = gr.Progress()) -> tuple[list[Row], str, None]:  # noqa: B008
         if not path:
             return shown, "", None
@@ -85,17 +89,19 @@ def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
         # track_tqdm: gradio would then patch tqdm for the whole process and leak a file per bar
         progress(0.0, desc=f"读取并索引 · Reading and indexing {file.name}…")
         try:
-            report = collection_for(get_assistant()).add([NewDocument.of(file)], replace=replace)
+            with use(name, request) as held:  # uploads go to the collection selected
+                report = held.documents.add([NewDocument.of(file)], replace=replace)
         except Exception as exc:
-            return rows(), _failed(exc), None
-        return rows(), _status(report), None
+            return rows(name, request), _failed(exc), None
+        return rows(name, request), _status(report), None
 
-    def remove(doc_id: str) -> tuple[list[Row], str]:
+    def remove(doc_id: str, name: str, request: gr.Request) -> tuple[list[Row], str]:
         try:
-            report = collection_for(get_assistant()).remove(doc_id)
+            with use(name, request) as held:
+                report = held.documents.remove(doc_id)
         except Exception as exc:
-            return rows(), _failed(exc)
-        return rows(), _status(report)
+            return rows(name, request), _failed(exc)
+        return rows(name, request), _status(report)
 
     with gr.Accordion(TITLE, open=False, elem_id="ra-docs") as accordion:
         upload = gr.File(label=UPLOAD, file_types=list(SUFFIXES), file_count="single", type="filepath",
@@ -112,12 +118,14 @@ def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
                     gr.HTML(_row_html(item), elem_classes="ra-doc-info")
                     button = gr.Button(REMOVE, size="sm", variant="stop", scale=0, min_width=110,
                                        elem_classes="ra-doc-remove")
-                    button.click(partial(remove, item["id"]), outputs=[shown, status])
+                    button.click(partial(remove, item["id"]), inputs=[collection], outputs=[shown, status])
 
         # re-drawn whenever the list changes: one row and one remove button per document
         gr.render(inputs=[shown])(document_rows)
 
-    upload.upload(add, inputs=[upload, replace, shown], outputs=[shown, status, upload])
-    # the list is read again when the panel opens: documents may come from the CLI or the API too
-    accordion.expand(rows, outputs=[shown])
-    blocks.load(rows, outputs=[shown])
+    upload.upload(add, inputs=[upload, replace, shown, collection], outputs=[shown, status, upload])
+    # the list is read again when the panel opens (documents may come from the CLI or the API too) and
+    # when another collection is selected
+    accordion.expand(rows, inputs=[collection], outputs=[shown])
+    collection.change(rows, inputs=[collection], outputs=[shown])
+    blocks.load(rows, inputs=[collection], outputs=[shown])

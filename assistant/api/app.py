@@ -173,7 +173,7 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     # otherwise the chat would be an open door around the keyed /v1 routes
     login = ChatLogin(settings.api_secrets) if settings.api_secrets else None
     blocks = build_chat(lambda: app.state.assistant, settings, question_log=lambda: app.state.question_log,
-                        client_of=login.client if login else None)
+                        client_of=login.client if login else None, knowledge=lambda: app.state.collections)
     gr.mount_gradio_app(
         app, blocks, path=UI_PATH, css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
         auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",

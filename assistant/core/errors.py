@@ -67,6 +67,10 @@ class IndexMismatchError(IndexUnavailableError):
     """The index was built with another embedding model or other chunking settings."""
 
 
+class EmptyCollectionError(IndexMissingError):
+    """A collection without documents yet: nothing to search until some are added."""
+
+
 class IndexCorruptError(IndexUnavailableError):
     """The index files are unreadable or inconsistent with each other."""
 

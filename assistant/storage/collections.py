@@ -142,7 +142,9 @@ class CollectionStore:
         if not record.configured_folders:
             folder = self.root / name
             changes |= {"corpus_dir": folder / "corpus", "index_dir": folder / "index",
-                        "milvus_collection": _milvus_prefix(self.settings.milvus_collection, name)}
+                        "milvus_collection": _milvus_prefix(self.settings.milvus_collection, name),
+                        # one page-image cache (keyed by document hash): the chat serves its pages from there
+                        "page_cache_dir": self.settings.page_cache}
         return self.settings.with_changes(**changes)
 
     def create(self, name: str, overrides: dict[str, Any] | None = None) -> CollectionRecord:

@@ -113,5 +113,6 @@ def router(schemas: Schemas) -> APIRouter:
 
     streamed = {"content": {"application/json": {}, "text/event-stream": {"example": SSE_EXAMPLE}}}
     api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION,
-             responses={200: streamed, **error_responses(*ANSWER_ERRORS)})(bind(chat_completions, body=schemas.chat))
+             responses={200: streamed, **error_responses(*ANSWER_ERRORS, 404)}
+             )(bind(chat_completions, body=schemas.chat))
     return api

@@ -54,7 +54,7 @@ def router() -> APIRouter:
         return {"collections": [_describe(n, registry.store, loaded) for n in registry.names(get_client(request))]}
 
     @api.get(PATH + "/{name}", response_model=CollectionOut, summary="One collection",
-             responses=error_responses(*COMMON_ERRORS, 404))
+             responses=error_responses(*COMMON_ERRORS, 404, 422))
     def get_collection(name: str, request: Request) -> dict[str, Any]:
         registry = get_collections(request)
         with registry.use(name, get_client(request)):
@@ -70,7 +70,7 @@ def router() -> APIRouter:
         return _describe(body.name, registry.store, registry.open_names())
 
     @api.delete(PATH + "/{name}", summary="Delete a collection, its documents and its index",
-                responses=error_responses(*COMMON_ERRORS, 403, 404, 429))
+                responses=error_responses(*COMMON_ERRORS, 403, 404, 422, 429))
     async def delete_collection(name: str, request: Request) -> dict[str, Any]:
         """Admin keys only. New requests on it are refused at once; the ones running finish first (up to
         `ASSISTANT_REQUEST_TIMEOUT`, else **429**). `default` cannot be deleted (**403**)."""

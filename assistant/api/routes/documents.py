@@ -112,7 +112,7 @@ def router() -> APIRouter:
     api = APIRouter(tags=["documents"])
 
     @api.get(PATH, response_model=DocumentList, summary="The documents the assistant answers from",
-             responses=error_responses(*COMMON_ERRORS))
+             responses=error_responses(*COMMON_ERRORS, 404, 422))
     def list_documents(request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Each document: id, source file, type, passages in the index, pages (PDF), date added, sha256.
         The same JSON as `assistant docs --json`."""
@@ -120,7 +120,7 @@ def router() -> APIRouter:
             return {"documents": [d.model_dump() for d in use.documents.documents()]}
 
     @api.get(PATH + "/{doc_id}", response_model=DocumentInfo, summary="One document by id",
-             responses=error_responses(*COMMON_ERRORS, 404))
+             responses=error_responses(*COMMON_ERRORS, 404, 422))
     def get_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         with use_collection(request, collection) as use:
             return use.documents.get(doc_id).model_dump()
@@ -128,7 +128,7 @@ def router() -> APIRouter:
     @api.get(PATH + "/{doc_id}/file", response_class=FileResponse, summary="The document's file, byte for byte",
              description=FILE_DOC, responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
                                                     "description": "the file"},
-                                              **error_responses(*COMMON_ERRORS, 404)})
+                                              **error_responses(*COMMON_ERRORS, 404, 422, 503)})
     def document_file(doc_id: str, request: Request, collection: CollectionParam = None) -> FileResponse:
         with use_collection(request, collection) as use:
             found = use.documents.file(doc_id)
@@ -138,7 +138,7 @@ def router() -> APIRouter:
 
     @api.get(PATH + "/{doc_id}/pages/{page}", response_class=FileResponse, summary="A page as a PNG image",
              description=PAGE_DOC, responses={200: {"content": {"image/png": {}}, "description": "the page"},
-                                              **error_responses(*COMMON_ERRORS, 404, 422)})
+                                              **error_responses(*COMMON_ERRORS, 404, 422, 503)})
     def page_image(doc_id: str, page: int, request: Request,
                    width: Annotated[int | None, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = None,
                    highlight: Annotated[str | None, Query(max_length=400)] = None,
@@ -155,7 +155,7 @@ def router() -> APIRouter:
 
     @api.post(PATH, status_code=201, response_model=DocumentChange, summary="Add documents (multipart upload)",
               description=UPLOAD_DOC, openapi_extra=UPLOAD_SCHEMA,
-              responses=error_responses(*COMMON_ERRORS, 409, 413, 415, 422, 503))
+              responses=error_responses(*COMMON_ERRORS, 404, 409, 413, 415, 422, 503))
     async def add_documents(request: Request, replace: bool = False) -> JSONResponse:
         limit = get_settings(request).max_upload_bytes
         files, form = await _uploads(request)
@@ -177,7 +177,7 @@ def router() -> APIRouter:
         return JSONResponse(report.to_json(), status_code=201)
 
     @api.delete(PATH + "/{doc_id}", response_model=DocumentChange, summary="Remove a document",
-                responses=error_responses(*COMMON_ERRORS, 404, 409, 503))
+                responses=error_responses(*COMMON_ERRORS, 404, 409, 422, 503))
     def remove_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Its file and its passages go in one change (nothing is re-embedded). **404** no such document;
         **409** it is the last one (an index needs passages)."""
