@@ -67,10 +67,6 @@ class IndexMismatchError(IndexUnavailableError):
     """The index was built with another embedding model or other chunking settings."""
 
 
-class EmptyCollectionError(IndexMissingError):
-    """A collection without documents yet: nothing to search until some are added."""
-
-
 class IndexCorruptError(IndexUnavailableError):
     """The index files are unreadable or inconsistent with each other."""
 
@@ -194,6 +190,12 @@ class RequestCancelledError(AssistantError):
 class CollectionNotFoundError(NotFoundError):
     """No collection of this name, or none the caller's key may see: both are answered alike, so
     that a key cannot learn which collections exist beyond its own."""
+
+
+class EmptyCollectionError(InvalidInputError):
+    """A collection without documents yet: nothing to search or answer from until some are added."""
+
+    http_status = 409
 
 
 class CollectionExistsError(InvalidInputError):

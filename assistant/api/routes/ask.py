@@ -98,6 +98,6 @@ def router(schemas: Schemas) -> APIRouter:
         summary="Answer a question from the reports, with checked citations",
         description=SSE_DOC,
         responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}},
-                   **error_responses(*ANSWER_ERRORS, 404)},
+                   **error_responses(*ANSWER_ERRORS, 404, 409)},
     )(bind(ask, body=schemas.ask))
     return api

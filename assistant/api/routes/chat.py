@@ -113,6 +113,6 @@ def router(schemas: Schemas) -> APIRouter:
 
     streamed = {"content": {"application/json": {}, "text/event-stream": {"example": SSE_EXAMPLE}}}
     api.post("/v1/chat/completions", summary="OpenAI-compatible chat completion", description=DESCRIPTION,
-             responses={200: streamed, **error_responses(*ANSWER_ERRORS, 404)}
+             responses={200: streamed, **error_responses(*ANSWER_ERRORS, 404, 409)}
              )(bind(chat_completions, body=schemas.chat))
     return api

@@ -128,7 +128,7 @@ def router() -> APIRouter:
     @api.get(PATH + "/{doc_id}/file", response_class=FileResponse, summary="The document's file, byte for byte",
              description=FILE_DOC, responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
                                                     "description": "the file"},
-                                              **error_responses(*COMMON_ERRORS, 404, 422, 503)})
+                                              **error_responses(*COMMON_ERRORS, 404, 409, 422, 503)})
     def document_file(doc_id: str, request: Request, collection: CollectionParam = None) -> FileResponse:
         with use_collection(request, collection) as use:
             found = use.documents.file(doc_id)

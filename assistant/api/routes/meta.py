@@ -28,7 +28,7 @@ def router() -> APIRouter:
         return {"object": "list", "data": data}
 
     @api.get("/v1/passages/{passage_id}", response_model=PassageOut, summary="One report passage by id",
-             responses=error_responses(*COMMON_ERRORS, 404, 422, 503))
+             responses=error_responses(*COMMON_ERRORS, 404, 409, 422, 503))
     def get_passage(passage_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Ids contain `#`: URL-encode them (`#` -> `%23`), or the `#` part never reaches the server."""
         with use_collection(request, collection) as use:

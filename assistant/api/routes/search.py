@@ -27,5 +27,5 @@ def router(schemas: Schemas) -> APIRouter:
         return JSONResponse({"query": body.query, "results": [h.to_source().model_dump() for h in hits]})
 
     api.post("/v1/search", response_model=SearchResponse, summary="Retrieve report passages",
-             responses=error_responses(*COMMON_ERRORS, 404, 413, 422, 503))(bind(search, body=schemas.search))
+             responses=error_responses(*COMMON_ERRORS, 404, 409, 413, 422, 503))(bind(search, body=schemas.search))
     return api
