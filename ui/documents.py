@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -69,6 +68,15 @@ def _failed(exc: Exception) -> str:
     return render.error(render.INTERNAL)
 
 
+def _remover(remove: Callable[[str, str, gr.Request], tuple[list[Row], str]],
+             doc_id: str) -> Callable[[str, gr.Request], tuple[list[Row], str]]:
+    # a function of its own, not functools.partial: gradio finds the gr.Request parameter by the annotation
+    def remove_this(name: str, request: gr.Request) -> tuple[list[Row], str]:
+        return remove(doc_id, name, request)
+
+    return remove_this
+
+
 def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection: gr.Dropdown) -> None:
     """Add the documents panel to ``blocks`` (call inside its ``with`` block): the documents of the
     collection selected in ``collection`` (``use`` holds it for the visitor's key)."""
@@ -118,7 +126,7 @@ def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection:
                     gr.HTML(_row_html(item), elem_classes="ra-doc-info")
                     button = gr.Button(REMOVE, size="sm", variant="stop", scale=0, min_width=110,
                                        elem_classes="ra-doc-remove")
-                    button.click(partial(remove, item["id"]), inputs=[collection], outputs=[shown, status])
+                    button.click(_remover(remove, item["id"]), inputs=[collection], outputs=[shown, status])
 
         # re-drawn whenever the list changes: one row and one remove button per document
         gr.render(inputs=[shown])(document_rows)

@@ -68,7 +68,8 @@ def _options(page: Page) -> list[str]:
     page.locator("#ra-collection input").click()
     options = page.get_by_role("option")
     options.first.wait_for(timeout=10_000)
-    names = [o.strip() for o in options.all_inner_texts()]
+    # (the selected option carries a check mark on a line of its own)
+    names = [o.replace("✓", "").strip() for o in options.all_inner_texts()]
     page.keyboard.press("Escape")
     return names
 
