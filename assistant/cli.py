@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "collection", None) is not None and args.command != "log":
             # the collection's folders, calibration and overrides: the command runs on it as on the corpus
             settings = CollectionStore(settings).settings_for(args.collection)
+            if getattr(args, "corpus", None) is None and hasattr(args, "index_dir"):
+                # eval and calibrate: the collection's documents and index, whatever a question set's header says
+                args.corpus, args.index_dir = settings.corpus_dir, args.index_dir or settings.index_dir
         return int(args.func(args, settings) or 0)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
