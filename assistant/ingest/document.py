@@ -67,10 +67,34 @@ class Table:
         row = self.body[index]
         return " ".join(cell for cell in row[: self.label_count()] if cell)
 
+    def names_columns(self, index: int) -> bool:
+        """Whether body row ``index`` names the columns of the rows below it: no label, and cells that
+        hold words or dates but no figure (a table's second part "2024年12月31日 | 2023年12月31日 | 增减")."""
+        from assistant.text.numbers import DATES
+
+        row = self.body[index]
+        count = self.label_count()
+        values = [cell for cell in row[count:] if cell]
+        if any(row[:count]) or len(values) < 2:
+            return False
+        return not any(re.search(r"\d", DATES.sub("", cell)) for cell in values)
+
+    def column_names(self, index: int) -> tuple[str, ...]:
+        """The names of the columns of body row ``index``: the last row above it that names them
+        (:meth:`names_columns`), else the table's header."""
+        header = self.header
+        for above in range(index - 1, -1, -1):
+            if self.names_columns(above):
+                row = self.body[above]
+                return tuple(row[c] if c < len(row) and row[c] else name for c, name in enumerate(header))
+        return header
+
     def record(self, index: int) -> str:
         """Body row ``index`` written out: ``label：column value unit；column value unit`` ('' without values)."""
         row = self.body[index]
-        header = self.header
+        if self.names_columns(index):
+            return ""
+        header = self.column_names(index)
         unit_at = self.unit_column()
         parts = []
         for column in range(self.label_count(), len(row)):
@@ -79,6 +103,7 @@ class Table:
                 continue
             name = header[column] if column < len(header) else ""
             unit = "" if _states_unit(name) else row[unit_at] if unit_at is not None else _single_unit(self.unit)
+            unit = unit if value[-1:].isdigit() else ""  # "27.66%", "-0.24个百分点" carry their own
             parts.append(" ".join(x for x in (name, value + unit) if x))
         if not parts:
             return ""
@@ -111,7 +136,7 @@ def _states_unit(name: str) -> bool:
 
 def _single_unit(unit_line: str) -> str:
     """The unit a ``单位：万吨`` line gives, when it gives one (``单位：元，%`` gives several: none)."""
-    unit = re.split(r"[：:]", unit_line, maxsplit=1)[-1].strip() if unit_line else ""
+    unit = re.split(r"[：:]", unit_line, maxsplit=1)[-1].strip().rstrip("）)") if unit_line else ""
     return "" if re.search(r"[，,、；;\s]", unit) else unit
 
 

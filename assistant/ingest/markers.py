@@ -67,7 +67,10 @@ CAPTION = re.compile(r"^(?:表|Table\s*)\s*[\d一二三四五六七八九十]+",
 FIGURE_CAPTION = re.compile(r"^(?:图|Figure\s*|Fig\.\s*)\s*[\d一二三四五六七八九十]+", re.I)
 #: a line that gives the unit of a table or a chart: "单位：万吨", "Unit: tonnes"
 UNIT_LINE = re.compile(
-    r"^(?:" + "|".join(sorted(map(re.escape, lexicon.words("unit_headers")), key=len, reverse=True)) + r")\s*[：:]"
+    # in brackets or not, the unit word may carry a short qualifier: "（货币单位：人民币百万元）"
+    r"^[（(]?\s*[\u4e00-\u9fff]{0,4}?(?:"
+    + "|".join(sorted(map(re.escape, lexicon.words("unit_headers")), key=len, reverse=True))
+    + r")\s*[：:]"
 )
 
 #: a footnote mark in running text ("收入[7]40867元", "总值［2］"): a bracketed number after a character

@@ -587,6 +587,10 @@ def _labels(body: list[_Row], labels: int) -> list[str]:
             stack = [(x, text) for x, text in stack if x < cells[0].x0 - ALIGN * size]
             stack.append((cells[0].x0, group))
         stack = [(x, text) for x, text in stack if x < indent - ALIGN * size]
+        if not own:
+            # a row without a label (a header repeated mid-table) heads nothing
+            out.append("")
+            continue
         out.append(" › ".join([text for _, text in stack] + [own]))
         valueless = not any(row.cells[c] for c in range(labels, len(row.cells)))
         # a row without figures heads the rows below it, even those as far in as itself

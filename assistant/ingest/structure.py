@@ -19,6 +19,7 @@ the last item are the closing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from assistant.core.types import SECTION_SEP
 from assistant.ingest.document import Block, Table
 from assistant.ingest.markers import MD_HEADING, Marker, marker
-from assistant.ingest.paragraphs import ends_sentence
+from assistant.ingest.paragraphs import ends_sentence, join_lines
 
 #: a numbered paragraph up to this long without sentence punctuation is a heading, not an item
 HEADING_MAX_CHARS = 80
@@ -34,6 +35,8 @@ HEADING_MAX_CHARS = 80
 EXPLICIT_HEADING_MAX_CHARS = 100
 #: longest line that can be a title, an implicit heading or a signature line
 TITLE_MAX_CHARS = 120
+#: most lines a cover page may hold for them to be read as the title
+COVER_MAX_LINES = 4
 IMPLICIT_HEADING_MAX_CHARS = 40
 SIGNATURE_MAX_CHARS = 30
 
@@ -218,13 +221,17 @@ def detect(
 ) -> Outline:
     """The outline of a document's (repaired) blocks; ``fallback_title`` names a document without a title."""
     blocks = [b for b in blocks if b.text.strip() or b.table is not None]
-    title_at = _title_index(blocks)
-    title = _heading_text(blocks[title_at]) if title_at is not None else fallback_title
+    cover = _cover(blocks)
+    title_at = 0 if cover else _title_index(blocks)
+    if cover:
+        title = functools.reduce(join_lines, [_heading_text(b) for b in blocks[:cover]])
+    else:
+        title = _heading_text(blocks[title_at]) if title_at is not None else fallback_title
     ranks = _Ranks(reader)
     front: list[str] = [] if title_at is None else [title]
     roots: list[Node] = []
     stack: list[Node] = []
-    start = 0 if title_at is None else 1
+    start = cover or (0 if title_at is None else 1)
     has_structure = any(_explicit_level(b) or marker(b.text) for b in blocks[start:] if b.table is None)
     implicit = set() if has_structure else {start + i for i in _implicit_headings([b.text for b in blocks[start:]])}
 
@@ -260,6 +267,20 @@ def detect(
         notes=notes,
     )
     return outline
+
+
+def _cover(blocks: list[Block]) -> int:
+    """How many blocks make a cover page: a first page holding nothing but a few title lines
+    (an issuer's name over "2024年年度报告"), whose lines together are the document's title; 0 without one."""
+    first = blocks[0].page if blocks else None
+    if first is None:
+        return 0
+    on_cover = [b for b in blocks if b.page == first]
+    if not 2 <= len(on_cover) <= COVER_MAX_LINES or len(on_cover) == len(blocks):
+        return 0
+    if any(b.table is not None or not _is_title_line(b.text) for b in on_cover):
+        return 0
+    return len(on_cover) if sum(len(b.text) for b in on_cover) <= TITLE_MAX_CHARS else 0
 
 
 def _title_index(blocks: list[Block]) -> int | None:

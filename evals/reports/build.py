@@ -2,7 +2,8 @@
 """(Re)build this eval set's corpus folder from the public sources listed in sources.toml.
 
 Each ``[[document]]`` entry names a public GitHub repository, a commit, a path (and, for a file
-inside a zip archive, the archive ``member``) and the sha256 of the file to write. The bytes come
+inside a zip archive, the archive ``member``; for an excerpt of a long PDF, the 1-based ``pages``
+taken and the ``source_sha256`` of the whole file) and the sha256 of the file to write. The bytes come
 either from local git mirrors (``--mirror DIR``) or from raw.githubusercontent.com; every file is
 checked against its sha256 before it is written to ``corpus/<file>``.
 
@@ -76,6 +77,18 @@ def zip_member(archive: bytes, member: str) -> bytes:
     raise FileNotFoundError(f"no member {member!r} in the archive")
 
 
+def excerpt(data: bytes, pages: list[int]) -> bytes:
+    """The given pages (1-based) of a PDF, as a PDF of their own (pypdfium2, which the assistant uses)."""
+    import pypdfium2
+
+    source = pypdfium2.PdfDocument(data)
+    out = pypdfium2.PdfDocument.new()
+    out.import_pages(source, [n - 1 for n in pages])
+    buffer = io.BytesIO()
+    out.save(buffer)
+    return buffer.getvalue()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=Path, default=HERE / "sources.toml", help="the sources file (default: %(default)s)")
@@ -109,11 +122,16 @@ def main() -> int:
             data = archives[key]
             if "member" in entry:
                 data = zip_member(data, entry["member"])
+            if "pages" in entry:
+                if sha256(data) != entry["source_sha256"]:
+                    raise ValueError(f"source sha256 {sha256(data)}, expected {entry['source_sha256']}")
+                data = excerpt(data, entry["pages"])
         except Exception as exc:  # noqa: BLE001 (report and go on with the next file)
             print(f"FAILED   {entry['file']}: {exc}")
             failures += 1
             continue
-        if sha256(data) != entry["sha256"]:
+        # an excerpt is written anew each time (pypdfium2 stamps a new file id): its source was checked
+        if "pages" not in entry and sha256(data) != entry["sha256"]:
             print(f"BAD SHA  {entry['file']}: got {sha256(data)}, expected {entry['sha256']}")
             failures += 1
             continue

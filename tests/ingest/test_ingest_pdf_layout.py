@@ -226,3 +226,31 @@ def test_a_ratio_or_a_date_broken_at_the_end_of_a_line_is_joined(tmp_path: Path)
     doc = _read(tmp_path, marks)
     assert [p.section for p in doc.passages] == ["四、固定资产投资", "五、市场和物价"]
     assert "占比为4.0：23.1：72.9。工业投资增长10.7%，截至2023年12月末，在建项目1250个。" in doc.passages[0].text
+
+
+def test_a_cover_page_names_the_document_and_a_second_header_mid_table_names_the_columns_below(
+    tmp_path: Path,
+) -> None:
+    """A company report: its cover holds only the issuer and "2024年年度报告" (together the title); a
+    bracketed unit line with a qualifier; a key-figures table whose second part is headed by dates."""
+    cover: list[Text | Stroke] = [Text(150, 600, "某某银行股份有限公司", 24), Text(170, 540, "2024年年度报告", 24)]
+    rows: list[list[str | None]] = [
+        ["项目", "2024年", "2023年", "本年同比增减"],
+        ["营业收入", "146,695", "164,699", "(10.9%)"],
+        ["净息差", "1.87%", "2.38%", "-0.51个百分点"],
+        ["", "2024年12月31日", "2023年12月31日", "本年末比上年末增减"],
+        ["资产总额", "5,769,270", "5,587,116", "3.3%"],
+    ]
+    unit = Text(72, 730, "（货币单位：人民币百万元）", 10)
+    marks: list[Text | Stroke] = [_heading("第二章 会计数据和财务指标", 760), unit]
+    table, _ = docgen.table_marks(rows, 700, [120, 100, 100, 110], rules="grid")
+    doc = _read(tmp_path, cover, [*marks, *table])
+    assert doc.layout.title == "某某银行股份有限公司2024年年度报告"
+    [passage] = _tables(doc)
+    assert passage.text.split("\n")[0] == "（货币单位：人民币百万元）"
+    # the dates row is printed as it stands, and names the columns of the rows under it
+    assert passage.text.split("\n")[-3:] == [
+        "营业收入：2024年 146,695人民币百万元；2023年 164,699人民币百万元；本年同比增减 (10.9%)",
+        "净息差：2024年 1.87%；2023年 2.38%；本年同比增减 -0.51个百分点",
+        "资产总额：2024年12月31日 5,769,270人民币百万元；2023年12月31日 5,587,116人民币百万元；本年末比上年末增减 3.3%",
+    ]
