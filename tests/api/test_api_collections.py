@@ -279,3 +279,23 @@ def test_a_broken_collection_fails_its_own_requests_only(client: httpx.Client, s
                        headers=bearer(ADMIN)).status_code == 200
     assert client.post("/v1/search", json={"query": REPORT_QUESTION}, headers=bearer(ADMIN)).status_code == 200
     assert client.delete("/v1/collections/broken", headers=bearer(ADMIN)).status_code == 200
+
+
+def test_only_the_most_recently_used_collections_stay_loaded(client: httpx.Client, app: FastAPI,
+                                                             tmp_path: Path) -> None:
+    notice = tmp_path / "night.md"
+    notice.write_text(NOTICE, encoding="utf-8")
+    names = ["lru-1", "lru-2", "lru-3"]
+    for name in names:
+        assert client.post("/v1/collections", json={"name": name}, headers=bearer(ADMIN)).status_code == 201
+        assert client.post("/v1/documents", files=[("file", (notice.name, notice.read_bytes(), "text/markdown"))],
+                           data={"collection": name}, headers=bearer(ADMIN)).status_code == 201
+        found = client.post("/v1/search", json={"query": NOTICE_QUESTION, "collection": name}, headers=bearer(ADMIN))
+        assert found.status_code == 200
+    # ASSISTANT_MAX_OPEN_COLLECTIONS=2: default stays, and the two used last
+    assert app.state.collections.open_names() == ["default", "lru-2", "lru-3"]
+    again = client.post("/v1/search", json={"query": NOTICE_QUESTION, "collection": "lru-1"}, headers=bearer(ADMIN))
+    assert again.status_code == 200 and again.json()["results"]  # let go of, and loaded again when asked
+    assert app.state.collections.open_names() == ["default", "lru-3", "lru-1"]
+    for name in names:
+        assert client.delete(f"/v1/collections/{name}", headers=bearer(ADMIN)).status_code == 200
