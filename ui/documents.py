@@ -32,6 +32,7 @@ UPLOAD = "上传文档 · Upload a document (PDF, DOCX, HTML, TXT, MD)"
 REPLACE = "替换同名文档 · Replace the document with the same name"
 REMOVE = "删除 · Remove"
 EMPTY = "没有文档 · No documents"
+ALREADY = "已有相同内容的文档 · Already there (same content)"
 Row = dict[str, Any]
 
 
@@ -55,6 +56,9 @@ def _status(report: ChangeReport) -> str:
     """What a change did: the documents added, replaced or removed, and the index build."""
     gone = "已替换 · Replaced" if report.added else "已删除 · Removed"
     done = [f"已添加 · Added {describe(d)}" for d in report.added] + [f"{gone} {describe(d)}" for d in report.removed]
+    done += [f"{ALREADY} {describe(d)}" for d in report.duplicates]
+    if not report.changed:
+        return '<div class="ra-docs-done">' + "<br>".join(done) + "</div>"
     b = report.build
     index = f"索引 · Index: {b.passages} 段 · passages, {b.embedded} 段新嵌入 · embedded, {b.seconds:.1f} s"
     return '<div class="ra-docs-done">' + "<br>".join(done) + f'<div class="ra-status">{index}</div></div>'
