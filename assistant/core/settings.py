@@ -80,7 +80,9 @@ class Settings(BaseSettings):
         "(more: HTTP 413, exit 3)",
     )
     max_passages: int = Field(
-        5000, ge=1, description="most passages one document may give (more: HTTP 413, exit 3)"
+        2000, ge=1,
+        description="most passages one document may give (more: HTTP 413, exit 3); each is embedded with its "
+        "sentences, some 10-30 a second on 2 cores",
     )
     max_reading_seconds: float = Field(
         120.0, ge=0,

@@ -155,7 +155,7 @@ class ReadOptions:
     max_xml_bytes: int = 32 * 1024 * 1024
     max_table_cells: int = 50_000
     #: passages one document may give
-    max_passages: int = 5000
+    max_passages: int = 2000
     #: read in a worker process stopped after this many seconds (None: in this process, unbounded)
     max_seconds: float | None = None
     #: the worker's memory (address space) in bytes (None: unbounded)
