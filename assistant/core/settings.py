@@ -298,6 +298,11 @@ class Settings(BaseSettings):
     log_texts: bool = Field(
         True, description="false: no question, answer, comment or correction texts in the log (hashes and metrics only)"
     )
+    log_hash_key: SecretStr | None = Field(
+        None,
+        description="key of the HMAC-SHA256 the log identifies texts with (its *_sha256 columns); default: a random "
+        "key made once beside the log (<log_db>.key, readable by its owner only)",
+    )
     log_retention_days: int = Field(
         90, ge=0, description="logged answers older than this are pruned; 0 keeps them forever"
     )
