@@ -19,6 +19,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,9 +40,12 @@ PDF_TOKENS = [b"obj", b"endobj", b"stream\n", b"endstream", b"/Length 99999999",
               b"/Kids [1 0 R]", b"/Count 1000000", b"startxref", b"trailer", b"xref\n0 1\n", b"\x00", b"\xff" * 8]
 XML_TOKENS = ['<w:gridSpan w:val="99999"/>', '<w:outlineLvl w:val="-7"/>', '<w:vMerge/>', "<w:tbl>", "</w:tbl>",
               "<w:tr>", "<w:tc>", '<w:pStyle w:val="Heading1"/>', "&amp;", "&#0;", "<!DOCTYPE x [<!ENTITY a 'a'>]>",
-              "</w:p>", "<w:p>", '<w:numPr><w:ilvl w:val="x"/></w:numPr>', "\x00", "]]>", "<![CDATA["]
+              "</w:p>", "<w:p>", '<w:numPr><w:ilvl w:val="x"/></w:numPr>', "]]>", "<![CDATA[",
+              '<w:tc><w:tcPr><w:vMerge w:val="continue"/></w:tcPr><w:p/></w:tc>', '<w:tr><w:tc><w:p/></w:tc></w:tr>',
+              '<w:pStyle w:val="no-such-style"/>', '<w:r><w:t xml:space="preserve">  </w:t></w:r>', "<w:br/>"]
 HTML_TOKENS = ["<table>", "<tr>", "<td colspan=99999999>", "</table>", "<h1>", "<h7>", "<script>", "<!--", "-->",
-               "<caption>", "<p>", "&#xFFFFFF;", "&#0;", "<svg><foreignObject>", "\x00", "<![CDATA[", "<?xml ?>"]
+               "<caption>", "<p>", "&#xFFFFFF;", "&#0;", "<svg><foreignObject>", "<![CDATA[", "<?xml ?>", "<base href='file:///etc/'>",
+               '<meta charset="utf-16">', "<math><mi>", "<template>", "<table><table><table>"]
 
 tally: Counter[str] = Counter()
 
@@ -66,9 +70,21 @@ def originals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     }
 
 
-def _edit(data: bytes, edits: list[tuple[str, float, bytes]]) -> bytes:
+def _edit(data: bytes, edits: list[tuple[str, float, bytes]], *, text: bool = False) -> bytes:
+    """``data`` with ``edits`` applied; for a text format on characters (a tag inserted after a ``>``)."""
+    if text:
+        edited: str = _apply(data.decode("utf-8"), [(k, w, p.decode("utf-8")) for k, w, p in edits])
+        return edited.encode("utf-8")
+    out: bytes = _apply(data, edits)
+    return out
+
+
+def _apply(data: Any, edits: list[tuple[str, float, Any]]) -> Any:
     for kind, where, payload in edits:
         at = int(where * len(data))
+        if kind == "insert" and payload[:1] in ("<", b"<"):
+            close = ">" if isinstance(data, str) else b">"
+            at = data.find(close, at) + 1  # between two tags, where markup is looked for
         if kind == "overwrite":
             data = data[:at] + payload + data[at + len(payload):]
         elif kind == "insert":
@@ -135,7 +151,7 @@ def test_mutated_docx_files_are_read_or_refused_cleanly(originals: dict[str, byt
     with zipfile.ZipFile(original) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            target.writestr(item.filename, _edit(data, edits) if item.filename == part else data)
+            target.writestr(item.filename, _edit(data, edits, text=True) if item.filename == part else data)
     if raw and edits[0][0] == "overwrite":  # and the zip's own bytes too, now and then
         path.write_bytes(_edit(path.read_bytes(), edits[:1]))
     _read(path)
@@ -146,5 +162,5 @@ def test_mutated_docx_files_are_read_or_refused_cleanly(originals: dict[str, byt
 def test_mutated_html_pages_are_read_or_refused_cleanly(originals: dict[str, bytes], tmp_path: Path, name: str,
                                                         edits: list[tuple[str, float, bytes]]) -> None:
     path = tmp_path / name
-    path.write_bytes(_edit(originals[name], edits))
+    path.write_bytes(_edit(originals[name], edits, text=True))
     _read(path)
