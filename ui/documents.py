@@ -9,6 +9,7 @@ whole page sits behind the key.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -21,6 +22,7 @@ import gradio as gr
 from assistant.answer.pipeline import Assistant
 from assistant.assemble import collection_for
 from assistant.core.errors import AssistantError
+from assistant.core.redact import public_message
 from assistant.ingest import SUFFIXES
 from assistant.storage.documents import ChangeReport, DocumentInfo, NewDocument
 from ui import render
@@ -66,9 +68,21 @@ def _status(report: ChangeReport) -> str:
 
 def _failed(exc: Exception) -> str:
     if isinstance(exc, AssistantError):
-        return render.error(str(exc))
+        return render.error(public_message(exc))  # no server paths: the message a client may read
     log.exception("the documents panel failed", exc_info=exc)
     return render.error(render.INTERNAL)
+
+
+def forget_upload(path: Path) -> None:
+    """Delete gradio's copy of an uploaded file once its change is over, added or refused: the corpus
+    holds the document now, and gradio would go on serving its copy by path (``/file=…``), even after
+    the document is removed. (Gradio keeps an upload in ``<its cache>/<hash of the bytes>/<name>``.)"""
+    from gradio.utils import get_upload_folder
+
+    path.unlink(missing_ok=True)
+    if path.parent.parent.resolve() == Path(get_upload_folder()).resolve():
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the upload's own folder, when nothing else is in it
 
 
 def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
@@ -89,6 +103,8 @@ def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
             report = collection_for(get_assistant()).add([NewDocument.of(file)], replace=replace)
         except Exception as exc:
             return rows(), _failed(exc), None
+        finally:
+            forget_upload(file)
         return rows(), _status(report), None
 
     def remove(doc_id: str) -> tuple[list[Row], str]:
