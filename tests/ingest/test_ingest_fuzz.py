@@ -38,14 +38,22 @@ OPTIONS = ReadOptions.from_settings(Settings(_env_file=None))
 PDF_TOKENS = [b"obj", b"endobj", b"stream\n", b"endstream", b"/Length 99999999", b"/Length -1", b"/Filter /LZWDecode",
               b"/Filter /FlateDecode", b"<<", b">>", b"[", b"]", b"(", b")", b"9999999999 0 R", b"/Type /Page",
               b"/Kids [1 0 R]", b"/Count 1000000", b"startxref", b"trailer", b"xref\n0 1\n", b"\x00", b"\xff" * 8]
-XML_TOKENS = ['<w:gridSpan w:val="99999"/>', '<w:outlineLvl w:val="-7"/>', '<w:vMerge/>', "<w:tbl>", "</w:tbl>",
-              "<w:tr>", "<w:tc>", '<w:pStyle w:val="Heading1"/>', "&amp;", "&#0;", "<!DOCTYPE x [<!ENTITY a 'a'>]>",
-              "</w:p>", "<w:p>", '<w:numPr><w:ilvl w:val="x"/></w:numPr>', "]]>", "<![CDATA[",
-              '<w:tc><w:tcPr><w:vMerge w:val="continue"/></w:tcPr><w:p/></w:tc>', '<w:tr><w:tc><w:p/></w:tc></w:tr>',
-              '<w:pStyle w:val="no-such-style"/>', '<w:r><w:t xml:space="preserve">  </w:t></w:r>', "<w:br/>"]
+#: WordprocessingML that keeps document.xml well-formed wherever it goes between two tags
+XML_ELEMENTS = ['<w:gridSpan w:val="99999"/>', '<w:gridSpan w:val="-3"/>', '<w:outlineLvl w:val="-7"/>',
+                '<w:outlineLvl w:val="x"/>', "<w:vMerge/>", '<w:vMerge w:val="continue"/>',
+                '<w:pStyle w:val="Heading1"/>', '<w:pStyle w:val="no-such-style"/>', "<w:br/>", "<w:p/>",
+                '<w:tc><w:tcPr><w:vMerge w:val="continue"/></w:tcPr><w:p/></w:tc>', "<w:tr><w:tc><w:p/></w:tc></w:tr>",
+                '<w:tbl><w:tr><w:tc><w:tcPr><w:gridSpan w:val="7"/></w:tcPr><w:p/></w:tc></w:tr></w:tbl>',
+                '<w:r><w:t xml:space="preserve">  </w:t></w:r>', '<w:numPr><w:ilvl w:val="x"/></w:numPr>',
+                "<w:sectPr/>", "<w:tbl/>", "<w:tr/>", '<w:p><w:r><w:t>表1 标题</w:t></w:r></w:p>']
+#: and fragments that break it
+XML_TOKENS = [*XML_ELEMENTS, "<w:tbl>", "</w:tbl>", "<w:tr>", "<w:tc>", "&amp;", "&#0;", "</w:p>", "<w:p>", "]]>",
+              "<!DOCTYPE x [<!ENTITY a 'a'>]>", "<![CDATA["]
 HTML_TOKENS = ["<table>", "<tr>", "<td colspan=99999999>", "</table>", "<h1>", "<h7>", "<script>", "<!--", "-->",
                "<caption>", "<p>", "&#xFFFFFF;", "&#0;", "<svg><foreignObject>", "<![CDATA[", "<?xml ?>", "<base href='file:///etc/'>",
                '<meta charset="utf-16">', "<math><mi>", "<template>", "<table><table><table>"]
+
+KINDS = ("overwrite", "insert", "delete", "truncate", "repeat")
 
 tally: Counter[str] = Counter()
 
@@ -99,12 +107,12 @@ def _apply(data: Any, edits: list[tuple[str, float, Any]]) -> Any:
     return data
 
 
-def _edits(tokens: list[bytes], *, text: bool = False) -> st.SearchStrategy[list[tuple[str, float, bytes]]]:
+def _edits(tokens: list[bytes], *, text: bool = False, kinds: tuple[str, ...] = KINDS,
+           noise: bool = True) -> st.SearchStrategy[list[tuple[str, float, bytes]]]:
     """Edits whose payloads are mostly the format's tokens, else random bytes (or, for text formats, characters)."""
-    noise = st.text(min_size=1, max_size=12).map(str.encode) if text else st.binary(min_size=1, max_size=12)
-    payload = st.one_of(st.sampled_from(tokens), st.sampled_from(tokens), noise)
-    edit = st.tuples(st.sampled_from(["overwrite", "insert", "delete", "truncate", "repeat"]),
-                     st.floats(0, 1, allow_nan=False), payload)
+    junk = st.text(min_size=1, max_size=12).map(str.encode) if text else st.binary(min_size=1, max_size=12)
+    payload = st.one_of(st.sampled_from(tokens), st.sampled_from(tokens), junk) if noise else st.sampled_from(tokens)
+    edit = st.tuples(st.sampled_from(kinds), st.floats(0, 1, allow_nan=False), payload)
     return st.lists(edit, min_size=1, max_size=6)
 
 
@@ -141,7 +149,9 @@ def test_mutated_pdfs_are_read_or_refused_cleanly(originals: dict[str, bytes], t
 @given(name=st.sampled_from(["sample.docx", "report.docx"]),
        part=st.sampled_from(["word/document.xml", "word/styles.xml", "[Content_Types].xml",
                              "word/_rels/document.xml.rels"]),
-       edits=_edits([t.encode() for t in XML_TOKENS], text=True), raw=st.booleans())
+       edits=st.one_of(_edits([t.encode() for t in XML_TOKENS], text=True),  # mostly broken XML
+                       _edits([t.encode() for t in XML_ELEMENTS], kinds=("insert",), noise=False)),  # well-formed
+       raw=st.booleans())
 def test_mutated_docx_files_are_read_or_refused_cleanly(originals: dict[str, bytes], tmp_path: Path, name: str,
                                                         part: str, edits: list[tuple[str, float, bytes]],
                                                         raw: bool) -> None:

@@ -5,7 +5,8 @@
 - a draft the check cuts is shown as a draft while it streams, then replaced by the checked answer
   (the generator is an OpenAI-compatible server on loopback that streams a scripted draft);
 - an uploaded file is deleted from gradio's cache once its change is over, so it cannot be fetched
-  by its path; the documents panel shows the redacted message of an error, never a server path.
+  by its path; the documents panel shows the redacted message of an error, never a server path;
+- closing the page while its document change runs stops the change before its commit point.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,9 +27,10 @@ from playwright.sync_api import Browser, Page
 from assistant.api import create_app
 from assistant.core.settings import Settings
 from assistant.embed import Embedder
-from assistant.storage.documents import DocumentCollection, NewDocument
-from tests import docsamples
-from tests.docsupport import private_corpus
+from assistant.storage.documents import STAGING_DIR, DocumentCollection, NewDocument
+from assistant.storage.index import live_build_name
+from tests import bombs, docsamples
+from tests.docsupport import corpus_names, private_corpus
 from tests.servers import serve
 from tests.ui.chromium import MARKS, OUTPUT, ask
 
@@ -208,3 +211,26 @@ def test_the_documents_panel_shows_no_server_path_in_an_error(
     text = error.inner_text()
     assert "no document 'gone-soon'" in text and str(settings.corpus_dir) not in text and "<path>" in text
     page.close()
+
+
+def _wait_until(condition: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the condition did not come true"
+        time.sleep(0.05)
+
+
+def test_closing_the_page_stops_its_document_change(
+    browser: Browser, base_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    html = bombs.write_many_paragraphs_html(tmp_path / "long-report.html", 300)  # a minute of embedding
+    build, names = live_build_name(settings.index_dir), corpus_names(settings)
+    staging = settings.corpus_dir / STAGING_DIR
+    page = _page(browser, base_url)
+    _open_documents(page)
+    page.locator("#ra-upload input[type=file]").set_input_files(str(html))
+    _wait_until(staging.exists, 60)  # the change is under way
+    page.wait_for_timeout(2000)
+    page.close()
+    _wait_until(lambda: not staging.exists(), 120)  # stopped and rolled back, long before it would finish
+    assert live_build_name(settings.index_dir) == build and corpus_names(settings) == names
