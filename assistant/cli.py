@@ -16,7 +16,7 @@ from assistant.core.printable import PrintableWriter, printable
 from assistant.core.settings import Settings
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "log", "models", "serve", "eval", "calibrate")
+COMMANDS = ("index", "add", "remove", "docs", "search", "ask", "log", "models", "serve", "mcp", "eval", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -214,9 +214,9 @@ def large_corpus_assistant(n: int, overrides: dict):  # type: ignore[no-untyped-
     from assistant.core.types import Passage
     from assistant.embed import load_embedder
     from assistant.ingest import load_corpus
+    from assistant.ingest.passages import passage_sentences
     from assistant.storage.build import build_index
     from assistant.storage.index import index_exists, load_index
-    from assistant.storage.sentence_index import passage_sentences
 
     base = Settings(**overrides)
     report = load_corpus(base.corpus_dir, base.chunk_max_chars)

@@ -49,6 +49,9 @@ def describe(doc: DocumentInfo | Row) -> str:
     if d.get("pages"):
         parts.append(f"{d['pages']} 页 · pages")
     parts.append(f"{d['passages']} 段 · passages" if d.get("passages") is not None else "未索引 · not indexed")
+    if d.get("instruction_passages"):
+        parts.append(f'<span class="ra-doc-warning">{d["instruction_passages"]} 段含对模型的指令，不作依据 · '
+                     "passages of instructions, never used</span>")
     return f'<b class="ra-doc-id">{escape(d["id"])}</b> · ' + " · ".join(parts)
 
 

@@ -27,9 +27,10 @@ from assistant.answer.evidence import Evidence
 from assistant.answer.refusal import PART_REFUSALS, REFUSALS, Verdict
 from assistant.core.settings import Settings
 from assistant.core.types import Passage
-from assistant.storage.sentence_index import passage_sentences
+from assistant.ingest.passages import passage_sentences
 from assistant.text import lexicon
 from assistant.text.cjk import IDEOGRAPHS, ideographs_only
+from assistant.text.instructions import without_instructions
 from assistant.text.language import Language, script_language
 from assistant.text.numbers import (
     ClauseCosines,
@@ -48,7 +49,6 @@ from assistant.text.questions import (
     dated_event,
     measured_attribute,
     specific_terms,
-    without_instructions,
 )
 from assistant.text.statements import english_coverage, mentions, other_year, states_attribute
 from assistant.text.subject import (
@@ -64,7 +64,7 @@ from assistant.text.subject import (
 from assistant.text.words import bigrams, keywords, normalize, strip_framing
 
 #: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
-_WHO_ACT = re.compile(f"谁([{IDEOGRAPHS}]{{2}})")
+_WHO_ACT = re.compile(f"谁(?![的是])([{IDEOGRAPHS}]{{2}})")
 #: words that frame a text rather than say something ("以上就是…的全部内容")
 _FILLER_WORDS = re.compile("|".join(sorted(lexicon.words("filler_words", "zh"), key=len, reverse=True)))
 #: the longest counted thing held against an LLM's claim: a name (国家实验室, 5G基站), not a run-on phrase

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from assistant.answer.evidence import Evidence, whole
 from assistant.core.types import Citation, Passage, Source
 from assistant.text.cjk import cjk_count, content_chars, ideographs_only
+from assistant.text.instructions import is_instruction
 from assistant.text.language import Language, detect_language
 from assistant.text.markers import format_markers, parse_markers
 from assistant.text.numbers import (
@@ -41,6 +42,7 @@ from assistant.text.numbers import (
     ordinals,
 )
 from assistant.text.sentences import split_sentences
+from assistant.text.statements import years
 from assistant.text.subject import named_entities, said
 from assistant.text.words import bigrams, keywords, named_items, normalize
 
@@ -135,7 +137,9 @@ class CitationChecker:
     def facts_match(self, claim: str, unit: Evidence) -> bool:
         """Every figure and named item of ``claim`` occurs in ``unit`` (its section included)."""
         text = normalize(unit.passage.section + unit.text)
-        if not numbers(claim) <= numbers(text, expand=True):
+        # the year its document's title names is said by every passage of it ("全年全州生产总值…" of
+        # the 2023 bulletin states 2023's figure)
+        if not numbers(claim) <= numbers(text, expand=True) | years(unit.passage.title):
             return False
         english = detect_language(claim) == "en"
         if not english and any(not said(name, text, unit.passage.title) for name in named_entities(claim)):
@@ -231,8 +235,9 @@ class CitationChecker:
                 _REFUSAL_LIKE.search(claim) and not numbers(claim)
             ):
                 continue
-            if claim.rstrip().endswith(("？", "?")):
-                # small models echo the question back; it overlaps the passage but answers nothing
+            if claim.rstrip().endswith(("？", "?")) or is_instruction(claim):
+                # small models echo the question back (it overlaps the passage but answers nothing);
+                # an order, whoever wrote it, is never an answer
                 result.dropped.append(sentence)
                 continue
             cited = [m - 1 for m in markers if 1 <= m <= len(evidence)]

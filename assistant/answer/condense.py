@@ -18,6 +18,7 @@ import logging
 import re
 
 from assistant.answer.generate import GenerationRequest, Generator
+from assistant.answer.generate.usage import UsageMeter
 from assistant.answer.prompts import Prompt
 from assistant.text.cjk import content_chars
 from assistant.text.language import detect_language
@@ -115,19 +116,23 @@ class Condenser:
     def __init__(self, prompt: Prompt) -> None:
         self.prompt = prompt
 
-    def condense(self, question: str, history: list[dict[str, str]], generator: Generator | None = None) -> str:
-        """A standalone version of ``question`` given ``history`` (``question`` itself when standalone)."""
+    def condense(self, question: str, history: list[dict[str, str]], generator: Generator | None = None,
+                 usage: UsageMeter | None = None) -> str:
+        """A standalone version of ``question`` given ``history`` (``question`` itself when standalone);
+        the tokens a rewrite by the model takes are added to ``usage``."""
         if not any(m.get("role") == "user" for m in history) or not needs_context(question):
             return question
         if generator is not None and generator.uses_llm:
-            rewritten = self._rewrite(question, history, generator)
+            rewritten = self._rewrite(question, history, generator, usage)
             if rewritten:
                 return rewritten
         return condense_rule(question, history)
 
-    def _rewrite(self, question: str, history: list[dict[str, str]], generator: Generator) -> str | None:
+    def _rewrite(self, question: str, history: list[dict[str, str]], generator: Generator,
+                 usage: UsageMeter | None) -> str | None:
         messages = self.prompt.render(history=history_text(history), question=question)
-        request = GenerationRequest(messages=messages, question=question, passages=[], max_tokens=96, temperature=0.0)
+        request = GenerationRequest(messages=messages, question=question, passages=[], max_tokens=96, temperature=0.0,
+                                    usage=usage)
         try:
             lines = generator.generate(request).strip().splitlines()
         except Exception as exc:  # a failed rewrite must not fail the answer: the rule takes over

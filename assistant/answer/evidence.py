@@ -30,10 +30,12 @@ from assistant.core.fusion import minmax
 from assistant.core.settings import Settings
 from assistant.core.types import Hit, Passage
 from assistant.embed import Embedder
+from assistant.ingest.passages import passage_sentences
 from assistant.storage.index import Index
-from assistant.storage.sentence_index import passage_sentences, sentence_embed_text
+from assistant.storage.sentence_index import sentence_embed_text
 from assistant.storage.stores import bm25_text
 from assistant.storage.stores.bm25 import BM25Index
+from assistant.text.instructions import is_instruction
 from assistant.text.questions import asked_kind
 from assistant.text.statements import is_label
 from assistant.text.words import tokenize
@@ -111,8 +113,12 @@ def select_evidence(question: str, query_vector: np.ndarray, pool: Pool, n: int,
 
 
 def whole(passage: Passage) -> Evidence:
-    """A whole passage as one piece of evidence (the check's fallback, and tests)."""
-    return Evidence(passage, passage.text, 0.0, 0.0)
+    """A whole passage as one piece of evidence (the check's fallback, and tests), without the
+    instructions it holds: a document's orders support nothing."""
+    sentences = passage_sentences(passage)
+    if not any(is_instruction(s) for s in sentences):
+        return Evidence(passage, passage.text, 0.0, 0.0)
+    return Evidence(passage, "".join(s for s in sentences if not is_instruction(s)), 0.0, 0.0)
 
 
 def passage_idf(tokenized: Sequence[Sequence[str]]) -> Callable[[str], float]:
@@ -169,10 +175,13 @@ class SentenceSpace:
                 sentences, vecs = [stored.texts[i] for i in span], stored.vectors[list(span)]
             else:
                 sentences, vecs = self._sentences_of(p)
-            texts += sentences
-            owners += [p] * len(sentences)
-            positions += list(range(len(sentences)))
-            vectors.append(vecs)
+            # a document's orders ("ignore all previous instructions…") are data, never evidence:
+            # no model reads them, no answer quotes them
+            keep = [i for i, s in enumerate(sentences) if not is_instruction(s)]
+            texts += [sentences[i] for i in keep]
+            owners += [p] * len(keep)
+            positions += keep
+            vectors.append(vecs[keep])
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
         return Pool(texts, owners, positions, matrix)
 

@@ -22,6 +22,7 @@ from assistant.answer.condense import Condenser
 from assistant.answer.evidence import gather, noise_passages
 from assistant.answer.generate import GenerationRequest, Generator, GeneratorPool, Lease
 from assistant.answer.generate.cancel import Cancellation
+from assistant.answer.generate.usage import UsageMeter
 from assistant.answer.grammar import answer_grammar
 from assistant.answer.live import Snapshot
 from assistant.answer.prompts import AnswerPrompts
@@ -106,11 +107,11 @@ class Assistant:
 
     def _run(self, t0: float, question: str, gen: Generator, k: int, history: list[dict[str, str]],
              noise: int) -> Iterator[Event]:
-        s, timings = self.settings, dict[str, float]()
+        s, timings, usage = self.settings, dict[str, float](), UsageMeter()
         language = detect_language(question)
         meta = AnswerMeta(question=question, generator=gen.name, language=language,
                           prompt=self.prompts.info(language) if gen.uses_llm else {})
-        query = self.condenser.condense(question, history, gen)
+        query = self.condenser.condense(question, history, gen, usage)
         timings["condense_ms"] = _ms(t0)
         snap = self.source.snapshot()  # one index build from here to the answer
         t = time.perf_counter()
@@ -120,7 +121,7 @@ class Assistant:
         if too_weak(top_cosine(hits), language, floor=s.min_relevance, floor_crosslingual=s.min_relevance_crosslingual):
             timings["total_ms"] = _ms(t0)
             yield AnswerEvent(Answer.refusal(meta, REFUSALS[language], timings=timings,
-                                             passages=[h.to_source() for h in hits]))
+                                             passages=[h.to_source() for h in hits], usage=usage.usage()))
             return
         parts = split_parts(query)
         noisy = noise_passages(snap.passages, query, hits, noise, s.noise_seed)
@@ -131,7 +132,7 @@ class Assistant:
         request = GenerationRequest(  # 2. prompt
             messages=self.prompts.messages(parts if len(parts) > 1 else question, evidence, language),
             question=question, passages=passages, language=language, max_tokens=s.max_tokens,
-            temperature=s.temperature, evidence=evidence, parts=parts, grammar=grammar)
+            temperature=s.temperature, evidence=evidence, parts=parts, grammar=grammar, usage=usage)
         t, pieces = time.perf_counter(), []
         for piece in gen.stream(request):  # 3. generate
             timings.setdefault("first_token_ms", _ms(t0))
@@ -147,11 +148,11 @@ class Assistant:
         sources = [Source.of(p, scores.get(p.id, 0.0)) for p in passages]
         if verdict.refused:
             yield AnswerEvent(Answer.refusal(meta, REFUSALS[language], timings=timings, passages=sources,
-                                             draft=draft, dropped=checked.dropped))
+                                             draft=draft, dropped=checked.dropped, usage=usage.usage()))
             return
         yield AnswerEvent(Answer.grounded(meta, verdict.text, checked.citations(evidence, scores),
                                           support=checked.support(), timings=timings, passages=sources,
-                                          draft=draft, dropped=checked.dropped))
+                                          draft=draft, dropped=checked.dropped, usage=usage.usage()))
 
     def info(self) -> AssistantInfo:
         """What this assistant runs (nothing is loaded to find out)."""

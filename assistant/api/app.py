@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from assistant import __version__
+from assistant.api import mcp
 from assistant.api.auth import ChatLogin, require_api_key
 from assistant.api.errors import install_error_handlers
 from assistant.api.hosts import HostCheckMiddleware, default_allowed_hosts
@@ -38,9 +39,11 @@ DESCRIPTION = """Answers questions **only from the reports** in the corpus, citi
 * `POST /v1/chat/completions` — OpenAI-compatible; citations in the extra field `citations`
 * `POST /v1/feedback` — thumbs up or down on an answer (by the `answer_id` every answer carries)
 * `GET/POST /v1/documents`, `DELETE /v1/documents/{id}` — the documents answered from (multipart upload)
+* `/mcp` — the same as a Model Context Protocol server (streamable HTTP): tools `search_reports`,
+  `ask_reports`, `list_documents`, `get_passage`, and each document as a resource
 * the chat page is at [`/ui`](/ui)
 
-When `ASSISTANT_API_KEYS` is set, every `/v1` route needs `Authorization: Bearer KEY`.
+When `ASSISTANT_API_KEYS` is set, every `/v1` route and `/mcp` need `Authorization: Bearer KEY`.
 Errors are `{"error": {"type", "message"}}` with a fitting status code; 429 and 503 carry
 `Retry-After`. A local model answers one question at a time and `ASSISTANT_QUEUE_SIZE` more wait;
 beyond that the answer is 429 at once."""
@@ -71,7 +74,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         pool.start_loading()
         app.state.workers = Workers.create(model_threads=pool.capacity(), timeout=settings.request_timeout)
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
             pool.close()  # requests still waiting for a model are sent away; running ones were cancelled
             # the rows still queued are written before the process ends
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                    meta.router(), documents.router()):
         app.include_router(router, dependencies=keyed)
     app.include_router(meta.health_router())
+    mcp_server = mcp.mount(app, settings)
     _mount_ui(app, settings)
     return app
 
@@ -124,14 +129,14 @@ def allowed_generators(settings: Settings) -> list[str]:
 
 
 def _rate_limited(method: str, path: str) -> bool:
-    # the API, and the chat's questions (each one joins gradio's queue once); not /healthz, not
+    # the API, MCP, and the chat's questions (each one joins gradio's queue once); not /healthz, not
     # the page's assets and polling
-    return path.startswith("/v1/") or path == f"{UI_PATH}/gradio_api/queue/join"
+    return path.startswith("/v1/") or path == mcp.PATH or path == f"{UI_PATH}/gradio_api/queue/join"
 
 
 def _guarded(method: str, path: str) -> bool:
-    # where a wrong key or password is answered: the API and the chat (its login and its own API)
-    return path.startswith("/v1/") or path.startswith(UI_PATH)
+    # where a wrong key or password is answered: the API, MCP and the chat (its login and its own API)
+    return path.startswith("/v1/") or path == mcp.PATH or path.startswith(UI_PATH)
 
 
 def _fastapi(**kwargs: Any) -> FastAPI:

@@ -7,9 +7,13 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from assistant.api.errors import error_body
 
 # auto_error=False: with no keys configured the routes are open, so a missing header is fine;
 # declaring the scheme still gives /docs its "Authorize" button
@@ -23,6 +27,15 @@ def key_matches(supplied: str, keys: list[SecretStr]) -> bool:
         # compare against every key, without short-circuiting, so timing reveals nothing
         matched |= hmac.compare_digest(supplied.encode(), key.get_secret_value().encode())
     return matched
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of a request's ``Authorization: Bearer`` header (None: no such header)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None
 
 
 def key_id(key: str) -> str:
@@ -63,3 +76,25 @@ def require_api_key(
         raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
     if keys and credentials:
         request.state.client = key_id(credentials.credentials)  # who asked, for the question log
+
+
+class KeyedApp:
+    """An ASGI app behind the API keys, as the ``/v1`` routes are (for an endpoint that is not a FastAPI
+    route: the MCP server at ``/mcp``): 401 without one of the keys, and the key's id in the request's
+    state (``client``, for the question log) with one."""
+
+    def __init__(self, app: ASGIApp, keys: list[SecretStr]) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.keys:
+            supplied = bearer_token(scope)
+            if supplied is None or not key_matches(supplied, self.keys):
+                reason = "invalid API key" if supplied is not None else "missing 'Authorization: Bearer KEY' header"
+                response = JSONResponse(error_body("unauthorized", reason), status_code=401,
+                                        headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["client"] = key_id(supplied)
+        await self.app(scope, receive, send)

@@ -69,6 +69,13 @@ def extras(answer: Answer) -> dict[str, Any]:
             "answer_id": data["answer_id"]}
 
 
+def usage(answer: Answer) -> dict[str, int]:
+    """OpenAI's ``usage`` of an answer: ``prompt_tokens``, ``completion_tokens``, ``total_tokens``."""
+    if answer.usage is None:
+        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    return answer.usage.openai()
+
+
 @dataclass
 class Completion:
     """Identity shared by every chunk of one completion."""
@@ -77,15 +84,23 @@ class Completion:
     id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
 
+    #: streaming with ``stream_options.include_usage``: every chunk has ``usage`` (null but in the last one)
+    include_usage: bool = False
+
     def message(self, answer: Answer) -> dict[str, Any]:
         """A whole ``chat.completion`` object."""
         choice = {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
-        return {**self._head("chat.completion"), "choices": [choice], **extras(answer)}
+        return {**self._head("chat.completion"), "choices": [choice], "usage": usage(answer), **extras(answer)}
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
         """One ``chat.completion.chunk``."""
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
-        return {**self._head("chat.completion.chunk"), "choices": [choice], **extra}
+        counts = {"usage": None} if self.include_usage else {}
+        return {**self._head("chat.completion.chunk"), "choices": [choice], **counts, **extra}
+
+    def usage_chunk(self, answer: Answer) -> dict[str, Any]:
+        """The chunk OpenAI sends last with ``include_usage``: no choices, the whole request's ``usage``."""
+        return {**self._head("chat.completion.chunk"), "choices": [], "usage": usage(answer)}
 
     def _head(self, kind: str) -> dict[str, Any]:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model}

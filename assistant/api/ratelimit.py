@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.api.auth import key_matches
+from assistant.api.auth import bearer_token, key_matches
 from assistant.api.errors import error_response
 from assistant.core.errors import RateLimitedError
 from assistant.core.settings import RATE_PATTERN
@@ -136,7 +136,7 @@ class RateLimitMiddleware:
             return
 
         is_login = method == "POST" and path == self.login_path
-        carries_key = _bearer(scope) is not None
+        carries_key = bearer_token(scope) is not None
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -150,7 +150,7 @@ class RateLimitMiddleware:
     def _client(self, scope: Scope, address: str) -> str:
         """The rate-limit key: a valid API key's digest, else the address."""
         if self.keys:
-            supplied = _bearer(scope)
+            supplied = bearer_token(scope)
             if supplied and key_matches(supplied, self.keys):
                 return "key:" + hashlib.sha256(supplied.encode()).hexdigest()[:16]
         return "addr:" + address
@@ -164,10 +164,3 @@ def _address(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
-    return None

@@ -80,6 +80,13 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    """OpenAI's ``stream_options``; other options are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    include_usage: bool = Field(False, description="send the answer's token counts in a last chunk before [DONE]")
+
+
 class ChatFields(BaseModel):
     # extra="allow": OpenAI clients send max_tokens, temperature, top_p, user, ...; all are accepted
     # and ignored, because the answer must come from the report and be checked, not sampled freely
@@ -92,6 +99,7 @@ class ChatFields(BaseModel):
     model: str = Field("report-assistant", description="'report-assistant' (server default) or a generator name")
     messages: list[ChatMessage] = Field(min_length=1, description="the last one must be the user's question")
     stream: bool = False
+    stream_options: StreamOptions | None = None
     k: int | None = Field(None, description="extension: passages to retrieve")
 
 

@@ -11,12 +11,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from starlette.requests import Request
+from starlette.types import Receive
 
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.pipeline import Assistant
 from assistant.api.deps import get_assistant, get_workers
 from assistant.api.errors import assistant_error_body, error_body
-from assistant.api.workers import Job, close_iterator
+from assistant.api.workers import Job, Workers, close_iterator
 from assistant.core.errors import AssistantError
 from assistant.core.types import Answer, AnswerEvent, Event
 
@@ -28,16 +29,24 @@ Start = Callable[[Assistant, Cancellation], Iterator[Event]]
 
 async def answer(request: Request, generator: str | None, start_events: Start) -> Answer:
     """The checked answer, computed in the right pool; a disconnect or time-out stops it."""
-    job, events = await _admit(request, generator, start_events)
+    return await answer_with(get_assistant(request), get_workers(request), generator, start_events,
+                             receive=request.receive)
+
+
+async def answer_with(assistant: Assistant, workers: Workers, generator: str | None, start_events: Start, *,
+                      receive: Receive | None = None) -> Answer:
+    """:func:`answer` for a caller that is not a route (the MCP tools): a time-out stops the work, and so
+    does cancelling the awaiting task; with ``receive``, so does the client's disconnect."""
+    job, events = await _admit(assistant, workers, generator, start_events)
     try:
-        return await job.run(lambda: _final(events), receive=request.receive)
+        return await job.run(lambda: _final(events), receive=receive)
     finally:
         job.close()
 
 
 async def start(request: Request, generator: str | None, start_events: Start) -> tuple[Event, AsyncIterator[Event]]:
     """The first event, then the others as an async iterator (closing it stops the work)."""
-    job, events = await _admit(request, generator, start_events)
+    job, events = await _admit(get_assistant(request), get_workers(request), generator, start_events)
     try:
         first = await job.run(lambda: next(events), receive=request.receive)
     except BaseException:
@@ -47,9 +56,9 @@ async def start(request: Request, generator: str | None, start_events: Start) ->
     return first, job.iterate(events)
 
 
-async def _admit(request: Request, generator: str | None, start_events: Start) -> tuple[Job, Iterator[Event]]:
-    assistant = get_assistant(request)
-    job = get_workers(request).job()
+async def _admit(assistant: Assistant, workers: Workers, generator: str | None,
+                 start_events: Start) -> tuple[Job, Iterator[Event]]:
+    job = workers.job()
     try:
         # on the quick pool: admission must answer 429 at once, whatever the models are doing
         events = await job.run(lambda: start_events(assistant, job.cancel))

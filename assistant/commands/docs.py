@@ -50,13 +50,19 @@ def format_table(documents: list[DocumentInfo]) -> str:
         for d in documents
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    warnings = [f"warning: {d.id}: {_count(d.instruction_passages, 'passage')} of instructions to a reader or "
+                "a model, kept but never used as evidence" for d in documents if d.instruction_passages]
+    return "\n".join(table + warnings)
 
 
 def describe(doc: DocumentInfo) -> str:
     """``report (pdf, 4 pages, 23 passages)``."""
     parts = [doc.type] + ([_count(doc.pages, "page")] if doc.pages else []) + (
         [_count(doc.passages, "passage")] if doc.passages is not None else ["not indexed"])
+    if doc.instruction_passages:
+        parts.append(f"{_count(doc.instruction_passages, 'passage')} of instructions to a reader or model, "
+                     "never used")
     return f"{doc.id} ({', '.join(parts)})"
 
 

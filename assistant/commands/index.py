@@ -127,10 +127,15 @@ def format_explanation(document: IngestedDocument) -> str:
     """The layout line, then per passage: id, kind, section path, and the text's first characters
     (a table's passage in full, one row a line, as it will be indexed)."""
     lines = [f"{document.source}: {document.layout.describe()}", f"{len(document.passages)} passages:"]
+    hostile = document.instruction_passages()
+    if hostile:
+        lines.insert(1, f"warning: {len(hostile)} passage(s) are mostly instructions to a reader or a model; "
+                        "they are kept but never used as evidence or quoted: " + ", ".join(hostile))
     width = max(len(p.id.split("#", 1)[1]) for p in document.passages)
     for p in document.passages:
         local = p.id.split("#", 1)[1]
-        lines.append(f"  {local:<{width}}  {p.kind:<9}  {p.section}")
+        flag = "  [instructions: never evidence]" if p.id in hostile else ""
+        lines.append(f"  {local:<{width}}  {p.kind:<9}  {p.section}{flag}")
         if p.kind == "table":
             lines += [f"  {'':<{width}}  {'':<9}  {row}" for row in p.text.split("\n")]
             lines.append(f"  {'':<{width}}  {'':<9}  ({len(p.text)} chars)")

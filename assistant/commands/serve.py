@@ -10,7 +10,7 @@ from assistant.core.settings import Settings
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
-        "serve", help="serve the HTTP API (/v1, /docs) and the chat page (/ui)",
+        "serve", help="serve the HTTP API (/v1, /docs), MCP (/mcp) and the chat page (/ui)",
         description="Serve the API and the chat. Binds 127.0.0.1 unless --host says otherwise.",
     )
     parser.add_argument("--host", default=None, help="interface to bind (default: ASSISTANT_HOST or 127.0.0.1)")
@@ -25,10 +25,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.with_changes(**overrides)
     base = f"http://{_url_host(settings.host)}:{settings.port}"
-    print(f"chat:     {base}/ui\nAPI docs: {base}/docs", flush=True)
+    print(f"chat:     {base}/ui\nAPI docs: {base}/docs\nMCP:      {base}/mcp", flush=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         print(
-            "warning: listening beyond this machine without ASSISTANT_API_KEYS; /v1 is open to anyone who can reach it"
+            "warning: listening beyond this machine without ASSISTANT_API_KEYS; "
+            "/v1 and /mcp are open to anyone who can reach them"
         )
     run(settings)
     return 0

@@ -245,6 +245,10 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(
         60.0, gt=0, description="seconds before a remote LLM call is given up (exit 6 / HTTP 504)"
     )
+    openai_stream_usage: bool = Field(
+        True, description="ask that server for token counts in its stream (stream_options.include_usage); "
+        "turn off for a server that rejects the option (its answers are then counted with the local tokenizer)"
+    )
 
     # --- input limits
     max_question_chars: int = Field(
@@ -255,7 +259,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="interface `assistant serve` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `assistant serve` listens on")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="comma-separated; when set, /v1 routes need 'Authorization: Bearer KEY'"
+        default_factory=list,
+        description="comma-separated; when set, /v1 routes and /mcp need 'Authorization: Bearer KEY'",
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body the API reads (larger: HTTP 413)")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(

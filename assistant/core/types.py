@@ -105,6 +105,27 @@ class AnswerMeta(BaseModel):
     prompt: dict[str, str] = Field(default_factory=dict)
 
 
+#: how an answer's tokens were counted, most exact first: the local model's own counts, the OpenAI-compatible
+#: server's ``usage``, the local model's tokenizer over what a generator read and wrote, an estimate by
+#: character classes; ``none`` when no generator ran (a refusal before generation)
+Counted = Literal["model", "upstream", "tokenizer", "estimate", "none"]
+
+
+class Usage(BaseModel):
+    """The tokens one answer took, as OpenAI's ``usage`` reports them, and how they were counted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    counted: Counted = "none"
+
+    def openai(self) -> dict[str, int]:
+        """The OpenAI ``usage`` object (the three counts)."""
+        return self.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"})
+
+
 class AnswerJSON(AnswerMeta):
     """The stable JSON contract shared by ``assistant ask --json`` and ``POST /v1/ask``."""
 
@@ -116,6 +137,8 @@ class AnswerJSON(AnswerMeta):
     dropped: list[str] = Field(default_factory=list)
     #: the id under which the question log keeps this answer (for feedback); None when not logged
     answer_id: str | None = None
+    #: the tokens the generator read and wrote for this answer (condensing a follow-up included)
+    usage: Usage | None = None
 
 
 class Answer(AnswerJSON):
@@ -134,17 +157,18 @@ class Answer(AnswerJSON):
 
     @classmethod
     def refusal(cls, meta: AnswerMeta, text: str, *, timings: dict[str, float], passages: list[Source],
-                draft: str = "", dropped: list[str] | None = None) -> Answer:
+                draft: str = "", dropped: list[str] | None = None, usage: Usage | None = None) -> Answer:
         """"The reports do not say": no citations."""
         return cls(**meta.model_dump(), answer=text, refused=True, timings=timings, passages=passages,
-                   draft=draft, dropped=dropped or [])
+                   draft=draft, dropped=dropped or [], usage=usage)
 
     @classmethod
     def grounded(cls, meta: AnswerMeta, text: str, citations: list[Citation], *, support: dict[int, list[str]],
-                 timings: dict[str, float], passages: list[Source], draft: str, dropped: list[str]) -> Answer:
+                 timings: dict[str, float], passages: list[Source], draft: str, dropped: list[str],
+                 usage: Usage | None = None) -> Answer:
         """A checked answer whose markers point at ``citations``."""
         return cls(**meta.model_dump(), answer=text, refused=False, citations=citations, support=support,
-                   timings=timings, passages=passages, draft=draft, dropped=dropped)
+                   timings=timings, passages=passages, draft=draft, dropped=dropped, usage=usage)
 
 
 # ---- streaming events -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from assistant.core.types import Passage
 from assistant.ingest import chunk, structure
 from assistant.ingest.document import Block, Document, ReadOptions
 from assistant.ingest.paragraphs import split_paragraphs
+from assistant.ingest.passages import mostly_instruction
 from assistant.ingest.read import SUFFIXES, read_document, unreadable
 from assistant.ingest.repair import normalise_paragraph, repair_blocks
 from assistant.ingest.structure import Layout, Outline
@@ -49,7 +50,12 @@ class IngestedDocument:
                 "summary": layout.describe(),
             },
             "passages": [p.to_dict() for p in self.passages],
+            "instruction_passages": self.instruction_passages(),
         }
+
+    def instruction_passages(self) -> list[str]:
+        """The ids of the passages that are mostly orders to a reader or a model (never evidence)."""
+        return [p.id for p in self.passages if mostly_instruction(p)]
 
 
 def outline(document: Document, fallback_title: str, name: str | None = None) -> Outline:

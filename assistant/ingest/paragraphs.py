@@ -22,7 +22,7 @@ from assistant.ingest.markers import MD_HEADING, breaks_figure, starts_block
 from assistant.text.cjk import is_cjk
 
 #: sentence-final punctuation (a paragraph ending with one is finished)
-TERMINAL = tuple("。！？!?；;：:…")
+TERMINAL = tuple("。！？!?；;：:….")
 _CLOSERS = "”’」』）)"
 
 # a line this much shorter than the longest of its block did not reach the right margin

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.core.types import Answer, Passage, Source
 
 Rating = Literal["up", "down"]
-#: where an answer was asked: ``assistant ask``, ``POST /v1/ask``, ``/v1/chat/completions``, the chat page
-Channel = Literal["cli", "api", "openai", "chat"]
+#: where an answer was asked: ``assistant ask``, ``POST /v1/ask``, ``/v1/chat/completions``, the chat page,
+#: the MCP tool ``ask_reports`` (``assistant mcp`` over stdio, or ``/mcp``)
+Channel = Literal["cli", "api", "openai", "chat", "mcp"]
 
 
 #: what texts are hashed with: HMAC-SHA256 under the install's key (:func:`keyed`), or plain sha256

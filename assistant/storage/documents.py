@@ -103,6 +103,8 @@ class DocumentInfo(BaseModel):
     sha256: str
     bytes: int
     indexed: bool  # whether the live index holds this file as it is now
+    #: passages that are mostly instructions to a reader or a model (kept, never evidence)
+    instruction_passages: int = 0
 
 
 class _Entry(BaseModel):
@@ -117,6 +119,7 @@ class _Entry(BaseModel):
     sha256: str
     bytes: int
     mtime_ns: int
+    instruction_passages: int = 0
 
 
 class _Catalog(BaseModel):
@@ -567,7 +570,8 @@ def _copy(data: Path | BinaryIO, target: Path, limit: int) -> int:
 def _entry(path: Path, doc: IngestedDocument) -> _Entry:
     stat = path.stat()
     return _Entry(source=doc.source, type=doc.layout.reader, passages=len(doc.passages), pages=doc.pages,
-                  added=_now(), sha256=sha256_file(path), bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+                  added=_now(), sha256=sha256_file(path), bytes=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                  instruction_passages=len(doc.instruction_passages()))
 
 
 def _derived(path: Path, source: str, mtime_ns: int, size: int) -> _Entry:
@@ -600,7 +604,8 @@ def _pdf_pages(path: Path) -> int | None:
 
 def _info_of(entry: _Entry, *, indexed: bool) -> DocumentInfo:
     return DocumentInfo(id=Path(entry.source).stem, source=entry.source, type=entry.type, passages=entry.passages,
-                        pages=entry.pages, added=entry.added, sha256=entry.sha256, bytes=entry.bytes, indexed=indexed)
+                        pages=entry.pages, added=entry.added, sha256=entry.sha256, bytes=entry.bytes, indexed=indexed,
+                        instruction_passages=entry.instruction_passages)
 
 
 def _manifest_or_none(settings: Settings) -> Manifest | None:

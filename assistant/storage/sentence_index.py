@@ -28,24 +28,12 @@ from tqdm import tqdm
 
 from assistant.core.types import Passage
 from assistant.embed import Embedder
-from assistant.text.cjk import content_chars
-from assistant.text.sentences import split_sentences
+from assistant.ingest.passages import passage_sentences
 
 #: how a sentence becomes embedding input; recorded in the manifest so a change re-embeds them
 SENTENCE_TEXT = "heading+sentence/v2"  # v2: a table's sentences are its lines
 SENTENCES_FILE = "sentences.jsonl"
 SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
-#: fragments shorter than this (content characters) state nothing worth quoting
-MIN_SENTENCE_CHARS = 4
-
-
-def passage_sentences(passage: Passage) -> list[str]:
-    """The sentences of a passage that can carry a fact, in order; a table's are its lines (a row
-    written out with its label is one statement, whatever punctuation joins its cells)."""
-    units = passage.text.splitlines() if passage.kind == "table" else split_sentences(passage.text)
-    return [s.strip() for s in units if content_chars(s) >= MIN_SENTENCE_CHARS]
-
-
 def sentence_embed_text(passage: Passage, sentence: str) -> str:
     """What is embedded for a sentence: its heading, then the sentence (unless it is the heading)."""
     head = passage.heading

@@ -182,7 +182,7 @@ DATES = re.compile(
 #: a date, a day or a time of day stated anywhere: "2025年11月27日", "12月7日", "每周一", "9:30",
 #: "in the third quarter of 2026", "Monday"
 _DATE_STATED = re.compile(
-    r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|(?:周|星期|礼拜)[一二三四五六日天]|(?<!\d)(?:19|20)\d{2}(?!\d)"
+    r"\d{4}\s*年|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?|(?:周|星期|礼拜)[一二三四五六日天]|(?<!\d)(?:19|20)\d{2}(?!\d)"
     rf"|\b{_MONTHS}\b|\b{_WEEKDAYS}\b|\d{{1,2}}[:：]\d{{2}}")
 
 

@@ -1,6 +1,7 @@
 """The OpenAI-compatible generator against real servers on loopback: ``llama_cpp.server`` running
-the tiny GGUF (started by the fixture as a subprocess), plus two small stdlib HTTP servers that
-misbehave on purpose (one too slow, one answering 500)."""
+the tiny GGUF (started by the fixture as a subprocess), this project's own server (an upstream that
+reports ``usage`` in its stream), plus two small stdlib HTTP servers that misbehave on purpose (one
+too slow, one answering 500)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,21 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 import httpx
+import openai
 import pytest
 from pydantic import SecretStr
 
 from assistant.answer.generate import GenerationRequest
 from assistant.answer.generate.openai import OpenAIGenerator
+from assistant.answer.generate.usage import UsageMeter
+from assistant.api import create_app
 from assistant.core.errors import GeneratorError, GeneratorTimeoutError, ModelLoadError
+from assistant.core.settings import Settings
+from tests.servers import serve
 from tests.support import make_settings
 from tests.tinygguf import write_tiny_gguf
 
@@ -147,3 +155,31 @@ def test_unreachable_server_is_a_clear_error() -> None:
 def test_missing_base_url_is_a_configuration_error() -> None:
     with pytest.raises(ModelLoadError, match="ASSISTANT_OPENAI_BASE_URL"):
         OpenAIGenerator.from_settings(make_settings(openai_base_url=None))
+
+
+# ---- token usage ------------------------------------------------------------------------------------
+
+
+def test_an_upstream_that_sends_no_usage_records_none(llama_server: str) -> None:
+    """llama_cpp.server ignores stream_options: the answer's counts then come from the counter (the Lease)."""
+    meter = UsageMeter()
+    gen = OpenAIGenerator(llama_server, "tiny", timeout=30)
+    assert "".join(gen.stream(replace(REQUEST, usage=meter)))
+    assert meter.calls == 0
+
+
+def test_the_upstreams_usage_is_recorded(built_index_settings: Settings) -> None:
+    """Against a server that counts (this project's own, extractive): the counts it reports, as it reports them."""
+    upstream = built_index_settings.model_copy(update={"generator": "extractive"})
+    with serve(create_app(upstream)) as url:
+        messages: Any = REQUEST.messages
+        reported = openai.OpenAI(base_url=f"{url}/v1", api_key="none").chat.completions.create(
+            model="extractive", messages=messages).usage
+        meter, silent = UsageMeter(), UsageMeter()
+        assert "".join(OpenAIGenerator(f"{url}/v1", "extractive").stream(replace(REQUEST, usage=meter)))
+        "".join(OpenAIGenerator(f"{url}/v1", "extractive", stream_usage=False).stream(replace(REQUEST, usage=silent)))
+    assert reported is not None and reported.total_tokens > 0
+    assert meter.usage().model_dump() == {"prompt_tokens": reported.prompt_tokens,
+                                          "completion_tokens": reported.completion_tokens,
+                                          "total_tokens": reported.total_tokens, "counted": "upstream"}
+    assert silent.calls == 0  # ASSISTANT_OPENAI_STREAM_USAGE=false: not asked for, none recorded

@@ -42,7 +42,9 @@ def test_add_docs_remove(settings: Settings, pdf: Path, capsys: pytest.CaptureFi
     assert main(["docs", "--json"]) == 0
     documents = json.loads(capsys.readouterr().out)["documents"]
     assert [d["id"] for d in documents] == [docgen.STEM, "green"]
-    assert set(documents[1]) == {"id", "source", "type", "passages", "pages", "added", "sha256", "bytes", "indexed"}
+    assert set(documents[1]) == {"id", "source", "type", "passages", "pages", "added", "sha256", "bytes", "indexed",
+                                 "instruction_passages"}
+    assert documents[1]["instruction_passages"] == 0
 
     assert main(["remove", "green", "--json"]) == 0
     change = json.loads(capsys.readouterr().out)

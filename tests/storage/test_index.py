@@ -23,6 +23,7 @@ from assistant.core.errors import CorpusError, IndexCorruptError, IndexMismatchE
 from assistant.core.settings import PROJECT_ROOT, Settings
 from assistant.core.types import Passage
 from assistant.embed import Embedder
+from assistant.ingest.passages import passage_sentences
 from assistant.storage.build import build_index
 from assistant.storage.index import (
     FORMAT_VERSION,
@@ -39,7 +40,7 @@ from assistant.storage.index import (
     stale_reason,
 )
 from assistant.storage.lifecycle import ensure_index
-from assistant.storage.sentence_index import SENTENCE_TEXT, SENTENCES_FILE, passage_sentences, sentence_embed_text
+from assistant.storage.sentence_index import SENTENCE_TEXT, SENTENCES_FILE, sentence_embed_text
 from tests.support import CORPUS_DIR, CountingEmbedder, make_settings
 
 
@@ -379,7 +380,8 @@ def test_changed_corpus_is_refreshed_incrementally(
     index = ensure_index(settings, counting, progress=False, notify=notes.append)
     changed = _passage_texts(counting, index.passages)
     assert len(changed) == 1 and "1600家" in changed[0]
-    assert len(counting.passages) == 1 + len(passage_sentences(next(p for p in index.passages if passage_text(p) == changed[0])))
+    edited = next(p for p in index.passages if passage_text(p) == changed[0])
+    assert len(counting.passages) == 1 + len(passage_sentences(edited))
     assert any("corpus changed" in n and report.name in n for n in notes)
     assert any("1600家" in p.text for p in index.passages)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer.evidence import Evidence
 from assistant.answer.generate.cancel import Cancellation
+from assistant.answer.generate.usage import UsageMeter
 from assistant.core.types import Passage
 from assistant.text.language import Language
 
@@ -49,6 +50,8 @@ class GenerationRequest:
     #: the form the answer must take, as a llama.cpp grammar (GBNF); backends that cannot
     #: constrain their output ignore it (the citation check holds every answer to the same form)
     grammar: str | None = None
+    #: where a backend that knows its token counts records them (the others are counted for them)
+    usage: UsageMeter | None = None
 
 
 class Generator(ABC):

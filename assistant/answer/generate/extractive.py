@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from assistant.answer.adequacy import Judge
 from assistant.answer.evidence import Evidence
 from assistant.answer.generate import GenerationRequest, Generator
+from assistant.ingest.passages import mostly_instruction
 from assistant.text import lexicon
 from assistant.text.cjk import IDEOGRAPHS, content_chars
 from assistant.text.language import script_language
@@ -40,18 +41,18 @@ from assistant.text.numbers import (
     ordinals,
     states_asked_figure,
 )
-from assistant.text.questions import (
-    asked_kind,
-)
+from assistant.text.questions import asked_kind
 from assistant.text.sentences import split_clauses
 from assistant.text.statements import is_label
 from assistant.text.subject import focus
-from assistant.text.words import bigrams, normalize
+from assistant.text.words import bigrams, keywords, normalize
 
 if TYPE_CHECKING:
     from assistant.core.settings import Settings
     from assistant.embed import Embedder
 
+#: how much the share of the question's words a sentence says adds to its closeness in meaning
+_WORDS_WEIGHT = 0.01
 #: a heading-only sentence such as "（四）强化企业科技创新主体地位。" rarely answers anything
 _MIN_SENTENCE_CHARS = 8
 #: "由谁主持", "谁承担": the act a who-question asks about (a sentence about someone else's act does not answer)
@@ -123,8 +124,10 @@ class ExtractiveGenerator(Generator):
         # (a signature's date line does answer "落款日期是哪一天")
         kind = asked_kind(question)
         dated = kind == "date"
+        # a passage that is mostly orders to a reader or a model is never quoted, not even its facts
         kept = [(i, e) for i, e in evidence
-                if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))]
+                if content_chars(e.text) >= _MIN_SENTENCE_CHARS and (dated or not is_label(e.text))
+                and not mostly_instruction(e.passage)]
         closeness = self._focused(question, [e for _, e in kept])
         # a name of the asked kind first (who, where, what is it called), then closeness to what is asked
         named = {i: bool(kind in ("who", "where", "alias") and self.judge.items(question, kind, e.text))
@@ -158,7 +161,11 @@ class ExtractiveGenerator(Generator):
         out = []
         for e in evidence:
             q = asked[e.passage.title]
-            out.append(float(e.vector @ vectors[q]) if q in vectors and e.vector is not None else e.cosine)
+            cosine = float(e.vector @ vectors[q]) if q in vectors and e.vector is not None else e.cosine
+            # the question's own words, said in the sentence, break near-ties of meaning
+            words = [w for w in keywords(q) if not w.isdigit()]
+            said = sum(w in normalize(e.text).lower() for w in words) / len(words) if words else 0.0
+            out.append(cosine + _WORDS_WEIGHT * said)
         return out
 
     # ---- rendering ------------------------------------------------------------------------

@@ -13,12 +13,14 @@ import ctypes
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer.generate import GenerationRequest, Generator
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.generate.gguf_models import MODELS, resolve_local_model
+from assistant.answer.generate.usage import UsageMeter
 from assistant.core.errors import GeneratorError, ModelLoadError
 
 if TYPE_CHECKING:
@@ -147,18 +149,23 @@ class LocalGenerator(Generator):
             self._active = cancel
             unregister = cancel.on_cancel(lambda: self._stop(cancel)) if cancel is not None else None
             chunks = None
+            tally = TokenTally()
             try:
-                chunks = llm.create_chat_completion(
-                    messages=request.messages, max_tokens=request.max_tokens,
-                    temperature=request.temperature, stop=request.stop or None, stream=True,
-                    grammar=self._grammar(request.grammar),
-                )
-                for chunk in chunks:
-                    if cancel is not None:
-                        cancel.check()
-                    text = chunk["choices"][0]["delta"].get("content")
-                    if text:
-                        yield text
+                with tally.watching(llm):
+                    chunks = llm.create_chat_completion(
+                        messages=request.messages, max_tokens=request.max_tokens,
+                        temperature=request.temperature, stop=request.stop or None, stream=True,
+                        grammar=self._grammar(request.grammar),
+                    )
+                    for chunk in chunks:
+                        if cancel is not None:
+                            cancel.check()
+                        choice = chunk["choices"][0]
+                        text = choice["delta"].get("content")
+                        if text:
+                            yield text
+                        tally.finish_reason = choice.get("finish_reason") or tally.finish_reason
+                tally.record(request.usage)
             except RuntimeError as exc:  # llama_decode returned 2: the abort switch stopped it
                 if cancel is not None and cancel.cancelled:
                     raise cancel.error from exc
@@ -176,3 +183,54 @@ class LocalGenerator(Generator):
         # runs in the cancelling thread; a late call for a request that has finished does nothing
         if self._abort is not None and self._active is cancel:
             self._abort.set(True)
+
+
+class TokenTally:
+    """The local model's own token counts for one streamed completion.
+
+    llama-cpp-python's stream carries no ``usage``, and its chat API takes no hook; its completion
+    API takes stopping criteria, which llama.cpp calls after sampling each token with the tokens in
+    the context so far. So while a completion runs, :meth:`watching` adds a criterion that never
+    stops anything and notes those lengths: the first is the prompt as prefilled plus cached, and
+    each later one is one more sampled token. The last token sampled is not in the context yet: it
+    counts unless it ended the generation (``finish_reason`` ``"stop"``), as in llama.cpp's own
+    ``usage`` of a completion that is not streamed.
+    """
+
+    def __init__(self) -> None:
+        self.prompt: int | None = None
+        self.longest = 0
+        self.finish_reason: str | None = None
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        n = len(input_ids)
+        if self.prompt is None:
+            self.prompt = n
+        self.longest = max(self.longest, n)
+        return False
+
+    @contextmanager
+    def watching(self, llm: Any) -> Iterator[None]:
+        """Count the completions ``llm`` runs inside the block (the caller holds the model's lock)."""
+        from llama_cpp import StoppingCriteriaList
+
+        complete = llm.create_completion
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            criteria = kwargs.get("stopping_criteria")
+            others = list(criteria) if isinstance(criteria, list) else [criteria] if criteria is not None else []
+            kwargs["stopping_criteria"] = StoppingCriteriaList([*others, self])
+            return complete(*args, **kwargs)
+
+        llm.create_completion = counted  # this instance only, for this completion
+        try:
+            yield
+        finally:
+            del llm.create_completion
+
+    def record(self, meter: UsageMeter | None) -> None:
+        """Add the counts to ``meter`` (nothing is recorded when no token was sampled)."""
+        if meter is None or self.prompt is None:
+            return
+        sampled = self.longest - self.prompt + 1
+        meter.record(self.prompt, sampled - (1 if self.finish_reason == "stop" else 0), "model")

@@ -31,7 +31,8 @@ class OpenAIGenerator(Generator):
     #: a remote server answers several requests at once; more wait in the pool's queue
     parallel = 4
 
-    def __init__(self, base_url: str, model: str, *, api_key: SecretStr | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, model: str, *, api_key: SecretStr | None = None, timeout: float = 60.0,
+                 stream_usage: bool = True) -> None:
         try:
             import openai
         except ImportError as exc:  # pragma: no cover - a declared dependency
@@ -39,6 +40,8 @@ class OpenAIGenerator(Generator):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout = timeout
+        #: ask for the upstream's token counts in the stream's last chunk (OpenAI's stream_options)
+        self.stream_usage = stream_usage
         self.name = f"openai:{model}"
         key = api_key.get_secret_value() if api_key is not None else _NO_KEY
         self._client = openai.OpenAI(base_url=self.base_url, api_key=key or _NO_KEY, timeout=timeout, max_retries=0)
@@ -52,17 +55,18 @@ class OpenAIGenerator(Generator):
                 "(e.g. http://127.0.0.1:8080/v1), plus ASSISTANT_OPENAI_API_KEY and ASSISTANT_OPENAI_MODEL if needed"
             )
         return cls(settings.openai_base_url, settings.openai_model, api_key=settings.openai_api_key,
-                   timeout=settings.openai_timeout)
+                   timeout=settings.openai_timeout, stream_usage=settings.openai_stream_usage)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         where = f"{self.base_url} (model {self.model!r})"
         cancel = request.cancel
         unregister = None
         try:
+            options: dict[str, Any] = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
             chunks: Any = self._client.chat.completions.create(
                 model=self.model, messages=cast("list[ChatCompletionMessageParam]", request.messages),
                 max_tokens=request.max_tokens, temperature=request.temperature,
-                stop=request.stop or None, stream=True,
+                stop=request.stop or None, stream=True, **options,
             )
             if cancel is not None:
                 # closing the response from the cancelling thread ends a read that waits for the
@@ -73,6 +77,9 @@ class OpenAIGenerator(Generator):
                     cancel.check()
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+                usage = getattr(chunk, "usage", None)
+                if usage is not None and request.usage is not None:  # the last chunk, when the server counts
+                    request.usage.record(usage.prompt_tokens, usage.completion_tokens, "upstream")
         except Exception as exc:
             if cancel is not None and cancel.cancelled:
                 raise cancel.error from exc

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from assistant.answer.generate import AUTO, GENERATORS, GenerationRequest, Generator, GeneratorFactory
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.generate.queue import ModelQueue, Ticket
+from assistant.answer.generate.usage import TokenCounter
 from assistant.core.errors import (
     AssistantError,
     GeneratorNotAllowedError,
@@ -42,12 +43,15 @@ Status = Literal["loading", "ready", "failed"]
 
 
 class Lease(Generator):
-    """A request's use of one generator: its place in the model's queue and its cancellation."""
+    """A request's use of one generator: its place in the model's queue, its cancellation, and the
+    counting of tokens for a backend that reports none."""
 
-    def __init__(self, inner: Generator, ticket: Ticket | None, cancel: Cancellation | None) -> None:
+    def __init__(self, inner: Generator, ticket: Ticket | None, cancel: Cancellation | None,
+                 counter: TokenCounter | None = None) -> None:
         self.inner = inner
         self.ticket = ticket
         self.cancel = cancel
+        self.counter = counter
         self.name = inner.name
         self.uses_llm = inner.uses_llm
 
@@ -57,10 +61,16 @@ class Lease(Generator):
             self.cancel.check()
         if self.ticket is not None:
             self.ticket.wait_turn(self.cancel)
+        meter = request.usage
+        recorded = meter.calls if meter is not None else 0
+        pieces: list[str] = []
         for piece in self.inner.stream(replace(request, cancel=self.cancel)):
             if self.cancel is not None:
                 self.cancel.check()  # backends without their own check stop here
+            pieces.append(piece)
             yield piece
+        if meter is not None and meter.calls == recorded and self.counter is not None:
+            self.counter.count(meter, request.messages, "".join(pieces))  # the backend counted nothing
 
     def release(self) -> None:
         """Free the place in the queue (safe to call more than once)."""
@@ -85,6 +95,8 @@ class GeneratorPool:
         self._load_locks: dict[str, threading.Lock] = {}
         self._background = False
         self._loaders: dict[str, threading.Thread] = {}
+        #: counts the tokens of backends that report none (the extractive one, a silent upstream)
+        self.counter = TokenCounter.from_settings(settings)
         self.resolve(settings.generator)  # an unknown configured name fails at start-up
 
     # ---- names ----------------------------------------------------------------------------------
@@ -220,7 +232,7 @@ class GeneratorPool:
         key = self.check_allowed(name)
         generator = self._build(key)
         if not generator.uses_llm:
-            return Lease(self._load(key), None, cancel)
+            return Lease(self._load(key), None, cancel, self.counter)
         queue = self._queue(key, generator)
         if self._background and key not in self._loaded:
             with self._lock:
@@ -230,7 +242,8 @@ class GeneratorPool:
             self._load_in_background(key)  # a model nobody asked for so far starts loading now
         else:
             self._load(key)
-        return Lease(generator, queue.admit(), cancel)  # admit() refuses while loading (503) or when full (429)
+        # admit() refuses while loading (503) or when full (429)
+        return Lease(generator, queue.admit(), cancel, self.counter)
 
     def _queue(self, key: str, generator: Generator) -> ModelQueue:
         with self._lock:

@@ -23,9 +23,12 @@ DESCRIPTION = (
     "is rewritten with it before retrieval). `model`: `report-assistant` (server default) or a "
     "generator name (see `GET /v1/models`). Sampling options (`max_tokens`, `temperature`, ...) are "
     "accepted and ignored. The response carries extra fields `citations`, `refused`, `generator` and "
-    "`answer_id` (for `POST /v1/feedback`); "
-    "when streaming, the content is the *checked* answer streamed in pieces once checking is done, and "
-    "the extra fields arrive in the last chunk (`finish_reason: \"stop\"`) before `data: [DONE]`."
+    "`answer_id` (for `POST /v1/feedback`), and `usage` (the tokens the generator read and wrote: the "
+    "local model's own counts, the upstream's for `openai`, the local tokenizer's or an estimate for "
+    "`extractive`); when streaming, the content is the *checked* answer streamed in pieces once checking "
+    "is done, the extra fields arrive in the chunk with `finish_reason: \"stop\"`, and with "
+    "`stream_options: {\"include_usage\": true}` a last chunk with no choices carries `usage`, "
+    "before `data: [DONE]`."
 )
 
 
@@ -52,6 +55,8 @@ async def _chunks(completion: Completion, first: Event, rest: AsyncIterator[Even
             for piece in openai_compat.pieces(event.answer.answer):
                 yield _data(completion.chunk({"content": piece}))
             yield _data(completion.chunk({}, "stop", **openai_compat.extras(event.answer)))
+            if completion.include_usage:
+                yield _data(completion.usage_chunk(event.answer))
     except Exception as exc:
         # the openai client raises APIError for a data line carrying "error"
         yield _data(streaming.failure_body(exc))
@@ -67,7 +72,8 @@ def router(schemas: Schemas) -> APIRouter:
         question, history = openai_compat.split_messages(body.messages, settings)
         generator = openai_compat.generator_for_model(body.model)
         question_log, client = get_question_log(request), get_client(request)
-        completion = Completion(model=body.model)
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        completion = Completion(model=body.model, include_usage=body.stream and include_usage)
 
         def start(assistant: Assistant, cancel: Cancellation) -> Iterator[Event]:
             events = assistant.stream(question, generator=generator, k=body.k, history=history or None, cancel=cancel)
