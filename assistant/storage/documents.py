@@ -366,7 +366,11 @@ class DocumentCollection:
             # no extension the corpus knows: the content says what it is (and refuses what it is not)
             with target.open("rb") as f:
                 kind = detect_kind(target, f.read(65536))
-            target = target.rename(target.with_suffix(_SUFFIX_FOR_KIND[kind]))
+            named = target.with_suffix(_SUFFIX_FOR_KIND[kind])
+            if named.exists():  # two files, "report" and "report" (or "report.txt"): rename would overwrite
+                target.unlink()
+                raise DocumentConflictError(f"two of the files to add would both be {named.name}")
+            target = target.rename(named)
         fsync_path(target)
         return target
 

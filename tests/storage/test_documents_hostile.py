@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 
-from assistant.core.errors import DocumentTooLargeError, RequestCancelledError
+from assistant.core.errors import DocumentConflictError, DocumentTooLargeError, RequestCancelledError
 from assistant.core.settings import Settings
 from assistant.embed import Embedder
 from assistant.storage.documents import MAX_ID_BYTES, STAGING_DIR, DocumentCollection, NewDocument, document_id
@@ -57,6 +58,22 @@ def test_a_document_with_a_200_character_chinese_name_is_added_and_removed(
     assert collection.get(added.id).passages == 4
     collection.remove(added.id)
     assert corpus_names(settings) == [".documents.json", f"{docgen.STEM}.txt"]
+
+
+@pytest.mark.parametrize("names", [("notes", "notes"), ("notes", "notes.txt"), ("notes.txt", "notes")])
+def test_two_files_that_would_get_one_name_are_a_conflict_not_a_crash(
+    collection: DocumentCollection, settings: Settings, names: tuple[str, str]
+) -> None:
+    # found by schemathesis: "file" and "file" (no extension) both became file.txt, the second renamed
+    # over the first, and the change failed on the missing file with a 500
+    texts = ["滨江市2024年新增绿地120公顷。\n", "滨江市2024年新建公园8座。\n"]
+    uploads = [NewDocument(BytesIO(text.encode("utf-8")), name) for text, name in zip(texts, names, strict=True)]
+    before = corpus_names(settings)
+    with pytest.raises(DocumentConflictError, match=r"would both be notes\.txt") as info:
+        collection.add(uploads)
+    assert info.value.http_status == 409
+    assert corpus_names(settings) == before
+    assert not list((settings.corpus_dir / STAGING_DIR).glob("*/*"))
 
 
 def test_the_same_bytes_under_another_name_are_the_existing_document(
