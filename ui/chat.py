@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("style.css")
 DEFAULT = "default"
 CONCURRENT_ANSWERS = 8
+#: (every how many seconds, files older than how many seconds): gradio's cache cleaning
+CACHE_LIFETIME = (600, 3600)
 EXAMPLES = [
     "制造业单项冠军企业有多少家？",
     "截至2025年10月，培育了多少家专精特新“小巨人”企业？",
@@ -75,6 +77,7 @@ def recent(turns: list[Message], max_turns: int, max_chars: int) -> list[Message
 def answer_stream(
     assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message],
     ids: list[str | None], question_log: QuestionLog | None = None, client: str | None = None,
+    session: str | None = None,
 ) -> Iterator[Outputs]:
     """Drive one question through the pipeline (logged in ``question_log``), yielding
     (chat, textbox, turns, shown, ids) updates.
@@ -82,7 +85,8 @@ def answer_stream(
     When gradio stops this generator early (the page was closed, the event cancelled), the
     pipeline is cancelled too, so a local model stops writing an answer nobody will read.
     """
-    shown = [*shown, {"role": "user", "content": question}, {"role": "assistant", "content": render.searching()}]
+    shown = [*shown, {"role": "user", "content": render.question(question)},
+             {"role": "assistant", "content": render.searching()}]
     ids = [*ids, None, None]
     yield shown, "", turns, shown, ids
     drafted = ""
@@ -92,7 +96,7 @@ def answer_stream(
     try:
         events = assistant.stream(question, generator=generator, history=history, cancel=cancel)
         if question_log is not None:
-            events = question_log.recorded(events, channel="chat", client=client)
+            events = question_log.recorded(events, channel="chat", client=client, session=session)
         for event in events:
             if isinstance(event, TokenEvent):
                 drafted += event.text
@@ -133,7 +137,9 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
     def may_see_log(request: gr.Request) -> bool:
         return not settings.api_keys or client(request) is not None
 
-    blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False)
+    # gradio's file cache (uploads, mostly) is emptied of what is older than an hour, every ten
+    # minutes, and at start-up; a document's upload is deleted as soon as its change is over
+    blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False, delete_cache=CACHE_LIFETIME)
     with blocks:
         gr.Markdown(
             "## 报告问答 · Report assistant\n"
@@ -145,7 +151,8 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
         shown = gr.State([])  # the rendered messages, kept server-side so requests stay small
         ids = gr.State([])  # the answer_id of each shown message (None but for checked answers)
         chatbot = gr.Chatbot(label="对话 · Conversation", show_label=False, height=560, elem_id="ra-chat",
-                             buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False)
+                             buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False,
+                             latex_delimiters=[])  # no formulas: a "$$" in a report must stay text
         add_feedback(chatbot, ids, get_log, client)
         add_page_viewer(get_assistant)  # a card's page button opens its page, the passage marked
         with gr.Row(equal_height=True):
@@ -167,7 +174,8 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
                 yield rows, "", past, rows, answer_ids
                 return
             chosen = None if choice == DEFAULT else choice
-            yield from answer_stream(get_assistant(), text, chosen, past, rows, answer_ids, get_log(), client(request))
+            yield from answer_stream(get_assistant(), text, chosen, past, rows, answer_ids, get_log(), client(request),
+                                     request.session_hash)
 
         def generator_choices() -> Any:
             pool = get_assistant().generators
