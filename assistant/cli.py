@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from assistant.core.errors import AssistantError
+from assistant.core.printable import PrintableWriter, printable
 from assistant.core.settings import Settings
 from assistant.storage.collections import CollectionStore
 
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # what a command prints comes from strangers too (questions, answers, documents): never a
+    # terminal escape sequence or control character (assistant/core/printable.py)
+    stdout, sys.stdout = sys.stdout, PrintableWriter(sys.stdout)
     try:
         # the one Settings of this run, from ASSISTANT_* variables and .env, passed to the command
         settings = Settings()
@@ -58,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.corpus, args.index_dir = settings.corpus_dir, args.index_dir or settings.index_dir
         return int(args.func(args, settings) or 0)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except ValidationError as exc:
         # Settings() is built from ASSISTANT_* variables and .env: name the bad ones plainly.
@@ -73,8 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader of our output went away (`assistant index --explain F | head`): stop quietly,
         # and keep Python from complaining again when it flushes stdout at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
         return 141
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 CSS_PATH = Path(__file__).with_name("style.css")
 DEFAULT = "default"
 CONCURRENT_ANSWERS = 8
+#: (every how many seconds, files older than how many seconds): gradio's cache cleaning
+CACHE_LIFETIME = (600, 3600)
 EXAMPLES = [
     "制造业单项冠军企业有多少家？",
     "截至2025年10月，培育了多少家专精特新“小巨人”企业？",
@@ -76,6 +78,7 @@ def recent(turns: list[Message], max_turns: int, max_chars: int) -> list[Message
 def answer_stream(
     assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message],
     ids: list[str | None], question_log: QuestionLog | None = None, client: str | None = None,
+    session: str | None = None,
     collection: str = DEFAULT,
 ) -> Iterator[Outputs]:
     """Drive one question through the pipeline (logged in ``question_log``), yielding
@@ -84,7 +87,8 @@ def answer_stream(
     When gradio stops this generator early (the page was closed, the event cancelled), the
     pipeline is cancelled too, so a local model stops writing an answer nobody will read.
     """
-    shown = [*shown, {"role": "user", "content": question}, {"role": "assistant", "content": render.searching()}]
+    shown = [*shown, {"role": "user", "content": render.question(question)},
+             {"role": "assistant", "content": render.searching()}]
     ids = [*ids, None, None]
     yield shown, "", turns, shown, ids
     drafted = ""
@@ -94,8 +98,8 @@ def answer_stream(
     try:
         events = assistant.stream(question, generator=generator, history=history, cancel=cancel)
         if question_log is not None:
-            events = question_log.recorded(events, channel="chat", client=client, collection=collection,
-                                           index_build=assistant.index_build)
+            events = question_log.recorded(events, channel="chat", client=client, session=session,
+                                           collection=collection, index_build=assistant.index_build)
         for event in events:
             if isinstance(event, TokenEvent):
                 drafted += event.text
@@ -141,7 +145,9 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
     def may_see_log(request: gr.Request) -> bool:
         return not settings.api_secrets or client(request) is not None
 
-    blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False)
+    # gradio's file cache (uploads, mostly) is emptied of what is older than an hour, every ten
+    # minutes, and at start-up; a document's upload is deleted as soon as its change is over
+    blocks = gr.Blocks(title="报告问答 · Report assistant", analytics_enabled=False, delete_cache=CACHE_LIFETIME)
     with blocks:
         gr.Markdown(
             "## 报告问答 · Report assistant\n"
@@ -153,7 +159,8 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
         shown = gr.State([])  # the rendered messages, kept server-side so requests stay small
         ids = gr.State([])  # the answer_id of each shown message (None but for checked answers)
         chatbot = gr.Chatbot(label="对话 · Conversation", show_label=False, height=560, elem_id="ra-chat",
-                             buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False)
+                             buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False,
+                             latex_delimiters=[])  # no formulas: a "$$" in a report must stay text
         add_feedback(chatbot, ids, get_log, client)
         with gr.Row(equal_height=True):
             question = gr.Textbox(placeholder="输入问题… · Ask a question…", show_label=False, scale=6,
@@ -191,7 +198,7 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
                 return
             with held:
                 yield from answer_stream(held.assistant, text, chosen, past, rows, answer_ids, get_log(),
-                                         client(request), held.name)
+                                         client(request), session=request.session_hash, collection=held.name)
 
         def collection_choices(current: str | None, request: gr.Request) -> Any:
             return choices(get_knowledge(), client(request), current)

@@ -9,15 +9,20 @@ whole page sits behind the key.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from assistant.core.errors import AssistantError
+from assistant.core.errors import AssistantError, ChangeTimeoutError, RequestCancelledError
+from assistant.core.redact import public_message
 from assistant.ingest import SUFFIXES
 from assistant.storage.documents import ChangeReport, DocumentInfo, NewDocument
 from ui import render
@@ -30,6 +35,9 @@ UPLOAD = "上传文档 · Upload a document (PDF, DOCX, HTML, TXT, MD)"
 REPLACE = "替换同名文档 · Replace the document with the same name"
 REMOVE = "删除 · Remove"
 EMPTY = "没有文档 · No documents"
+ALREADY = "已有相同内容的文档 · Already there (same content)"
+#: how often a running change lets gradio notice that its page went away
+POLL_SECONDS = 0.5
 Row = dict[str, Any]
 
 
@@ -56,6 +64,9 @@ def _status(report: ChangeReport) -> str:
     """What a change did: the documents added, replaced or removed, and the index build."""
     gone = "已替换 · Replaced" if report.added else "已删除 · Removed"
     done = [f"已添加 · Added {describe(d)}" for d in report.added] + [f"{gone} {describe(d)}" for d in report.removed]
+    done += [f"{ALREADY} {describe(d)}" for d in report.duplicates]
+    if not report.changed:
+        return '<div class="ra-docs-done">' + "<br>".join(done) + "</div>"
     b = report.build
     index = f"索引 · Index: {b.passages} 段 · passages, {b.embedded} 段新嵌入 · embedded, {b.seconds:.1f} s"
     return '<div class="ra-docs-done">' + "<br>".join(done) + f'<div class="ra-status">{index}</div></div>'
@@ -63,23 +74,73 @@ def _status(report: ChangeReport) -> str:
 
 def _failed(exc: Exception) -> str:
     if isinstance(exc, AssistantError):
-        return render.error(str(exc))
+        return render.error(public_message(exc))  # no server paths: the message a client may read
     log.exception("the documents panel failed", exc_info=exc)
     return render.error(render.INTERNAL)
 
 
-def _remover(remove: Callable[[str, str, gr.Request], tuple[list[Row], str]],
-             doc_id: str) -> Callable[[str, gr.Request], tuple[list[Row], str]]:
+def forget_upload(path: Path) -> None:
+    """Delete gradio's copy of an uploaded file once its change is over, added or refused: the corpus
+    holds the document now, and gradio would go on serving its copy by path (``/file=…``), even after
+    the document is removed. (Gradio keeps an upload in ``<its cache>/<hash of the bytes>/<name>``.)"""
+    from gradio.utils import get_upload_folder
+
+    path.unlink(missing_ok=True)
+    if path.parent.parent.resolve() == Path(get_upload_folder()).resolve():
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the upload's own folder, when nothing else is in it
+
+
+def run_change(change: Callable[..., ChangeReport], timeout: float) -> Iterator[ChangeReport | None]:
+    """Run ``change(check=…)`` in a thread: None every :data:`POLL_SECONDS` while it runs, then its report.
+
+    Gradio closes this iterator when the page that asked for the change goes away; the change then
+    stops at its next check, before its commit point, and so it does after ``timeout`` seconds
+    (``ASSISTANT_CHANGE_TIMEOUT``): the documents and the index stay as they were.
+    """
+    given_up = threading.Event()
+    deadline = time.monotonic() + timeout
+    outcome: dict[str, Any] = {}
+
+    def check() -> None:
+        if given_up.is_set():
+            raise RequestCancelledError("the page that asked for the change was closed")
+        if time.monotonic() > deadline:
+            raise ChangeTimeoutError(f"the document change took longer than {timeout:g} s "
+                                     "(ASSISTANT_CHANGE_TIMEOUT) and was stopped; nothing was changed")
+
+    def work() -> None:
+        try:
+            outcome["report"] = change(check=check)
+        except BaseException as exc:  # handed to the page's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="document change", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(POLL_SECONDS)
+            if thread.is_alive():
+                yield None
+    finally:
+        given_up.set()  # a no-op once the change is over
+    if "error" in outcome:
+        raise outcome["error"]
+    yield outcome["report"]
+
+
+def _remover(remove: Callable[[str, str, gr.Request], Iterator[tuple[Any, ...]]],
+             doc_id: str) -> Callable[[str, gr.Request], Iterator[tuple[Any, ...]]]:
     # a function of its own, not functools.partial: gradio finds the gr.Request parameter by the annotation
-    def remove_this(name: str, request: gr.Request) -> tuple[list[Row], str]:
-        return remove(doc_id, name, request)
+    def remove_this(name: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from remove(doc_id, name, request)
 
     return remove_this
 
 
 def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection: gr.Dropdown) -> None:
     """Add the documents panel to ``blocks`` (call inside its ``with`` block): the documents of the
-    collection selected in ``collection`` (``use`` holds it for the visitor's key)."""
+    collection selected in ``collection`` (``use`` holds it for the visitor's key, for the whole change)."""
 
     def rows(name: str, request: gr.Request) -> list[Row]:
         try:
@@ -89,27 +150,35 @@ def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection:
             return []
 
     def add(path: str | None, replace: bool, shown: list[Row], name: str, request: gr.Request,
-            progress: gr.Progress = gr.Progress()) -> tuple[list[Row], str, None]:  # noqa: B008
+            progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:  # noqa: B008
         if not path:
-            return shown, "", None
+            yield shown, "", None
+            return
         file = Path(path)  # gradio keeps the uploaded file's own name
         # a bar with what is happening (reading, OCR and embedding take seconds to minutes); not
         # track_tqdm: gradio would then patch tqdm for the whole process and leak a file per bar
         progress(0.0, desc=f"读取并索引 · Reading and indexing {file.name}…")
         try:
             with use(name, request) as held:  # uploads go to the collection selected
-                report = held.documents.add([NewDocument.of(file)], replace=replace)
+                documents = held.documents
+                change = partial(documents.add, [NewDocument.of(file)], replace=replace)
+                for report in run_change(change, documents.settings.change_timeout):
+                    # while it runs, nothing changes on the page; a closed page stops the change
+                    yield ((gr.skip(), gr.skip(), gr.skip()) if report is None
+                           else (rows(name, request), _status(report), None))
         except Exception as exc:
-            return rows(name, request), _failed(exc), None
-        return rows(name, request), _status(report), None
+            yield rows(name, request), _failed(exc), None
+        finally:
+            forget_upload(file)
 
-    def remove(doc_id: str, name: str, request: gr.Request) -> tuple[list[Row], str]:
+    def remove(doc_id: str, name: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         try:
             with use(name, request) as held:
-                report = held.documents.remove(doc_id)
+                documents = held.documents
+                for report in run_change(partial(documents.remove, doc_id), documents.settings.change_timeout):
+                    yield (gr.skip(), gr.skip()) if report is None else (rows(name, request), _status(report))
         except Exception as exc:
-            return rows(name, request), _failed(exc)
-        return rows(name, request), _status(report)
+            yield rows(name, request), _failed(exc)
 
     with gr.Accordion(TITLE, open=False, elem_id="ra-docs") as accordion:
         upload = gr.File(label=UPLOAD, file_types=list(SUFFIXES), file_count="single", type="filepath",

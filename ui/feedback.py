@@ -7,6 +7,7 @@ answer, None for every other message (questions, drafts, errors).
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.core.errors import AssistantError
+from assistant.core.redact import public_message
 from assistant.questionlog import QuestionLog
 from assistant.questionlog.question_log import MAX_COMMENT_CHARS, MAX_CORRECTION_CHARS
 
@@ -63,9 +65,11 @@ def add_feedback(chatbot: gr.Chatbot, ids: gr.State, get_log: Callable[[], Quest
         if question_log is None or not question_log.enabled:
             return LOG_OFF
         try:
-            question_log.feedback(answer_id, rating, client=client_of(request), comment=comment, correction=correction)
+            # only this session (with keys: this key) got the answer, and only it may rate it
+            question_log.feedback(answer_id, rating, client=client_of(request), session=request.session_hash,
+                                  comment=comment, correction=correction)
         except AssistantError as exc:
-            return str(exc)
+            return html.escape(public_message(exc))
         except Exception:  # the chat must keep working; the details go to the server log
             log.exception("saving feedback on %s failed", answer_id)
             return "出错了 · Something went wrong"

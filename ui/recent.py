@@ -12,6 +12,7 @@ from html import escape
 import gradio as gr
 
 from assistant.core.errors import AssistantError
+from assistant.core.redact import public_message
 from assistant.questionlog import LogEntry, QuestionLog
 
 TITLE = "最近的问题 · Recent questions"
@@ -94,7 +95,7 @@ def add_recent_view(get_log: Callable[[], QuestionLog | None], may_see: Callable
             entries = question_log.store.entries(refused=refused, down=down, limit=LIMIT, collection=name or "default")
             return table(entries, shown)
         except AssistantError as exc:
-            return notice(str(exc), shown)
+            return notice(public_message(exc), shown)
 
     for event in (box.expand, which.change, refresh.click, collection.change):
         event(show, inputs=[which, collection], outputs=[view])

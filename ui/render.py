@@ -12,7 +12,9 @@ from assistant.storage.pageimages import converter
 from assistant.text.markers import MARKER
 from ui.highlight import claims_for, evidence_sentences, split_passage, supporting
 
-DRAFTING = "正在生成草稿（尚未核对出处）· Drafting (citations not yet checked)…"
+DRAFTING = "正在生成草稿（尚未核对出处，可能被删改）· Drafting: not yet checked against the reports, may be cut…"
+DRAFT_BADGE = "草稿 · Draft"
+DROPPED = "已删去草稿中 {n} 句报告不支持的内容 · {n} sentence(s) of the draft dropped: not supported by the reports"
 SEARCHING = "正在检索报告… · Searching the reports…"
 REFUSED = "报告中没有相关内容 · The report doesn't say"
 SOURCES = "出处 · Sources"
@@ -27,14 +29,33 @@ def _one_line(html: str) -> str:
     return html.replace("\n", "")
 
 
+#: what the chat's Markdown and LaTeX would read as syntax, written as character references instead
+_SYNTAX = {ch: f"&#{ord(ch)};" for ch in "$`*_~[]\\!|#(){}"}
+
+
+def inert(text: str) -> str:
+    """``text`` as HTML that shows it as written: escaped, and with every character the chat's
+    Markdown or LaTeX rendering would act on (``$$``, ``![x](url)``, ``**``, backticks…) written as a
+    character reference, so no report, model or user text can start a formula, an image or a link."""
+    return "".join(_SYNTAX.get(ch) or escape(ch) for ch in text).replace("\n", "<br>")
+
+
 def _text(text: str) -> str:
-    """Escaped text with ``[n]`` markers as small superscript badges and line breaks kept."""
-    safe = escape(text).replace("\n", "<br>")
-    return MARKER.sub(_badge, safe)
+    """Inert text (:func:`inert`) with ``[n]`` markers as small superscript badges and line breaks kept."""
+    out, last = [], 0
+    for marker in MARKER.finditer(text):
+        out += [inert(text[last : marker.start()]), _badge(marker)]
+        last = marker.end()
+    return "".join([*out, inert(text[last:])])
 
 
 def _badge(marker: re.Match[str]) -> str:
     return f'<sup class="ra-marker">{marker.group(0)}</sup>'
+
+
+def question(text: str) -> str:
+    """The user's own message, shown as the text it is (never as Markdown: an image in it would be fetched)."""
+    return _one_line(f'<div class="ra-question">{inert(text)}</div>')
 
 
 def searching() -> str:
@@ -42,10 +63,20 @@ def searching() -> str:
 
 
 def draft(text: str) -> str:
-    """The unchecked draft while tokens arrive; replaced by :func:`answer` at the end."""
+    """The unchecked draft while tokens arrive, marked as a draft (badge, dashed box, muted text), never
+    as an answer: the check may still drop any of it. :func:`answer` (or the refusal) replaces it."""
     return _one_line(
-        f'<div class="ra-draft"><div class="ra-status">{DRAFTING}</div><div class="ra-text">{_text(text)}</div></div>'
+        f'<div class="ra-draft" aria-busy="true"><span class="ra-draft-badge">{DRAFT_BADGE}</span>'
+        f'<div class="ra-status">{DRAFTING}</div><div class="ra-draft-text">{_text(text)}</div></div>'
     )
+
+
+def _dropped(result: Answer) -> str:
+    """How many draft sentences the check dropped (never what they said)."""
+    n = len(result.dropped)
+    if not n:
+        return ""
+    return f'<div class="ra-dropped">{DROPPED.format(n=n)}</div>'
 
 
 def passage_html(text: str, claims: list[str], evidence: list[str] | None = None) -> str:
@@ -90,8 +121,8 @@ def card(citation: Citation, answer_text: str, supported: list[str] | None = Non
     claims = claims_for(citation.marker, answer_text, supported or [])
     return (
         f'<div class="ra-card"><div class="ra-card-head"><span class="ra-card-marker">[{citation.marker}]</span>'
-        f'<span class="ra-section">{escape(citation.section)}</span></div>'
-        f'<div class="ra-source">{escape(citation.source)} · {escape(citation.passage_id)}{where(citation)}</div>'
+        f'<span class="ra-section">{inert(citation.section)}</span></div>'
+        f'<div class="ra-source">{inert(citation.source)} · {inert(citation.passage_id)}{where(citation)}</div>'
         f'<div class="ra-passage">{passage_html(citation.text, claims, citation.evidence)}</div></div>'
     )
 
@@ -99,7 +130,7 @@ def card(citation: Citation, answer_text: str, supported: list[str] | None = Non
 def _meta(answer: Answer) -> str:
     total = answer.timings.get("total_ms")
     took = f" · {total / 1000:.1f} s" if total is not None else ""
-    return f'<div class="ra-meta">{GENERATOR}: <b class="ra-generator">{escape(answer.generator)}</b>{took}</div>'
+    return f'<div class="ra-meta">{GENERATOR}: <b class="ra-generator">{inert(answer.generator)}</b>{took}</div>'
 
 
 def answer(result: Answer) -> str:
@@ -107,14 +138,14 @@ def answer(result: Answer) -> str:
     if result.refused:
         return _one_line(
             f'<div class="ra-answer ra-refused"><div class="ra-refusal-badge">{REFUSED}</div>'
-            f'<div class="ra-text">{_text(result.answer)}</div>{_meta(result)}</div>'
+            f'<div class="ra-text">{_text(result.answer)}</div>{_dropped(result)}{_meta(result)}</div>'
         )
     cards = "".join(card(c, result.answer, result.support.get(c.marker)) for c in result.citations)
     return _one_line(
-        f'<div class="ra-answer"><div class="ra-text">{_text(result.answer)}</div>{_meta(result)}'
+        f'<div class="ra-answer"><div class="ra-text">{_text(result.answer)}</div>{_dropped(result)}{_meta(result)}'
         f'<div class="ra-sources-title">{SOURCES}</div><div class="ra-cards">{cards}</div></div>'
     )
 
 
 def error(message: str) -> str:
-    return _one_line(f'<div class="ra-error"><b>{ERROR}</b><div>{escape(message)}</div></div>')
+    return _one_line(f'<div class="ra-error"><b>{ERROR}</b><div>{inert(message)}</div></div>')

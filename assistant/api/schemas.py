@@ -224,7 +224,7 @@ ERROR_STATUSES: dict[int, str] = {
     404: "no such passage, answer or document",
     409: "the document id exists (add replace=true), or it is the last document",
     413: "request body larger than ASSISTANT_MAX_BODY_BYTES (an upload: ASSISTANT_MAX_UPLOAD_BYTES), or a document "
-         "over a reading limit (bytes, pages, unpacked size)",
+         "over a reading limit (bytes, pages, unpacked content, table cells, passages, reading time or memory)",
     415: "the upload is not a supported document type (judged by its content)",
     422: "invalid input: malformed JSON, a wrong type, or a value out of bounds (the message names it); an "
          "unreadable document (damaged, password-protected, empty, no text layer)",
@@ -232,7 +232,7 @@ ERROR_STATUSES: dict[int, str] = {
     499: "the request was cancelled (client gone, server shutting down)",
     502: "the generator failed while answering",
     503: "the model is still loading, the server is shutting down, or the index is unusable",
-    504: "the answer took longer than ASSISTANT_REQUEST_TIMEOUT",
+    504: "the answer took longer than ASSISTANT_REQUEST_TIMEOUT (a document change: ASSISTANT_CHANGE_TIMEOUT)",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
 

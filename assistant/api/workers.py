@@ -22,7 +22,7 @@ import anyio
 from starlette.types import Receive
 
 from assistant.answer.generate.cancel import Cancellation
-from assistant.core.errors import GeneratorTimeoutError, RequestCancelledError
+from assistant.core.errors import AssistantError, GeneratorTimeoutError, RequestCancelledError
 
 T = TypeVar("T")
 _DONE = object()
@@ -42,20 +42,23 @@ class Workers:
         """``model_threads``: enough for every request the models' queues admit at once."""
         return cls(anyio.CapacityLimiter(quick_threads), anyio.CapacityLimiter(max(1, model_threads)), timeout)
 
-    def job(self) -> Job:
-        """A new request's work, on the quick pool until :meth:`Job.use_model` says otherwise."""
-        return Job(self)
+    def job(self, timeout: float | None = None, error: AssistantError | None = None) -> Job:
+        """A new request's work, on the quick pool until :meth:`Job.use_model` says otherwise; by
+        default it is an answer, stopped after the answer time-out."""
+        return Job(self, timeout, error)
 
 
 class Job:
-    """One request's work in threads, with its cancellation and its deadline."""
+    """One request's work in threads, with its cancellation and its deadline (``timeout`` seconds,
+    then the work raises ``error``)."""
 
-    def __init__(self, workers: Workers) -> None:
+    def __init__(self, workers: Workers, timeout: float | None = None, error: AssistantError | None = None) -> None:
         self.workers = workers
         self.cancel = Cancellation()
         self.limiter = workers.quick
-        error = GeneratorTimeoutError(f"the answer took longer than {workers.timeout:g} s and was stopped")
-        self._deadline = asyncio.get_running_loop().call_later(workers.timeout, self.cancel.cancel, error)
+        timeout = workers.timeout if timeout is None else timeout
+        error = error or GeneratorTimeoutError(f"the answer took longer than {timeout:g} s and was stopped")
+        self._deadline = asyncio.get_running_loop().call_later(timeout, self.cancel.cancel, error)
 
     def use_model(self, uses_llm: bool) -> None:
         """Run the rest on the model pool (when a language model writes the answer)."""

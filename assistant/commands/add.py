@@ -24,6 +24,13 @@ A running server (`assistant serve`) answers from the new index at its next requ
 
 A document's id is its file name without the extension. Adding an id that exists is refused
 (exit code 2) unless --replace is given: then the old document is replaced in the same change.
+A file whose bytes a document holds already (the same sha256, under any name) is not added again:
+that document is named instead.
+
+Each document is read in a worker process with limits (ASSISTANT_MAX_PAGE_CONTENT_BYTES,
+ASSISTANT_MAX_CONTENT_BYTES, ASSISTANT_MAX_DOCX_XML_BYTES, ASSISTANT_MAX_TABLE_CELLS,
+ASSISTANT_MAX_PASSAGES, ASSISTANT_MAX_READING_SECONDS, ASSISTANT_MAX_READING_MEMORY_BYTES): a
+document over one is refused with exit code 3 and a message naming the setting.
 
 exit codes: 0 added, 2 bad arguments or the id exists, 3 a file cannot be read (damaged,
 password-protected, empty, too large, not a supported type), 4 the index does not fit the settings.
@@ -70,6 +77,10 @@ def _print(report: ChangeReport, settings: Settings, args: argparse.Namespace) -
             print(f"replaced {describe(doc)}")
         for doc in report.added:
             print(f"added {describe(doc)}")
+        for doc in report.duplicates:
+            print(f"already there {describe(doc)}: a file held the same bytes, so it was not added again")
+        if not report.changed:
+            return
         b = report.build
         print(f"index: {b.passages} passages, {b.embedded} embedded, {b.reused} reused, {b.seconds:.1f} s "
               f"({settings.index_dir})")

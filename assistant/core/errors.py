@@ -95,6 +95,14 @@ class GeneratorTimeoutError(GeneratorError):
     http_status = 504
 
 
+class ChangeTimeoutError(AssistantError):
+    """A document change took longer than its time-out and was stopped before its commit point:
+    the documents and the index are as they were."""
+
+    exit_code = 1
+    http_status = 504
+
+
 class DocumentNotFoundError(InvalidInputError):
     """No document in the collection has this id."""
 

@@ -21,6 +21,8 @@ from filelock import FileLock, Timeout
 Notify = Callable[[str], None]
 
 _CHUNK = 1 << 20
+#: how often a change waiting for the lock asks whether it should go on waiting
+LOCK_POLL_SECONDS = 0.2
 
 
 def quiet(_: str) -> None:
@@ -71,13 +73,15 @@ _HELD = threading.local()
 
 
 @contextlib.contextmanager
-def change_lock(index_dir: Path, notify: Notify = quiet) -> Iterator[None]:
+def change_lock(index_dir: Path, notify: Notify = quiet, *, check: Callable[[], None] | None = None
+                ) -> Iterator[None]:
     """Hold the one lock that serialises changes to this index and its corpus, across processes.
 
     Builds take it, and so does a document collection change around its corpus-file writes and
     the build it makes: taken again by the same thread, it is already held, so a change can build
     inside it. The operating system drops the lock if the process dies. ``notify`` hears about a
-    wait for another process's change or build.
+    wait for another process's change or build; ``check`` is called while it waits (it raises to
+    give up waiting).
     """
     key = str(index_dir.resolve())
     held: set[str] = _HELD.__dict__.setdefault("dirs", set())
@@ -90,7 +94,15 @@ def change_lock(index_dir: Path, notify: Notify = quiet) -> Iterator[None]:
         lock.acquire(timeout=0)
     except Timeout:
         notify(f"another build of the index in {index_dir} is running; waiting for it to finish")
-        lock.acquire()
+        while check is not None:
+            check()
+            try:
+                lock.acquire(timeout=LOCK_POLL_SECONDS)
+                break
+            except Timeout:
+                continue
+        else:
+            lock.acquire()
     held.add(key)
     try:
         yield

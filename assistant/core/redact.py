@@ -18,6 +18,7 @@ import uuid
 
 from assistant.core.errors import (
     AssistantError,
+    ChangeTimeoutError,
     CorpusError,
     GeneratorError,
     GeneratorTimeoutError,
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 #: the client's sentence for each kind of server-side failure (first match in this order wins)
 PUBLIC_MESSAGES: tuple[tuple[type[AssistantError], str], ...] = (
     (GeneratorTimeoutError, "the generator did not answer in time"),
+    (ChangeTimeoutError, "the document change took too long and was stopped; nothing was changed"),
     (GeneratorError, "the generator failed while answering"),
     (ModelLoadError, "a model this request needs could not be loaded"),
     (IndexMissingError, "the search index has not been built"),

@@ -70,6 +70,39 @@ class Settings(BaseSettings):
         200 * 1024 * 1024, ge=1024 * 1024,
         description="most bytes a .docx may unpack to, from its zip directory (more: refused as a zip bomb)",
     )
+    max_page_content_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024 * 1024,
+        description="most bytes of unpacked content one PDF page may draw (content streams, forms, patterns); "
+        "more: refused as a decompression bomb (HTTP 413, exit 3)",
+    )
+    max_content_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024 * 1024,
+        description="most bytes a PDF's streams may unpack to in all, images aside (more: HTTP 413, exit 3)",
+    )
+    max_docx_xml_bytes: int = Field(
+        32 * 1024 * 1024, ge=64 * 1024,
+        description="most bytes a .docx's text part (word/document.xml) may unpack to (more: HTTP 413, exit 3)",
+    )
+    max_table_cells: int = Field(
+        50_000, ge=100,
+        description="most cells a .docx table may have, a merged cell counted once per column it spans "
+        "(more: HTTP 413, exit 3)",
+    )
+    max_passages: int = Field(
+        2000, ge=1,
+        description="most passages one document may give (more: HTTP 413, exit 3); each is embedded with its "
+        "sentences, some 10-30 a second on 2 cores",
+    )
+    max_reading_seconds: float = Field(
+        120.0, ge=0,
+        description="seconds reading one document may take, in a worker process stopped at the limit "
+        "(more: HTTP 413, exit 3; OCR adds its page time-out per page); 0: read in the calling process, unbounded",
+    )
+    max_reading_memory_bytes: int = Field(
+        1024 * 1024 * 1024, ge=0,
+        description="memory (address space) the worker reading a document may use (more: HTTP 413, exit 3); "
+        "0: no limit",
+    )
     max_upload_bytes: int = Field(
         50 * 1024 * 1024, ge=1024,
         description="largest document an upload may carry, in bytes (POST /v1/documents, the chat): "
@@ -280,6 +313,11 @@ class Settings(BaseSettings):
         8000, ge=0, le=1_000_000, description="most characters of earlier messages a request may carry"
     )
     request_timeout: float = Field(300.0, gt=0, description="seconds before an answer is given up (HTTP 504)")
+    change_timeout: float = Field(
+        900.0, gt=0,
+        description="seconds before a document change from the API or the chat is given up (HTTP 504); "
+        "the previous documents and index stay",
+    )
     shutdown_grace: float = Field(
         5.0, ge=0, le=60, description="seconds running answers get to finish after SIGTERM before they are stopped"
     )
@@ -289,6 +327,11 @@ class Settings(BaseSettings):
     log_db: Path = Field(default_factory=_default_log_db, description="the question log's SQLite file")
     log_texts: bool = Field(
         True, description="false: no question, answer, comment or correction texts in the log (hashes and metrics only)"
+    )
+    log_hash_key: SecretStr | None = Field(
+        None,
+        description="key of the HMAC-SHA256 the log identifies texts with (its *_sha256 columns); default: a random "
+        "key made once beside the log (<log_db>.key, readable by its owner only)",
     )
     log_retention_days: int = Field(
         90, ge=0, description="logged answers older than this are pruned; 0 keeps them forever"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer.refusal import REFUSALS
+from assistant.core.printable import printable
 from assistant.core.types import Passage
 from assistant.evaluation.dataset import gold_passage_ids, squash
 from assistant.questionlog.records import LogEntry
@@ -112,12 +113,13 @@ def _candidates(group: Sequence[LogEntry], by_id: dict[str, Passage]) -> list[Pa
 
 def _case(group: Sequence[LogEntry], passages: Sequence[Passage], by_id: dict[str, Passage]) -> dict[str, Any]:
     newest = group[0]
-    question = newest.question or ""
+    # logged texts are a stranger's: no escape sequence (whose digits would read as figures) goes out
+    question = printable(newest.question or "")
     language = "en" if newest.language == "en" else "zh"
     case: dict[str, Any] = {"id": f"log-{newest.answer_id[:12]}", "question": question, "answerable": True,
                             "gold": [], "key_facts": [], "language": language}
-    correction = next((e.correction for e in group if e.correction), None)
-    agreed_answer = next((e.answer for e in group if e.rating == "up" and not e.refused and e.answer), None)
+    correction = next((printable(e.correction) for e in group if e.correction), None)
+    agreed_answer = next((printable(e.answer) for e in group if e.rating == "up" and not e.refused and e.answer), None)
     refusal_agreed = any(e.refused and e.rating == "up" for e in group)
 
     if (correction and (_SAYS_UNANSWERABLE.search(correction) or any(r in correction for r in REFUSALS.values()))) or (

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.core.errors import CorpusError, UnreadableDocumentError
+from assistant.core.errors import CorpusError, DocumentTooLargeError, UnreadableDocumentError
 from assistant.core.types import Passage
 from assistant.ingest import chunk, structure
 from assistant.ingest.document import Block, Document, ReadOptions
 from assistant.ingest.locate import locate
 from assistant.ingest.paragraphs import split_paragraphs
 from assistant.ingest.passages import mostly_instruction
-from assistant.ingest.read import SUFFIXES, read_document
+from assistant.ingest.read import SUFFIXES, read_document, unreadable
 from assistant.ingest.repair import normalise_paragraph, repair_blocks
 from assistant.ingest.structure import Layout, Outline
 
@@ -84,16 +84,47 @@ def outline(document: Document, fallback_title: str, name: str | None = None) ->
 
 
 def ingest_file(
-    path: Path, *, source: str | None = None, max_chars: int = 700, options: ReadOptions | None = None
+    path: Path,
+    *,
+    source: str | None = None,
+    max_chars: int = 700,
+    options: ReadOptions | None = None,
+    check: Callable[[], None] | None = None,
 ) -> IngestedDocument:
     """Read one file and cut it into passages (ids ``<file stem>#<place>``, ``source`` defaults to the file name).
 
-    Raises CorpusError, naming the file and the cause, for anything that cannot be read.
+    Raises CorpusError, naming the file and the cause, for anything that cannot be read: a reader's
+    own failure is :class:`UnreadableDocumentError`, a document over a limit (``options``) is
+    :class:`DocumentTooLargeError`. With ``options.max_seconds`` the reading runs in a worker
+    process (:mod:`assistant.ingest.worker`), stopped at that limit or when ``check()`` raises.
     """
+    options = options or ReadOptions()
+    if options.max_seconds is not None:
+        from assistant.ingest.worker import ingest_in_worker
+
+        return ingest_in_worker(path, source=source, max_chars=max_chars, options=options, check=check)
+    return ingest_here(path, source=source, max_chars=max_chars, options=options)
+
+
+def ingest_here(path: Path, *, source: str | None, max_chars: int, options: ReadOptions) -> IngestedDocument:
+    """:func:`ingest_file` in this process."""
     source = source or path.name
     document = read_document(path, options)
-    found = outline(document, fallback_title=Path(source).stem, name=source)
-    return IngestedDocument(source, locate(document.places, chunk.passages(found, source, max_chars)), found.layout)
+    try:
+        found = outline(document, fallback_title=Path(source).stem, name=source)
+        passages = locate(document.places, chunk.passages(found, source, max_chars))
+    except CorpusError:
+        raise
+    except RecursionError as exc:
+        raise UnreadableDocumentError(f"{source}: its outline nests too deeply to be read") from exc
+    except Exception as exc:
+        raise unreadable(source, exc) from exc
+    if len(passages) > options.max_passages:
+        raise DocumentTooLargeError(
+            f"{source} gives {len(passages)} passages; a document may give at most {options.max_passages} "
+            "(ASSISTANT_MAX_PASSAGES): split it, or raise the limit"
+        )
+    return IngestedDocument(source, passages, found.layout)
 
 
 def chunk_report(text: str, source: str, max_chars: int = 700) -> list[Passage]:

@@ -210,6 +210,18 @@ class ReadOptions:
     max_bytes: int = 50 * 1024 * 1024
     max_pages: int = 1000
     max_unpacked_bytes: int = 200 * 1024 * 1024
+    #: PDF: unpacked content one page may draw, and the whole document (assistant/ingest/limits.py)
+    max_page_content_bytes: int = 32 * 1024 * 1024
+    max_content_bytes: int = 256 * 1024 * 1024
+    #: DOCX: unpacked word/document.xml, and cells a table may have (a merged cell once per column it spans)
+    max_xml_bytes: int = 32 * 1024 * 1024
+    max_table_cells: int = 50_000
+    #: passages one document may give
+    max_passages: int = 2000
+    #: read in a worker process stopped after this many seconds (None: in this process, unbounded)
+    max_seconds: float | None = None
+    #: the worker's memory (address space) in bytes (None: unbounded)
+    max_memory_bytes: int | None = None
     ocr: bool = False
     ocr_languages: str = "chi_sim+eng"
     ocr_dpi: int = 200
@@ -223,6 +235,13 @@ class ReadOptions:
             max_bytes=settings.max_document_bytes,
             max_pages=settings.max_pages,
             max_unpacked_bytes=settings.max_unpacked_bytes,
+            max_page_content_bytes=settings.max_page_content_bytes,
+            max_content_bytes=settings.max_content_bytes,
+            max_xml_bytes=settings.max_docx_xml_bytes,
+            max_table_cells=settings.max_table_cells,
+            max_passages=settings.max_passages,
+            max_seconds=settings.max_reading_seconds or None,
+            max_memory_bytes=settings.max_reading_memory_bytes or None,
             ocr=settings.ocr,
             ocr_languages=settings.ocr_languages,
             ocr_dpi=settings.ocr_dpi,

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from assistant.core.errors import CorpusError, DocumentTooLargeError, UnreadableDocumentError, UnsupportedDocumentError
 from assistant.ingest.document import Document, ReadOptions
-
-if TYPE_CHECKING:
-    pass
 
 #: file extensions the corpus folder is searched for
 SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
@@ -160,13 +156,37 @@ def read_document(path: Path, options: ReadOptions | None = None) -> Document:
         raise UnsupportedDocumentError(
             f"{path.name} is named like {_KIND_NAMES[claimed]} but its content is {_KIND_NAMES[kind]}"
         )
+    try:
+        return _read(path, kind, options)
+    except CorpusError:
+        raise
+    except MemoryError as exc:
+        raise DocumentTooLargeError(f"{path.name} needs more memory to read than this server has") from exc
+    except Exception as exc:
+        # whatever else a reader raises on a file it chokes on is that file's fault (HTTP 422, exit 3)
+        raise unreadable(path.name, exc) from exc
+
+
+def unreadable(name: str, exc: BaseException) -> UnreadableDocumentError:
+    """The error for a document a reader failed on in an unforeseen way (a library's own error)."""
+    detail = " ".join(str(exc).split())[:200]
+    return UnreadableDocumentError(
+        f"{name} could not be read: its reader failed ({type(exc).__name__}{': ' + detail if detail else ''})"
+    )
+
+
+def _read(path: Path, kind: str, options: ReadOptions) -> Document:
+    from assistant.ingest import limits
+
     if kind == "pdf":
         from assistant.ingest.readers.pdf import read_pdf
 
+        limits.check_pdf(path, options)
         return read_pdf(path, options)
     if kind == "docx":
         from assistant.ingest.readers.docx import read_docx
 
+        limits.check_docx(path, options)
         return read_docx(path, options)
     data = path.read_bytes()
     text = decode_text(path, data)

@@ -13,14 +13,24 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from assistant.core.errors import InvalidInputError, QuestionLogError
 from assistant.core.types import Answer, AnswerEvent, Event, SourcesEvent
-from assistant.questionlog.records import Channel, FeedbackEntry, entry_for, new_answer_id, now
-from assistant.questionlog.store import LogStore
+from assistant.questionlog.records import (
+    Channel,
+    FeedbackEntry,
+    Hasher,
+    LogEntry,
+    entry_for,
+    keyed,
+    new_answer_id,
+    now,
+    owner_of,
+)
+from assistant.questionlog.store import LogStore, install_key
 from assistant.questionlog.writer import BackgroundWriter
 
 if TYPE_CHECKING:
@@ -47,10 +57,12 @@ class QuestionLog:
         retention_days: int = 0,
         index_build: str | Callable[[], str | None] | None = None,
         max_queue: int = 10_000,
+        hash_key: bytes | None = None,
     ) -> None:
         self.path = path
         self.texts = texts
         self.index_build = index_build
+        self._hash_key = hash_key  # None: the install's key beside the log file, read when first needed
         self._store: LogStore | None = None
         self._store_lock = threading.Lock()
         self._writer = (
@@ -63,11 +75,13 @@ class QuestionLog:
     def from_settings(cls, settings: Settings, *,
                       index_build: str | Callable[[], str | None] | None = None) -> QuestionLog:
         """The log the settings describe (``log_enabled``, ``log_db``, ``log_texts``, ``log_retention_days``)."""
+        key = settings.log_hash_key.get_secret_value().encode("utf-8") if settings.log_hash_key else None
         return cls(
             settings.log_db if settings.log_enabled else None,
             texts=settings.log_texts,
             retention_days=settings.log_retention_days,
             index_build=index_build,
+            hash_key=key,
         )
 
     def _build(self) -> str | None:
@@ -83,6 +97,20 @@ class QuestionLog:
         """The database, opened (and migrated) on first use."""
         return self._open_store()
 
+    @property
+    def hasher(self) -> Hasher:
+        """HMAC-SHA256 under the install's key: what question, query and answer hashes are."""
+        with self._store_lock:
+            if self._hash_key is None:
+                if self.path is None:
+                    raise QuestionLogError("the question log is off (ASSISTANT_LOG_ENABLED=false)")
+                try:
+                    self._hash_key = install_key(self.path)
+                except OSError as exc:
+                    raise QuestionLogError(f"cannot make the question log's hash key beside {self.path}: "
+                                           f"{exc.strerror or exc}") from exc
+            return keyed(self._hash_key)
+
     def _open_store(self) -> LogStore:
         if self.path is None:
             raise QuestionLogError("the question log is off (ASSISTANT_LOG_ENABLED=false)")
@@ -94,26 +122,31 @@ class QuestionLog:
     # ---- recording answers (never fails, never waits) -----------------------------------------
 
     def record(self, answer: Answer, *, query: str, channel: Channel, client: str | None = None,
-               collection: str = "default", index_build: str | None = None) -> Answer:
+               session: str | None = None, collection: str = "default", index_build: str | None = None) -> Answer:
         """``answer`` with a fresh ``answer_id``, its row queued for writing; unchanged when the log is off.
 
-        Never raises and never waits: a row that cannot be built or written is reported in the
-        server log by the writer thread. ``index_build`` names the build that answered when it is not
-        the log's own (another collection's)."""
+        ``client`` (the API key's id) or else ``session`` (the chat's browser session) say who got
+        the answer: only they may rate it. ``collection`` answered it; ``index_build`` names the build
+        that did when it is not the log's own (another collection's). Never raises and never waits: a
+        row that cannot be built or written is reported in the server log by the writer thread."""
         if self._writer is None:
             return answer
         answer_id = new_answer_id()
         # the row is built on the writer thread: here only an id, a time stamp and a queue slot
         self._writer.submit(
-            partial(entry_for, answer, answer_id=answer_id, query=query, channel=channel, client=client,
+            partial(self._entry, answer, answer_id=answer_id, query=query, channel=channel, client=client,
                     index_build=index_build or self._build(), texts=self.texts, created_at=now(),
-                    collection=collection),
+                    owner=owner_of(client, session), collection=collection),
             answer_id,
         )
         return answer.model_copy(update={"answer_id": answer_id})
 
+    def _entry(self, answer: Answer, **fields: Any) -> LogEntry:
+        return entry_for(answer, hasher=self.hasher, **fields)
+
     def recorded(self, events: Iterator[Event], *, channel: Channel, client: str | None = None,
-                 collection: str = "default", index_build: str | None = None) -> Iterator[Event]:
+                 session: str | None = None, collection: str = "default",
+                 index_build: str | None = None) -> Iterator[Event]:
         """``events`` unchanged, except that the final answer carries its ``answer_id`` and is logged
         (with the collection that answered, and its index build)."""
         query: str | None = None
@@ -122,8 +155,8 @@ class QuestionLog:
                 query = event.query
             elif isinstance(event, AnswerEvent):
                 event = AnswerEvent(self.record(event.answer, query=query or event.answer.question,
-                                                channel=channel, client=client, collection=collection,
-                                                index_build=index_build))
+                                                channel=channel, client=client, session=session,
+                                                collection=collection, index_build=index_build))
             yield event
 
     def ask(self, events: Iterator[Event], *, channel: Channel, client: str | None = None,
@@ -147,13 +180,17 @@ class QuestionLog:
         comment: str | None = None,
         correction: str | None = None,
         client: str | None = None,
+        session: str | None = None,
         sees: Callable[[str], bool] | None = None,
     ) -> FeedbackEntry:
         """Record a thumbs up or down on a logged answer, with an optional comment and corrected answer.
 
+        Only who got the answer may rate it: the same API key (``client``), or without keys the
+        same chat session (``session``), or (neither) the anonymous API callers who got it.
+
         Raises :class:`InvalidInputError` for a bad rating or an over-long text,
-        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id`` (or, with ``sees``, one
-        of a collection ``sees`` says no to), and
+        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id``, one given to
+        another client or (``sees``) one of a collection ``sees`` says no to, and
         :class:`QuestionLogError` when the log is off or unwritable.
         """
         comment, correction = (comment or "").strip() or None, (correction or "").strip() or None
@@ -175,7 +212,7 @@ class QuestionLog:
         if self._writer is not None:
             # the answer may have been given a moment ago and still be in the writer's queue
             self._writer.flush(FEEDBACK_FLUSH_SECONDS)
-        store.add_feedback(entry, sees)
+        store.add_feedback(entry, owner=owner_of(client, session), sees=sees)
         return entry
 
     # ---- lifecycle ----------------------------------------------------------------------------

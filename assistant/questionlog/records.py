@@ -7,7 +7,9 @@ the privacy setting: without texts, only hashes, ids and metrics are kept.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -21,9 +23,29 @@ Rating = Literal["up", "down"]
 Channel = Literal["cli", "api", "openai", "chat", "mcp"]
 
 
+#: what texts are hashed with: HMAC-SHA256 under the install's key (:func:`keyed`), or plain sha256
+Hasher = Callable[[str], str]
+
+
 def sha256(text: str) -> str:
-    """Hex sha256 of ``text`` (UTF-8): how texts are identified when they are not kept."""
+    """Hex sha256 of ``text`` (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def keyed(key: bytes) -> Hasher:
+    """Hex HMAC-SHA256 of a text under ``key``: how the log identifies texts. Unlike a plain hash,
+    a guessed question cannot be confirmed against the log without the install's key."""
+    return lambda text: hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def owner_of(client: str | None, session: str | None = None) -> str:
+    """Who was given an answer, as the log keeps it: the API key's id, else the chat's browser session
+    (hashed), else ``anonymous`` (API calls without keys, the CLI). Only the owner may rate the answer."""
+    if client:
+        return f"key:{client}"
+    if session:
+        return f"chat:{sha256(session)[:32]}"
+    return "anonymous"
 
 
 def now() -> str:
@@ -103,6 +125,8 @@ class LogEntry(BaseModel):
     dropped: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
     index_build: str | None = None
+    #: who was given the answer (:func:`owner_of`): only they may rate it
+    owner: str | None = None
     #: the collection that answered (``default`` for answers logged before collections)
     collection: str = "default"
     feedback: list[FeedbackEntry] = Field(default_factory=list)
@@ -134,10 +158,12 @@ def entry_for(
     index_build: str | None,
     texts: bool = True,
     created_at: str | None = None,
+    owner: str | None = None,
+    hasher: Hasher = sha256,
     collection: str = "default",
 ) -> LogEntry:
     """The row logged for ``answer``; with ``texts=False`` no question, query, answer or dropped
-    sentence is kept, only their hashes (dropped sentences become hashes too)."""
+    sentence is kept, only their hashes (``hasher``; dropped sentences become hashes too)."""
     generator, _, model = answer.generator.partition(":")
     return LogEntry(
         answer_id=answer_id,
@@ -145,16 +171,16 @@ def entry_for(
         channel=channel,
         client=client,
         question=answer.question if texts else None,
-        question_sha256=sha256(answer.question),
+        question_sha256=hasher(answer.question),
         query=query if texts else None,
-        query_sha256=sha256(query),
+        query_sha256=hasher(query),
         language=answer.language,
         generator=generator,
         model=model or None,
         prompt_name=answer.prompt.get("name"),
         prompt_sha256=answer.prompt.get("sha256"),
         answer=answer.answer if texts else None,
-        answer_sha256=sha256(answer.answer),
+        answer_sha256=hasher(answer.answer),
         refused=answer.refused,
         citations=[
             CitedPassage(marker=c.marker, passage_id=c.passage_id, passage_sha256=passage_sha256(c))
@@ -164,8 +190,9 @@ def entry_for(
             RetrievedPassage(passage_id=p.passage_id, passage_sha256=passage_sha256(p), score=p.score)
             for p in answer.passages
         ],
-        dropped=list(answer.dropped) if texts else [sha256(s) for s in answer.dropped],
+        dropped=list(answer.dropped) if texts else [hasher(s) for s in answer.dropped],
         timings=dict(answer.timings),
         index_build=index_build,
+        owner=owner or owner_of(client),
         collection=collection,
     )

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -29,13 +30,35 @@ _JSON_COLUMNS = ("citations", "passages", "dropped", "timings")
 _ANSWER_COLUMNS = (
     "id", "created_at", "channel", "client", "question", "question_sha256", "query", "query_sha256", "language",
     "generator", "model", "prompt_name", "prompt_sha256", "answer", "answer_sha256", "refused", *_JSON_COLUMNS,
-    "total_ms", "index_build", "collection",
+    "total_ms", "index_build", "owner", "collection",
 )
 _INSERT_ANSWER = f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
 _LATEST_RATING = "(SELECT f.rating FROM feedback f WHERE f.answer_id = a.id ORDER BY f.id DESC LIMIT 1)"
 #: shortest answer-id prefix ``get`` accepts (8 hex characters: ambiguous only among ~10⁴ answers)
 MIN_PREFIX = 8
 _HEX = re.compile(r"[0-9a-f]+")
+
+
+def install_key(db: Path) -> bytes:
+    """The install's key for hashing texts: ``<db>.key`` beside the log (readable by its owner only),
+    made once, at random; two processes making it at once agree on one."""
+    path = db.with_name(db.name + ".key")
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)  # fails if another process made it first: theirs is the key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
 class LogStore:
@@ -108,13 +131,16 @@ class LogStore:
         with self._transaction("write to", conn) as c:
             c.executemany(_INSERT_ANSWER, [_answer_row(e) for e in entries])
 
-    def add_feedback(self, feedback: FeedbackEntry, sees: Callable[[str], bool] | None = None) -> None:
-        """Record a rating; :class:`NotFoundError` when no logged answer has that id, or (``sees``) when
-        the answer's collection is not one the rater sees: the two are told apart by nothing."""
+    def add_feedback(self, feedback: FeedbackEntry, owner: str | None = None,
+                     sees: Callable[[str], bool] | None = None) -> None:
+        """Record a rating; :class:`NotFoundError` when no logged answer has that id or, given an
+        ``owner``, when the answer was given to someone else, or (``sees``) when the answer's
+        collection is not one the rater sees (the same error each time: ids are not probed)."""
         with self._transaction("write feedback to") as conn:
-            row = conn.execute("SELECT collection FROM answers WHERE id = ?", (feedback.answer_id,)).fetchone()
-            if row is None or (sees is not None and not sees(row[0])):
-                raise NotFoundError(f"no logged answer with id {feedback.answer_id!r}")
+            row = conn.execute("SELECT owner, collection FROM answers WHERE id = ?",
+                               (feedback.answer_id,)).fetchone()
+            if row is None or (owner is not None and row[0] != owner) or (sees is not None and not sees(row[1])):
+                raise NotFoundError(f"no logged answer with id {feedback.answer_id!r} was given to this client")
             conn.execute(
                 "INSERT INTO feedback (answer_id, created_at, rating, comment, correction, client) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -213,6 +239,7 @@ def _answer_row(e: LogEntry) -> tuple[Any, ...]:
         json.dumps(e.timings),
         e.timings.get("total_ms"),
         e.index_build,
+        e.owner,
         e.collection,
     )
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from assistant.core.errors import QuestionLogError
 from assistant.questionlog.records import LogEntry, retention_cutoff
 from assistant.questionlog.store import LogStore
 
@@ -131,6 +132,9 @@ class BackgroundWriter:
         for make in makers:
             try:
                 entries.append(make())  # type: ignore[operator]  # the queue holds only _STOP and makers
+            except QuestionLogError as exc:  # the log's own files cannot be used (its hash key)
+                self.failed += 1
+                log.error("question log: 1 answer(s) not logged: %s", exc)
             except Exception:  # a bug in building one row must not lose the others
                 self.failed += 1
                 log.exception("question log: cannot build a row; that answer is not logged")

@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,7 @@ def build_index(
     fingerprint: dict[str, str] | None = None,
     notify: Notify = quiet,
     embed_batch_size: int | None = None,
+    check: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index for ``passages`` and publish it atomically.
 
@@ -79,7 +81,9 @@ def build_index(
     one, is replaced as a whole (``notify`` says so). ``fingerprint`` are the corpus file hashes
     the passages came from (default: hash ``settings.corpus_dir`` now). ``embed_batch_size``
     passages go to the embedder per call (default ``settings.embedding_batch_size``; a
-    distributed embedder wants them all at once).
+    distributed embedder wants them all at once). ``check`` is called while the build waits for
+    the change lock and before each batch it embeds, up to publishing: when it raises, the build
+    stops and the live index stays.
     """
     started = time.perf_counter()
     if not passages:
@@ -92,11 +96,13 @@ def build_index(
         fingerprint = corpus_fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    with change_lock(index_dir, notify):
+    with change_lock(index_dir, notify, check=check):
         reusable, reusable_sentences = ({}, {}) if rebuild else _reusable_vectors(settings, embedder, notify)
         batch = embed_batch_size or settings.embedding_batch_size
-        vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
-        sentences, _ = SentenceVectors.build(embedder, passages, reusable_sentences, batch, progress)
+        vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress, check)
+        sentences, _ = SentenceVectors.build(embedder, passages, reusable_sentences, batch, progress, check)
+        if check is not None:
+            check()  # the last moment to stop: after this, the build is published
         tmp = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         previous = _live_name(index_dir)
@@ -175,6 +181,7 @@ def _embed_missing(
     reusable: dict[str, np.ndarray],
     batch_size: int,
     progress: bool,
+    check: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
     todo = []
@@ -186,6 +193,8 @@ def _embed_missing(
             todo.append(row)
     with tqdm(total=len(todo), desc="embedding passages", unit="passage", disable=not progress or not todo) as bar:
         for start in range(0, len(todo), batch_size):
+            if check is not None:
+                check()
             rows = todo[start : start + batch_size]
             vectors[rows] = embedder.embed_passages([passage_text(passages[r]) for r in rows])
             bar.update(len(rows))

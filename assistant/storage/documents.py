@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import re
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -64,7 +65,14 @@ from assistant.embed import Embedder
 from assistant.ingest import SUFFIXES, IngestedDocument, ReadOptions, check_unique, corpus_files, ingest_file
 from assistant.ingest.read import detect_kind
 from assistant.storage.build import BuildReport, build_index
-from assistant.storage.index import Manifest, corpus_fingerprint, live_build_name, load_index, read_manifest
+from assistant.storage.index import (
+    Manifest,
+    corpus_fingerprint,
+    live_build_name,
+    live_folder,
+    load_index,
+    read_manifest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +82,13 @@ CHANGE_FILE = "change.json"
 #: the extension a document gets when its name has none the corpus knows, by what its content is
 _SUFFIX_FOR_KIND = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "text": ".txt"}
 _UNSAFE = re.compile(r"[^\w.-]+")
-MAX_ID_CHARS = 120
+#: longest document id in UTF-8 bytes (ids name files: with the extension, well within 255 bytes)
+MAX_ID_BYTES = 200
 MAX_SUFFIX_CHARS = 10
 
 Notify = Callable[[str], None]
+#: called while a change runs, up to its commit point; it raises to stop the change (see :meth:`DocumentCollection.add`)
+Check = Callable[[], None]
 
 
 class DocumentInfo(BaseModel):
@@ -142,11 +153,23 @@ class NewDocument:
 
 @dataclass(frozen=True)
 class ChangeReport:
-    """What a change did: the documents it added and removed, and the build that published it."""
+    """What a change did: the documents it added and removed, and the build that published it.
+
+    ``duplicates`` are the documents already in the collection that files of the change held
+    (the same bytes, by sha256, under whatever name): those files were not added again. A change
+    of nothing but duplicates builds nothing: ``build`` then describes the live index, with
+    nothing embedded.
+    """
 
     added: list[DocumentInfo]
     removed: list[DocumentInfo]
     build: BuildReport
+    duplicates: list[DocumentInfo] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the collection changed (False: every file was a document already)."""
+        return bool(self.added or self.removed)
 
     def to_json(self) -> dict[str, Any]:
         """What ``assistant add/remove --json`` print and the API answers to a change."""
@@ -154,6 +177,7 @@ class ChangeReport:
         return {
             "added": [d.model_dump() for d in self.added],
             "removed": [d.model_dump() for d in self.removed],
+            "duplicates": [d.model_dump() for d in self.duplicates],
             "index": {"passages": b.passages, "embedded": b.embedded, "reused": b.reused,
                       "seconds": round(b.seconds, 3), "build": b.path.name},
         }
@@ -183,10 +207,18 @@ MEDIA_TYPES = {
 def document_id(name: str) -> str:
     """The id a file named ``name`` gets: its stem, with anything but letters, digits, ``-_.`` made ``-``.
 
-    Chinese names stay as they are (``\\w`` is Unicode); path parts and leading dots are dropped.
+    Chinese names stay as they are (``\\w`` is Unicode); path parts and leading dots are dropped. An id
+    is at most :data:`MAX_ID_BYTES` bytes of UTF-8 (the file name, id plus extension, must fit a file
+    system's 255): a longer one is cut and ends in ``-`` and 8 hex digits of the sha256 of the whole,
+    so two long names that start alike stay apart, and one name always gives one id.
     """
     stem = Path(name.replace("\\", "/").rsplit("/", 1)[-1]).stem
-    cleaned = _UNSAFE.sub("-", stem).strip("-._")[:MAX_ID_CHARS].strip("-._")
+    cleaned = _UNSAFE.sub("-", stem).strip("-._")
+    encoded = cleaned.encode("utf-8")
+    if len(encoded) > MAX_ID_BYTES:
+        digest = hashlib.sha256(encoded).hexdigest()[:8]
+        head = encoded[: MAX_ID_BYTES - len(digest) - 1].decode("utf-8", errors="ignore").strip("-._")
+        cleaned = f"{head}-{digest}"
     return cleaned or "document"
 
 
@@ -236,8 +268,14 @@ class DocumentCollection:
 
     # ---- changing -----------------------------------------------------------------------------
 
-    def add(self, documents: Sequence[NewDocument], *, replace: bool = False) -> ChangeReport:
+    def add(self, documents: Sequence[NewDocument], *, replace: bool = False, check: Check | None = None
+            ) -> ChangeReport:
         """Add documents in one change: all of them are indexed, or none (see the module docstring).
+
+        A file whose bytes a document of the collection holds already is not added again: the
+        report names that document among its ``duplicates``. ``check`` is called while the change
+        waits, reads and embeds, up to its commit point: when it raises (the client went away, the
+        request timed out), the change stops there and the collection stays as it was.
 
         Raises UnreadableDocumentError (or its UnsupportedDocumentError / DocumentTooLargeError) for
         a file that cannot be read, DocumentConflictError for an id that exists (unless ``replace``)
@@ -245,23 +283,24 @@ class DocumentCollection:
         """
         if not documents:
             raise InvalidInputError("no documents to add")
-        with change_lock(self.settings.index_dir, self.notify):
+        with change_lock(self.settings.index_dir, self.notify, check=check):
             settle_pending(self.settings, self.notify)
             staging = _new_staging(self.corpus_dir)
             try:
-                report = self._add(staging, documents, replace)
+                report = self._add(staging, documents, replace, check)
             finally:
                 # forward when the build was published, else back: the corpus never holds half a change
                 settle(self.settings, staging)
-        self._changed()
+        if report.changed:
+            self._changed()
         return report
 
-    def remove(self, doc_id: str) -> ChangeReport:
-        """Remove one document, its file and its passages, in one change."""
-        with change_lock(self.settings.index_dir, self.notify):
+    def remove(self, doc_id: str, *, check: Check | None = None) -> ChangeReport:
+        """Remove one document, its file and its passages, in one change (``check`` as for :meth:`add`)."""
+        with change_lock(self.settings.index_dir, self.notify, check=check):
             settle_pending(self.settings, self.notify)
             info = self.get(doc_id)
-            passages, fingerprint = self._live()
+            passages, fingerprint = self._live(check)
             kept = [p for p in passages if p.source != info.source]
             if not kept:
                 raise DocumentConflictError(
@@ -271,7 +310,7 @@ class DocumentCollection:
             fingerprint.pop(info.source, None)
             staging = _new_staging(self.corpus_dir)
             try:
-                build = self._publish(staging, _Change(add=[], remove=[info.source]), kept, fingerprint)
+                build = self._publish(staging, _Change(add=[], remove=[info.source]), kept, fingerprint, check)
             finally:
                 settle(self.settings, staging)
         self._changed()
@@ -279,8 +318,20 @@ class DocumentCollection:
 
     # ---- the steps of a change --------------------------------------------------------------------
 
-    def _add(self, staging: Path, documents: Sequence[NewDocument], replace: bool) -> ChangeReport:
+    def _add(self, staging: Path, documents: Sequence[NewDocument], replace: bool, check: Check | None
+             ) -> ChangeReport:
         staged = [self._stage(staging, doc) for doc in documents]
+        held = {d.sha256: d for d in self.documents()}
+        fresh: dict[str, Path] = {}  # sha256 -> the first staged file with those bytes
+        repeated: list[str] = []  # the sha256 of each file that is not new
+        for path in staged:
+            digest = sha256_file(path)
+            if digest in held or digest in fresh:
+                repeated.append(digest)
+                path.unlink()
+            else:
+                fresh[digest] = path
+        staged = list(fresh.values())
         existing = {p.stem: p for p in _files(self.corpus_dir)}
         ids = [path.stem for path in staged]
         for doc_id in ids:
@@ -291,6 +342,8 @@ class DocumentCollection:
                     f"a document {doc_id!r} exists already ({existing[doc_id].name}); remove it first, or "
                     "replace it (assistant add --replace, POST /v1/documents?replace=true)"
                 )
+        if not staged:  # nothing new: no change, no build
+            return ChangeReport(added=[], removed=[], build=self._unchanged(), duplicates=[held[d] for d in repeated])
         removed = [self.get(doc_id) for doc_id in ids if doc_id in existing]
         options = ReadOptions.from_settings(self.settings, progress=self.progress)
         entries: list[_Entry] = []
@@ -298,27 +351,29 @@ class DocumentCollection:
         with tqdm(total=len(staged), desc="reading documents", unit="doc",
                   disable=not self.progress or len(staged) < 2) as bar:
             for path in staged:
-                document = _ingest(path, path.name, self.settings.chunk_max_chars, options)
+                document = _ingest(path, path.name, self.settings.chunk_max_chars, options, check)
                 entries.append(_entry(path, document))
                 new += document.passages
                 bar.update(1)
-        passages, fingerprint = self._live()
+        passages, fingerprint = self._live(check)
         gone = {d.source for d in removed}
         passages = [p for p in passages if p.source not in gone] + new
         check_unique(passages)
         for source in gone:
             fingerprint.pop(source, None)
         fingerprint.update({e.source: e.sha256 for e in entries})
-        build = self._publish(staging, _Change(add=entries, remove=sorted(gone)), passages, fingerprint)
-        return ChangeReport(added=[_info_of(e, indexed=True) for e in entries], removed=removed, build=build)
+        build = self._publish(staging, _Change(add=entries, remove=sorted(gone)), passages, fingerprint, check)
+        added = [_info_of(e, indexed=True) for e in entries]
+        known = {**held, **{d.sha256: d for d in added}}
+        return ChangeReport(added=added, removed=removed, build=build, duplicates=[known[d] for d in repeated])
 
-    def _publish(self, staging: Path, change: _Change, passages: list[Passage], fingerprint: dict[str, str]
-                 ) -> BuildReport:
+    def _publish(self, staging: Path, change: _Change, passages: list[Passage], fingerprint: dict[str, str],
+                 check: Check | None) -> BuildReport:
         """Record the change, then build and publish its index: the commit point."""
         change = change.model_copy(update={"before": live_build_name(self.settings.index_dir)})
         write_atomically(staging / CHANGE_FILE, change.model_dump_json(indent=1))
         return build_index(self.settings, self.embedder, passages, progress=self.progress,
-                           fingerprint=fingerprint, notify=self.notify)
+                           fingerprint=fingerprint, notify=self.notify, check=check)
 
     def _stage(self, staging: Path, doc: NewDocument) -> Path:
         """Copy one new file into the staging folder under its final name."""
@@ -337,11 +392,21 @@ class DocumentCollection:
             # no extension the corpus knows: the content says what it is (and refuses what it is not)
             with target.open("rb") as f:
                 kind = detect_kind(target, f.read(65536))
-            target = target.rename(target.with_suffix(_SUFFIX_FOR_KIND[kind]))
+            named = target.with_suffix(_SUFFIX_FOR_KIND[kind])
+            if named.exists():  # two files, "report" and "report" (or "report.txt"): rename would overwrite
+                target.unlink()
+                raise DocumentConflictError(f"two of the files to add would both be {named.name}")
+            target = target.rename(named)
         fsync_path(target)
         return target
 
-    def _live(self) -> tuple[list[Passage], dict[str, str]]:
+    def _unchanged(self) -> BuildReport:
+        """The live build, as the report of a change that built nothing."""
+        manifest = read_manifest(self.settings)
+        folder = live_folder(self.settings.index_dir)
+        return BuildReport(folder, len(manifest.passages), 0, len(manifest.passages), 0.0)
+
+    def _live(self, check: Check | None = None) -> tuple[list[Passage], dict[str, str]]:
         """The passages and corpus fingerprint a change starts from: the live index's, or with no
         index yet, the corpus folder's as it is."""
         try:
@@ -354,7 +419,8 @@ class DocumentCollection:
             passages = [
                 p
                 for path in files
-                for p in _ingest(path, _source(self.corpus_dir, path), self.settings.chunk_max_chars, options).passages
+                for p in _ingest(path, _source(self.corpus_dir, path), self.settings.chunk_max_chars, options,
+                                 check).passages
             ]
             return passages, corpus_fingerprint(self.corpus_dir)
         return list(index.passages), dict(index.manifest.corpus_files)
@@ -523,9 +589,10 @@ def _read_catalog(corpus_dir: Path) -> _Catalog:
 # ---- module helpers --------------------------------------------------------------------------------
 
 
-def _ingest(path: Path, source: str, max_chars: int, options: ReadOptions) -> IngestedDocument:
+def _ingest(path: Path, source: str, max_chars: int, options: ReadOptions, check: Check | None
+            ) -> IngestedDocument:
     try:
-        return ingest_file(path, source=source, max_chars=max_chars, options=options)
+        return ingest_file(path, source=source, max_chars=max_chars, options=options, check=check)
     except UnreadableDocumentError:
         raise
     except CorpusError as exc:

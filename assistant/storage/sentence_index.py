@@ -19,7 +19,7 @@ what the heading is worth to evidence selection.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +70,10 @@ class SentenceVectors:
         reusable: dict[str, tuple[list[str], np.ndarray]],
         batch_size: int,
         progress: bool,
+        check: Callable[[], None] | None = None,
     ) -> tuple[SentenceVectors, int]:
-        """Sentence vectors for ``passages``, reusing ``reusable`` ones; also the number embedded."""
+        """Sentence vectors for ``passages``, reusing ``reusable`` ones; also the number embedded.
+        ``check`` is called before each batch (it raises to stop the build)."""
         texts: list[str] = []
         rows: list[int] = []
         vectors: list[np.ndarray | None] = []
@@ -91,6 +93,8 @@ class SentenceVectors:
         with tqdm(total=len(todo), desc="embedding sentences", unit="sentence",
                   disable=not progress or not todo) as bar:
             for start in range(0, len(todo), batch_size):
+                if check is not None:
+                    check()
                 batch = todo[start : start + batch_size]
                 out[batch] = embedder.embed_passages(
                     [sentence_embed_text(passages[rows[i]], texts[i]) for i in batch])

@@ -17,7 +17,8 @@ from assistant.core.errors import InvalidInputError, NotFoundError, QuestionLogE
 from assistant.core.settings import PROJECT_ROOT
 from assistant.core.types import AnswerEvent, Event, SourcesEvent, TokenEvent
 from assistant.questionlog import LogStore, QuestionLog
-from assistant.questionlog.records import sha256
+from assistant.questionlog.records import keyed, sha256
+from assistant.questionlog.store import install_key
 from tests.logsupport import make_answer
 from tests.support import make_settings
 
@@ -151,9 +152,12 @@ def test_without_texts_only_hashes_and_metrics_reach_the_file(tmp_path: Path) ->
         qlog.feedback(answer.answer_id or "", "down", comment="数字不对的评论", correction="更正后的答案")
     entry = LogStore(db).get(answer.answer_id or "")
     assert (entry.question, entry.query, entry.answer) == (None, None, None)
-    assert entry.question_sha256 == sha256(QUESTION) and entry.dropped == [sha256("没有依据的一句。")]
+    # hashed with the install's key (HMAC-SHA256): a guessed question cannot be confirmed by its plain sha256
+    hashed = keyed(install_key(db))
+    assert entry.question_sha256 == hashed(QUESTION) != sha256(QUESTION)
+    assert entry.dropped == [hashed("没有依据的一句。")]
     assert entry.timings and entry.feedback[0].rating == "down" and entry.feedback[0].comment is None
-    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     texts = (QUESTION, "制造业单项冠军企业数量", "1557家单项冠军", "没有依据的一句", "数字不对的评论", "更正后的答案")
     for text in texts:
         assert text.encode() not in raw

@@ -154,3 +154,15 @@ def test_bm25_scores_equal_bm25s_and_the_pool_takes_only_positive_scores() -> No
         if positive > 20:  # the 20 best, in any order
             assert sorted(scores[top]) == pytest.approx(sorted(np.sort(scores)[-20:]))
     assert not bm25.scores("量子计算").any() and len(_top(bm25.scores("量子计算"), 20)) == 0
+
+
+def test_bm25_over_passages_without_a_word_scores_zero_not_a_crash(tmp_path: Path) -> None:
+    # found by schemathesis: a symbols-only upload left alone once the report was removed made bm25s
+    # divide by a mean passage length of 0 (HTTP 500 on DELETE /v1/documents/…)
+    passages = [Passage(id=f"x#{i}", source="x.txt", section="", text=text) for i, text in enumerate(["!!", "※ … ‖"])]
+    assert not any(tokenize(f"{p.title} {p.section} {p.text}") for p in passages)
+    index = BM25Index.build(passages)
+    index.save(tmp_path)
+    loaded = BM25Index.load(tmp_path, len(passages))
+    for query in ("报告", "x", "\x00", "!!"):
+        assert loaded.scores(query).tolist() == [0.0, 0.0]

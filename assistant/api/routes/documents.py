@@ -16,12 +16,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from assistant.api.deps import get_settings, use_collection
+from assistant.api.deps import get_settings, get_workers, use_collection
 from assistant.api.schemas import COMMON_ERRORS, CollectionParam, error_responses
-from assistant.core.errors import DocumentTooLargeError, InvalidInputError, PageNotFoundError
+from assistant.api.workers import Job
+from assistant.core.errors import ChangeTimeoutError, DocumentTooLargeError, InvalidInputError, PageNotFoundError
 from assistant.storage.documents import MEDIA_TYPES, DocumentInfo, NewDocument
 from assistant.storage.pageimages import MAX_WIDTH, MIN_WIDTH, PageImages
 
@@ -33,11 +33,17 @@ UPLOAD_DOC = (
     "Send `multipart/form-data` with one or more `file` parts (.pdf, .docx, .html, .txt, .md; the type is "
     "checked by content). All files are added in one change, or none: the new index replaces the old one "
     "atomically and is answered from at once. A document's id is its file name without the extension "
-    "(characters other than letters, digits, `-_.` become `-`). An id that exists is **409** unless "
+    "(characters other than letters, digits, `-_.` become `-`; one over 200 bytes of UTF-8 is cut and ends in 8 hex "
+    "digits of a hash of the whole). An id that exists is **409** unless "
     "`replace=true`, which replaces that document in the same change. Other refusals: **413** an upload over "
     "`ASSISTANT_MAX_UPLOAD_BYTES` (refused while it streams in) or a document over a reading limit (bytes, "
-    "pages, unpacked .docx size); **415** not a supported document type (an image, a spreadsheet, a PDF named "
-    ".docx, ...); **422** unreadable (damaged, password-protected, empty, no text layer) or no `file` part."
+    "pages, unpacked PDF content per page and in all, .docx text size and table cells, passages, reading time "
+    "and memory: each names its `ASSISTANT_MAX_*` setting); **415** not a supported document type (an image, a "
+    "spreadsheet, a PDF named "
+    ".docx, ...); **422** unreadable (damaged, password-protected, empty, no text layer) or no `file` part. A file "
+    "whose bytes (sha256) a document holds already is not added again: the answer names that document under "
+    "`duplicates` (status 200 when nothing else changed). A change stops, leaving everything as it was, when its "
+    "client disconnects or after `ASSISTANT_CHANGE_TIMEOUT` (**504**)."
 )
 UPLOAD_SCHEMA = {
     "requestBody": {
@@ -90,7 +96,19 @@ class IndexChange(BaseModel):
 class DocumentChange(BaseModel):
     added: list[DocumentInfo]
     removed: list[DocumentInfo]
+    #: documents of the collection whose bytes an uploaded file held: answered with them, not added again
+    duplicates: list[DocumentInfo]
+    #: the build the change published (when nothing changed: the live one, nothing embedded)
     index: IndexChange
+
+
+def _change_job(request: Request) -> Job:
+    """A change's work: stopped when its client disconnects, or after ``ASSISTANT_CHANGE_TIMEOUT``
+    (before its commit point: the documents and the index stay as they were)."""
+    timeout = get_settings(request).change_timeout
+    error = ChangeTimeoutError(f"the document change took longer than {timeout:g} s (ASSISTANT_CHANGE_TIMEOUT) "
+                               "and was stopped; nothing was changed")
+    return get_workers(request).job(timeout, error)
 
 
 async def _uploads(request: Request) -> tuple[list[UploadFile], Any]:
@@ -155,7 +173,10 @@ def router() -> APIRouter:
 
     @api.post(PATH, status_code=201, response_model=DocumentChange, summary="Add documents (multipart upload)",
               description=UPLOAD_DOC, openapi_extra=UPLOAD_SCHEMA,
-              responses=error_responses(*COMMON_ERRORS, 404, 409, 413, 415, 422, 503))
+              responses={200: {"model": DocumentChange,
+                               "description": "every file held the bytes of a document of the collection already: "
+                               "nothing changed, `duplicates` names those documents"},
+                         **error_responses(*COMMON_ERRORS, 404, 409, 413, 415, 422, 499, 503, 504)})
     async def add_documents(request: Request, replace: bool = False) -> JSONResponse:
         limit = get_settings(request).max_upload_bytes
         files, form = await _uploads(request)
@@ -171,17 +192,29 @@ def router() -> APIRouter:
             name = form.get("collection")
             with use_collection(request, name if isinstance(name, str) else None) as use:
                 collection = use.documents
-                report = await run_in_threadpool(lambda: collection.add(documents, replace=replace))
+                job = _change_job(request)
+                try:
+                    report = await job.run(lambda: collection.add(documents, replace=replace, check=job.cancel.check),
+                                           receive=request.receive)
+                finally:
+                    job.close()
         finally:
             await form.close()
-        return JSONResponse(report.to_json(), status_code=201)
+        return JSONResponse(report.to_json(), status_code=201 if report.changed else 200)
 
     @api.delete(PATH + "/{doc_id}", response_model=DocumentChange, summary="Remove a document",
-                responses=error_responses(*COMMON_ERRORS, 404, 409, 422, 503))
-    def remove_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
+                responses=error_responses(*COMMON_ERRORS, 404, 409, 422, 499, 503, 504))
+    async def remove_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Its file and its passages go in one change (nothing is re-embedded). **404** no such document;
         **409** it is the last one (an index needs passages)."""
         with use_collection(request, collection) as use:
-            return use.documents.remove(doc_id).to_json()
+            documents = use.documents
+            job = _change_job(request)
+            try:
+                report = await job.run(lambda: documents.remove(doc_id, check=job.cancel.check),
+                                       receive=request.receive)
+            finally:
+                job.close()
+        return report.to_json()
 
     return api

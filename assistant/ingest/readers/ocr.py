@@ -79,12 +79,15 @@ def ocr_pages(path: Path, indexes: list[int], options: ReadOptions) -> dict[int,
     import pypdfium2 as pdfium
     from tqdm import tqdm
 
+    from assistant.ingest.worker import allow_more_time
+
     exe = _check_installed(options.ocr_languages)
     out: dict[int, list[Line]] = {}
     pdf = pdfium.PdfDocument(str(path))
     try:
         with tempfile.TemporaryDirectory(prefix="assistant-ocr-") as tmp:
             for index in tqdm(indexes, desc=f"OCR {path.name}", unit="page", disable=not options.progress):
+                allow_more_time(PAGE_TIMEOUT)  # reading in a worker: each page may take this long
                 image = Path(tmp) / f"page-{index + 1}.png"
                 page = pdf[index]
                 try:

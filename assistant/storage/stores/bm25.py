@@ -25,6 +25,8 @@ from assistant.text.words import tokenize
 FOLDER = "bm25"
 #: from this many passages tokenising is spread over the CPUs (jieba is single-threaded Python)
 PARALLEL_FROM = 50_000
+#: the token of every passage of a corpus without words (see :meth:`BM25Index.build`)
+NO_WORDS = "\x00"
 
 
 class BM25Index:
@@ -53,8 +55,13 @@ class BM25Index:
         import bm25s
 
         texts = [bm25_text(p) for p in passages]
+        tokens = _tokenize_all(texts)
+        if tokens and not any(tokens):
+            # bm25s divides by the mean passage length: passages without a single word (symbols only,
+            # an upload's) each get a token that no query tokenises to, and every query scores zero
+            tokens = [[NO_WORDS] for _ in tokens]
         model = bm25s.BM25()
-        model.index(_tokenize_all(texts), show_progress=False)
+        model.index(tokens, show_progress=False)
         return cls(model, len(passages))
 
     def save(self, folder: Path) -> None:
