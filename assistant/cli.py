@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, "corpus", None) is None and hasattr(args, "index_dir"):
                 # eval and calibrate: the collection's documents and index, whatever a question set's header says
                 args.corpus, args.index_dir = settings.corpus_dir, args.index_dir or settings.index_dir
+                if args.collection != "default" and getattr(args, "labels", ()) is None:
+                    args.labels = []  # the default judge samples name passages of the configured corpus only
         return int(args.func(args, settings) or 0)
     except AssistantError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
