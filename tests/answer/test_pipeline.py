@@ -114,7 +114,8 @@ def test_json_contract(assistant: Assistant) -> None:
     data = assistant.ask("制造业单项冠军企业有多少家？").to_json()
     assert set(data) >= {"question", "answer", "refused", "generator", "citations", "timings"}
     assert set(data["citations"][0]) == {"marker", "passage_id", "title", "section", "source", "text", "score",
-                                         "evidence"}
+                                         "evidence", "location"}
+    assert data["citations"][0]["location"]["lines"]  # the report is a text file: where its lines stand
     assert data["citations"][0]["title"]  # the document's own title
     assert any("1557" in s for s in data["citations"][0]["evidence"])  # the sentence the answer rests on
     assert data["citations"][0]["marker"] == 1
