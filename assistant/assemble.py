@@ -13,11 +13,13 @@ from assistant.answer.live import LiveIndex, Snapshot
 from assistant.answer.pipeline import Assistant
 from assistant.answer.prompts import AnswerPrompts, load_prompt
 from assistant.answer.retrieve import Retriever
+from assistant.core.errors import EmptyCollectionError
 from assistant.core.settings import Settings
 from assistant.embed import Embedder, load_embedder
 from assistant.embed.batching import BatchingEmbedder
 from assistant.questionlog import QuestionLog
-from assistant.storage.documents import DocumentCollection
+from assistant.storage.documents import DocumentCollection, list_documents
+from assistant.storage.index import index_exists
 from assistant.storage.lifecycle import Notify, ensure_index, log_notify, refuse_mismatch_early
 
 
@@ -90,6 +92,17 @@ def build_assistant(settings: Settings, *, progress: bool = False, load_generato
     if load_generator:
         assistant.generators.get()
     return assistant
+
+
+def open_collection(settings: Settings, server: Assistant) -> Assistant:
+    """The assistant of another collection (``settings``: its folders, calibration and overrides)
+    beside ``server``'s: the same embedder and language models, its own index (built if missing)."""
+    if not index_exists(settings) and not list_documents(settings):
+        raise EmptyCollectionError("the collection has no documents yet: add some (`assistant add --collection "
+                                   "NAME`, or POST /v1/documents with the form field 'collection')")
+    embedder = server.source.snapshot().embedder
+    retriever = open_retriever(settings, progress=False, embedder=embedder)
+    return assistant_for(settings, LiveIndex(Snapshot.of(retriever)), server.generators.sharing(settings))
 
 
 def build_question_log(settings: Settings, assistant: Assistant) -> QuestionLog:

@@ -15,11 +15,15 @@ from pydantic import ValidationError
 from assistant.core.errors import AssistantError
 from assistant.core.printable import PrintableWriter, printable
 from assistant.core.settings import Settings
+from assistant.storage.collections import CollectionStore
 
 #: subcommand modules, in the order ``--help`` lists them
 COMMANDS = (
     "index", "add", "remove", "docs", "search", "ask", "show", "log", "models", "serve", "mcp", "eval", "calibrate",
+    "collections",
 )
+#: the commands that take ``--collection NAME`` (``log`` filters by it; the others run on that collection)
+COLLECTION_COMMANDS = ("add", "remove", "docs", "index", "search", "ask", "eval", "calibrate", "log")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"assistant.commands.{name}")
         module.register(sub)
+    for name in COLLECTION_COMMANDS:
+        sub.choices[name].add_argument(
+            "--collection", metavar="NAME", default=None,
+            help="the collection (`assistant collections list`; default: 'default', the configured corpus)")
     return parser
 
 
@@ -45,7 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout, sys.stdout = sys.stdout, PrintableWriter(sys.stdout)
     try:
         # the one Settings of this run, from ASSISTANT_* variables and .env, passed to the command
-        return int(args.func(args, Settings()) or 0)
+        settings = Settings()
+        if getattr(args, "collection", None) is not None and args.command != "log":
+            # the collection's folders, calibration and overrides: the command runs on it as on the corpus
+            settings = CollectionStore(settings).settings_for(args.collection)
+            if getattr(args, "corpus", None) is None and hasattr(args, "index_dir"):
+                # eval and calibrate: the collection's documents and index, whatever a question set's header says
+                args.corpus, args.index_dir = settings.corpus_dir, args.index_dir or settings.index_dir
+                if args.collection != "default" and getattr(args, "labels", ()) is None:
+                    args.labels = []  # the default judge samples name passages of the configured corpus only
+        return int(args.func(args, settings) or 0)
     except AssistantError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code

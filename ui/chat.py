@@ -23,6 +23,7 @@ from assistant.core.settings import Settings
 from assistant.core.types import AnswerEvent, TokenEvent
 from assistant.questionlog import QuestionLog
 from ui import documents, render
+from ui.collections import DEFAULT_COLLECTION, Held, Knowledge, OneKnowledge, choices, selector
 from ui.feedback import add_feedback
 from ui.pages import add_page_viewer
 from ui.recent import add_recent_view
@@ -78,6 +79,7 @@ def answer_stream(
     assistant: Assistant, question: str, generator: str | None, turns: list[Message], shown: list[Message],
     ids: list[str | None], question_log: QuestionLog | None = None, client: str | None = None,
     session: str | None = None,
+    collection: str = DEFAULT,
 ) -> Iterator[Outputs]:
     """Drive one question through the pipeline (logged in ``question_log``), yielding
     (chat, textbox, turns, shown, ids) updates.
@@ -96,7 +98,8 @@ def answer_stream(
     try:
         events = assistant.stream(question, generator=generator, history=history, cancel=cancel)
         if question_log is not None:
-            events = question_log.recorded(events, channel="chat", client=client, session=session)
+            events = question_log.recorded(events, channel="chat", client=client, session=session,
+                                           collection=collection, index_build=assistant.index_build)
         for event in events:
             if isinstance(event, TokenEvent):
                 drafted += event.text
@@ -121,21 +124,26 @@ def answer_stream(
 
 
 def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: QuestionLogSource = None,
-               client_of: Callable[[str | None], str | None] | None = None) -> gr.Blocks:
+               client_of: Callable[[str | None], str | None] | None = None,
+               knowledge: Callable[[], Knowledge] | None = None) -> gr.Blocks:
     """The chat page over ``assistant`` (or over a callable returning it, at request time).
 
     Answers are logged in ``question_log`` (likewise an object or a callable; None: not logged).
     ``client_of`` maps the chat's login name to the id of the API key it logged in with; with API
-    keys set, only such key holders see the recent-questions view.
+    keys set, only such key holders see the recent-questions view. ``knowledge`` returns the
+    server's collections (default: ``assistant`` alone, as ``default``): the page offers those the
+    visitor's key sees, and answers, uploads and looks back in the one selected.
     """
     get_assistant = _resolver(assistant)
+    lone = OneKnowledge(get_assistant)
+    get_knowledge: Callable[[], Knowledge] = knowledge if knowledge is not None else lambda: lone
     get_log: Callable[[], QuestionLog | None] = question_log if callable(question_log) else lambda: question_log
 
     def client(request: gr.Request) -> str | None:
         return client_of(request.username) if client_of is not None else None
 
     def may_see_log(request: gr.Request) -> bool:
-        return not settings.api_keys or client(request) is not None
+        return not settings.api_secrets or client(request) is not None
 
     # gradio's file cache (uploads, mostly) is emptied of what is older than an hour, every ten
     # minutes, and at start-up; a document's upload is deleted as soon as its change is over
@@ -154,41 +162,78 @@ def build_chat(assistant: AssistantSource, settings: Settings, *, question_log: 
                              buttons=["copy"], feedback_options=("Like", "Dislike"), group_consecutive_messages=False,
                              latex_delimiters=[])  # no formulas: a "$$" in a report must stay text
         add_feedback(chatbot, ids, get_log, client)
-        add_page_viewer(get_assistant)  # a card's page button opens its page, the passage marked
         with gr.Row(equal_height=True):
             question = gr.Textbox(placeholder="输入问题… · Ask a question…", show_label=False, scale=6,
                                   max_length=settings.max_question_chars, elem_id="ra-question", lines=1)
             ask = gr.Button("提问 · Ask", variant="primary", scale=1, elem_id="ra-ask")
         with gr.Row():
+            collection = selector()
             generator = gr.Dropdown(choices=[(f"默认 · {DEFAULT}", DEFAULT)], value=DEFAULT, scale=2,
                                     label="生成方式 · Generator", elem_id="ra-generator")
             clear = gr.Button("新对话 · New chat", scale=1, elem_id="ra-clear")
-        gr.Examples(EXAMPLES, inputs=[question], label="示例问题 · Example questions")
-        add_recent_view(get_log, may_see_log)
-        documents.panel(blocks, get_assistant)  # upload and remove documents
 
-        def respond(text: str, choice: str, past: list[Message], rows: list[Message], answer_ids: list[str | None],
-                    request: gr.Request) -> Iterator[Outputs]:
+        def use(name: str | None, request: gr.Request) -> Held:
+            return get_knowledge().use(name, client(request))
+
+        # a card's page button opens its page, the passage marked
+        add_page_viewer(lambda name, request: use(name, request), collection)
+        examples = gr.Dataset(components=[question], samples=[[q] for q in EXAMPLES],
+                              label="示例问题 · Example questions", elem_id="ra-examples")
+        examples.click(lambda picked: picked[0], inputs=[examples], outputs=[question])
+        recent_view = add_recent_view(get_log, may_see_log, collection)
+        documents.panel(blocks, lambda name, request: use(name, request), collection)  # upload and remove documents
+
+        def respond(text: str, choice: str, name: str, past: list[Message], rows: list[Message],
+                    answer_ids: list[str | None], request: gr.Request) -> Iterator[Outputs]:
             text = (text or "").strip()
             if not text:
                 yield rows, "", past, rows, answer_ids
                 return
             chosen = None if choice == DEFAULT else choice
-            yield from answer_stream(get_assistant(), text, chosen, past, rows, answer_ids, get_log(), client(request),
-                                     request.session_hash)
+            try:
+                held = use(name, request)
+            except AssistantError as exc:
+                yield [*rows, {"role": "assistant", "content": render.error(public_message(exc))}], text, past, rows, \
+                    answer_ids
+                return
+            with held:
+                yield from answer_stream(held.assistant, text, chosen, past, rows, answer_ids, get_log(),
+                                         client(request), session=request.session_hash, collection=held.name)
+
+        def collection_choices(current: str | None, request: gr.Request) -> Any:
+            return choices(get_knowledge(), client(request), current)
+
+        def examples_of(name: str | None, request: gr.Request) -> Any:
+            """The report's examples for ``default``; for another collection, its latest answered questions."""
+            if not name or name == DEFAULT_COLLECTION:
+                return gr.Dataset(samples=[[q] for q in EXAMPLES])
+            question_log = get_log()
+            if question_log is None or not question_log.enabled or not may_see_log(request):
+                return gr.Dataset(samples=[])
+            try:
+                entries = question_log.store.entries(collection=name, limit=50)
+            except AssistantError:
+                return gr.Dataset(samples=[])
+            asked = list(dict.fromkeys(e.question for e in entries if e.question and not e.refused))[:5]
+            return gr.Dataset(samples=[[q] for q in asked])
 
         def generator_choices() -> Any:
             pool = get_assistant().generators
             label = f"默认 · {DEFAULT} ({pool.default})"
             return gr.Dropdown(choices=[(label, DEFAULT), *((n, n) for n in pool.names())])
 
-        inputs, outputs = [question, generator, turns, shown, ids], [chatbot, question, turns, shown, ids]
+        inputs, outputs = [question, generator, collection, turns, shown, ids], [chatbot, question, turns, shown, ids]
         question.submit(respond, inputs=inputs, outputs=outputs)
         ask.click(respond, inputs=inputs, outputs=outputs)
         clear.click(lambda: ([], "", [], [], []), outputs=[chatbot, question, turns, shown, ids])
         # the chatbot's own trash button empties the display; the conversation must go with it
         chatbot.clear(lambda: ([], [], []), outputs=[turns, shown, ids])
         blocks.load(generator_choices, outputs=[generator])
+        blocks.load(collection_choices, inputs=[collection], outputs=[collection])
+        # another collection: another conversation, its examples, its recent questions
+        collection.change(lambda: ([], "", [], [], []), outputs=[chatbot, question, turns, shown, ids])
+        collection.change(examples_of, inputs=[collection], outputs=[examples])
+        collection.change(lambda: "", outputs=[recent_view])
     # gradio runs one event at a time per listener by default, which would make every visitor wait
     # for every other one; the assistant itself serialises what cannot run in parallel (a local model)
     blocks.queue(default_concurrency_limit=CONCURRENT_ANSWERS)

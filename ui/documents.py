@@ -21,13 +21,12 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer.pipeline import Assistant
-from assistant.assemble import collection_for
 from assistant.core.errors import AssistantError, ChangeTimeoutError, RequestCancelledError
 from assistant.core.redact import public_message
 from assistant.ingest import SUFFIXES
 from assistant.storage.documents import ChangeReport, DocumentInfo, NewDocument
 from ui import render
+from ui.collections import Held
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +129,27 @@ def run_change(change: Callable[..., ChangeReport], timeout: float) -> Iterator[
     yield outcome["report"]
 
 
-def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
-    """Add the documents panel to ``blocks`` (call inside its ``with`` block)."""
+def _remover(remove: Callable[[str, str, gr.Request], Iterator[tuple[Any, ...]]],
+             doc_id: str) -> Callable[[str, gr.Request], Iterator[tuple[Any, ...]]]:
+    # a function of its own, not functools.partial: gradio finds the gr.Request parameter by the annotation
+    def remove_this(name: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from remove(doc_id, name, request)
 
-    def rows() -> list[Row]:
-        return [d.model_dump() for d in collection_for(get_assistant()).documents()]
+    return remove_this
 
-    def add(path: str | None, replace: bool, shown: list[Row],
+
+def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection: gr.Dropdown) -> None:
+    """Add the documents panel to ``blocks`` (call inside its ``with`` block): the documents of the
+    collection selected in ``collection`` (``use`` holds it for the visitor's key, for the whole change)."""
+
+    def rows(name: str, request: gr.Request) -> list[Row]:
+        try:
+            with use(name, request) as held:
+                return [d.model_dump() for d in held.documents.documents()]
+        except AssistantError:
+            return []
+
+    def add(path: str | None, replace: bool, shown: list[Row], name: str, request: gr.Request,
             progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:  # noqa: B008
         if not path:
             yield shown, "", None
@@ -146,23 +159,26 @@ def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
         # track_tqdm: gradio would then patch tqdm for the whole process and leak a file per bar
         progress(0.0, desc=f"读取并索引 · Reading and indexing {file.name}…")
         try:
-            collection = collection_for(get_assistant())
-            change = partial(collection.add, [NewDocument.of(file)], replace=replace)
-            for report in run_change(change, collection.settings.change_timeout):
-                # while it runs, nothing changes on the page; a closed page stops the change
-                yield (gr.skip(), gr.skip(), gr.skip()) if report is None else (rows(), _status(report), None)
+            with use(name, request) as held:  # uploads go to the collection selected
+                documents = held.documents
+                change = partial(documents.add, [NewDocument.of(file)], replace=replace)
+                for report in run_change(change, documents.settings.change_timeout):
+                    # while it runs, nothing changes on the page; a closed page stops the change
+                    yield ((gr.skip(), gr.skip(), gr.skip()) if report is None
+                           else (rows(name, request), _status(report), None))
         except Exception as exc:
-            yield rows(), _failed(exc), None
+            yield rows(name, request), _failed(exc), None
         finally:
             forget_upload(file)
 
-    def remove(doc_id: str) -> Iterator[tuple[Any, ...]]:
+    def remove(doc_id: str, name: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         try:
-            collection = collection_for(get_assistant())
-            for report in run_change(partial(collection.remove, doc_id), collection.settings.change_timeout):
-                yield (gr.skip(), gr.skip()) if report is None else (rows(), _status(report))
+            with use(name, request) as held:
+                documents = held.documents
+                for report in run_change(partial(documents.remove, doc_id), documents.settings.change_timeout):
+                    yield (gr.skip(), gr.skip()) if report is None else (rows(name, request), _status(report))
         except Exception as exc:
-            yield rows(), _failed(exc)
+            yield rows(name, request), _failed(exc)
 
     with gr.Accordion(TITLE, open=False, elem_id="ra-docs") as accordion:
         upload = gr.File(label=UPLOAD, file_types=list(SUFFIXES), file_count="single", type="filepath",
@@ -179,12 +195,14 @@ def panel(blocks: gr.Blocks, get_assistant: Callable[[], Assistant]) -> None:
                     gr.HTML(_row_html(item), elem_classes="ra-doc-info")
                     button = gr.Button(REMOVE, size="sm", variant="stop", scale=0, min_width=110,
                                        elem_classes="ra-doc-remove")
-                    button.click(partial(remove, item["id"]), outputs=[shown, status])
+                    button.click(_remover(remove, item["id"]), inputs=[collection], outputs=[shown, status])
 
         # re-drawn whenever the list changes: one row and one remove button per document
         gr.render(inputs=[shown])(document_rows)
 
-    upload.upload(add, inputs=[upload, replace, shown], outputs=[shown, status, upload])
-    # the list is read again when the panel opens: documents may come from the CLI or the API too
-    accordion.expand(rows, outputs=[shown])
-    blocks.load(rows, outputs=[shown])
+    upload.upload(add, inputs=[upload, replace, shown, collection], outputs=[shown, status, upload])
+    # the list is read again when the panel opens (documents may come from the CLI or the API too) and
+    # when another collection is selected
+    accordion.expand(rows, inputs=[collection], outputs=[shown])
+    collection.change(rows, inputs=[collection], outputs=[shown])
+    blocks.load(rows, inputs=[collection], outputs=[shown])

@@ -58,7 +58,8 @@ def add_feedback(chatbot: gr.Chatbot, ids: gr.State, get_log: Callable[[], Quest
             send = gr.Button("提交 · Send", variant="primary", elem_id="ra-feedback-send")
             close = gr.Button("关闭 · Close", elem_id="ra-feedback-close")
 
-    def save(answer_id: str, rating: str, request: gr.Request, **texts: str) -> str | None:
+    def save(answer_id: str, rating: str, request: gr.Request, comment: str | None = None,
+             correction: str | None = None) -> str | None:
         """Record a rating; None when saved, else the message to show."""
         question_log = get_log()
         if question_log is None or not question_log.enabled:
@@ -66,7 +67,7 @@ def add_feedback(chatbot: gr.Chatbot, ids: gr.State, get_log: Callable[[], Quest
         try:
             # only this session (with keys: this key) got the answer, and only it may rate it
             question_log.feedback(answer_id, rating, client=client_of(request), session=request.session_hash,
-                                  **texts)
+                                  comment=comment, correction=correction)
         except AssistantError as exc:
             return html.escape(public_message(exc))
         except Exception:  # the chat must keep working; the details go to the server log

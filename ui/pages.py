@@ -18,11 +18,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer.pipeline import Assistant
 from assistant.core.errors import AssistantError
 from assistant.core.redact import public_message
 from assistant.storage.documents import get_document
 from assistant.storage.pageimages import PageImages
+from ui.collections import Held
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ document.addEventListener("click", (event) => {
   if (open) open.click();
 }, true);
 </script>"""
-_READ_REQUEST = "(value) => window.raPageRequest || value"
+_READ_REQUEST = "(value, collection) => [window.raPageRequest || value, collection]"
 
 
 def caption(passage_id: str, source: str, page: int, pages: int) -> str:
@@ -54,8 +54,9 @@ def caption(passage_id: str, source: str, page: int, pages: int) -> str:
             f'{pages}<div class="ra-source">{escape(passage_id)}</div></div>')
 
 
-def add_page_viewer(get_assistant: Callable[[], Assistant]) -> None:
-    """The side panel and the events that fill it (call inside the page's ``gr.Blocks``)."""
+def add_page_viewer(use: Callable[[str, gr.Request], Held], collection: gr.Dropdown) -> None:
+    """The side panel and the events that fill it (call inside the page's ``gr.Blocks``); the passage is
+    looked up in the collection selected (``use`` holds it for the visitor's key)."""
     request = gr.Textbox(elem_id="ra-page-request", elem_classes="ra-hidden", show_label=False, container=False)
     open_page = gr.Button("open", elem_id="ra-page-open", elem_classes="ra-hidden")
     with gr.Sidebar(position="right", open=False, width=560, elem_id="ra-page-panel") as panel:
@@ -65,24 +66,25 @@ def add_page_viewer(get_assistant: Callable[[], Assistant]) -> None:
                          elem_id="ra-page-image", buttons=["download", "fullscreen"])
         close = gr.Button(CLOSE, elem_id="ra-page-close", size="sm")
 
-    def show(asked: str) -> tuple[Any, str, str | None]:
+    def show(asked: str, name: str, request: gr.Request) -> tuple[Any, str, str | None]:
         try:
             wanted = json.loads(asked or "{}")
             passage_id, page = str(wanted.get("passage", "")), int(wanted.get("page", 1))
         except (ValueError, TypeError):
             return gr.Sidebar(open=True), _error("bad page request"), None
-        assistant = get_assistant()
-        passage = assistant.passage(passage_id)
-        if passage is None:
-            return gr.Sidebar(open=True), _error(f"no passage {passage_id} in the index"), None
         try:
-            document = get_document(assistant.settings, Path(passage.source).stem)
-            drawn = PageImages(assistant.settings).render(document, page, passage=passage)
+            with use(name, request) as held:
+                assistant = held.assistant
+                passage = assistant.passage(passage_id)
+                if passage is None:
+                    return gr.Sidebar(open=True), _error(f"no passage {passage_id} in the index"), None
+                document = get_document(assistant.settings, Path(passage.source).stem)
+                drawn = PageImages(assistant.settings).render(document, page, passage=passage)
         except AssistantError as exc:
             return gr.Sidebar(open=True), _error(public_message(exc)), None
         return gr.Sidebar(open=True), caption(passage.id, passage.source, drawn.page, drawn.pages), str(drawn.path)
 
-    open_page.click(show, inputs=[request], outputs=[panel, note, image], js=_READ_REQUEST)
+    open_page.click(show, inputs=[request, collection], outputs=[panel, note, image], js=_READ_REQUEST)
     close.click(lambda: gr.Sidebar(open=False), outputs=[panel])
 
 

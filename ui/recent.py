@@ -72,9 +72,11 @@ def notice(text: str, shown: str = "all") -> str:
     return f'<div class="ra-log-view" data-filter="{shown}"><div class="ra-log-empty">{escape(text)}</div></div>'
 
 
-def add_recent_view(get_log: Callable[[], QuestionLog | None], may_see: Callable[[gr.Request], bool]) -> gr.HTML:
+def add_recent_view(get_log: Callable[[], QuestionLog | None], may_see: Callable[[gr.Request], bool],
+                    collection: gr.Dropdown) -> gr.HTML:
     """The view (call inside the page's ``gr.Blocks``): closed at first, filled when opened, on each
-    filter change and on "refresh". ``may_see`` decides per request (with API keys: key holders only)."""
+    filter change and on "refresh", with the questions of the collection selected in ``collection``.
+    ``may_see`` decides per request (with API keys: key holders only)."""
     with gr.Accordion(TITLE, open=False, elem_id="ra-recent") as box:
         with gr.Row(equal_height=True):
             which = gr.Radio(list(FILTERS), value=next(iter(FILTERS)), show_label=False, scale=4,
@@ -82,7 +84,7 @@ def add_recent_view(get_log: Callable[[], QuestionLog | None], may_see: Callable
             refresh = gr.Button("刷新 · Refresh", scale=1, elem_id="ra-recent-refresh")
         view = gr.HTML(notice(EMPTY, "none"), elem_id="ra-recent-table")
 
-    def show(choice: str, request: gr.Request) -> str:
+    def show(choice: str, name: str, request: gr.Request) -> str:
         shown, refused, down = FILTERS.get(choice, ("all", False, False))
         if not may_see(request):
             return notice(KEYS_ONLY, shown)
@@ -90,10 +92,11 @@ def add_recent_view(get_log: Callable[[], QuestionLog | None], may_see: Callable
         if question_log is None or not question_log.enabled:
             return notice(OFF, shown)
         try:
-            return table(question_log.store.entries(refused=refused, down=down, limit=LIMIT), shown)
+            entries = question_log.store.entries(refused=refused, down=down, limit=LIMIT, collection=name or "default")
+            return table(entries, shown)
         except AssistantError as exc:
             return notice(public_message(exc), shown)
 
-    for event in (box.expand, which.change, refresh.click):
-        event(show, inputs=[which], outputs=[view])
+    for event in (box.expand, which.change, refresh.click, collection.change):
+        event(show, inputs=[which, collection], outputs=[view])
     return view

@@ -161,6 +161,11 @@ class Assistant:
                              generator_model=self.generators.describe(), generators=self.generators.names())
 
     @property
+    def index_build(self) -> str:
+        """The live index build's id (what the question log records)."""
+        return self.source.snapshot().index.build_id
+
+    @property
     def passages(self) -> list[Passage]:
         """The passages of the live index build."""
         return self.source.snapshot().passages

@@ -14,15 +14,17 @@ from starlette.concurrency import run_in_threadpool
 from assistant import __version__
 from assistant.api import mcp
 from assistant.api.auth import ChatLogin, require_api_key
+from assistant.api.collections import Registry
 from assistant.api.errors import install_error_handlers
 from assistant.api.hosts import HostCheckMiddleware, default_allowed_hosts
 from assistant.api.limits import BodySizeLimitMiddleware, UploadLimit
 from assistant.api.ratelimit import Rate, RateLimitMiddleware
-from assistant.api.routes import ask, chat, documents, feedback, meta, search
+from assistant.api.routes import ask, chat, collections, documents, feedback, meta, search
 from assistant.api.schemas import build_schemas
 from assistant.api.workers import Workers
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
+from assistant.storage.collections import CollectionStore
 
 if TYPE_CHECKING:
     from assistant.answer.pipeline import Assistant
@@ -39,11 +41,15 @@ DESCRIPTION = """Answers questions **only from the reports** in the corpus, citi
 * `POST /v1/chat/completions` — OpenAI-compatible; citations in the extra field `citations`
 * `POST /v1/feedback` — thumbs up or down on an answer (by the `answer_id` every answer carries)
 * `GET/POST /v1/documents`, `DELETE /v1/documents/{id}` — the documents answered from (multipart upload)
+* `GET/POST /v1/collections`, `DELETE /v1/collections/{name}` — several knowledge bases in one server: the
+  routes above take `collection` (body field, query parameter, upload form field); chat completions take
+  `model: "report-assistant/NAME"`
 * `/mcp` — the same as a Model Context Protocol server (streamable HTTP): tools `search_reports`,
   `ask_reports`, `list_documents`, `get_passage`, and each document as a resource
 * the chat page is at [`/ui`](/ui)
 
-When `ASSISTANT_API_KEYS` is set, every `/v1` route and `/mcp` need `Authorization: Bearer KEY`.
+When `ASSISTANT_API_KEYS` is set, every `/v1` route and `/mcp` need `Authorization: Bearer KEY`; a key
+sees only the collections of its scope (`KEY:a|b`, `KEY:*`; none: `default`), and any other is 404.
 Errors are `{"error": {"type", "message"}}` with a fitting status code; 429 and 503 carry
 `Retry-After`. A local model answers one question at a time and `ASSISTANT_QUEUE_SIZE` more wait;
 beyond that the answer is 429 at once."""
@@ -68,6 +74,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 raise
         from assistant.assemble import build_question_log
 
+        # the configured corpus is the collection 'default' (its record written once; its index used as it is)
+        store = CollectionStore(settings)
+        await run_in_threadpool(store.migrate)
+        app.state.collections = Registry(settings, app.state.assistant, store)
         app.state.question_log = build_question_log(settings, app.state.assistant)
         pool = app.state.assistant.generators
         pool.allow(allowed_generators(settings))
@@ -91,7 +101,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         RateLimitMiddleware,
         limit=Rate.parse(settings.rate_limit) if settings.rate_limit else None,
         failures=Rate.parse(settings.auth_failure_limit),
-        keys=settings.api_keys,
+        keys=settings.api_secrets,
         limited=_rate_limited,
         guarded=_guarded,
         login_path=f"{UI_PATH}/login",
@@ -100,9 +110,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     schemas = build_schemas(settings)
     # without keys the routes are open, and the schema must not claim a bearer token is needed
-    keyed = [Depends(require_api_key)] if settings.api_keys else []
+    keyed = [Depends(require_api_key)] if settings.api_secrets else []
     for router in (search.router(schemas), ask.router(schemas), chat.router(schemas), feedback.router(),
-                   meta.router(), documents.router()):
+                   meta.router(), documents.router(), collections.router()):
         app.include_router(router, dependencies=keyed)
     app.include_router(meta.health_router())
     mcp_server = mcp.mount(app, settings)
@@ -161,9 +171,9 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
     # start-up runs inside ours), so the chat receives a way to reach it rather than the object
     # with API keys set, the page (and gradio's own API behind it) asks for a key as the password:
     # otherwise the chat would be an open door around the keyed /v1 routes
-    login = ChatLogin(settings.api_keys) if settings.api_keys else None
+    login = ChatLogin(settings.api_secrets) if settings.api_secrets else None
     blocks = build_chat(lambda: app.state.assistant, settings, question_log=lambda: app.state.question_log,
-                        client_of=login.client if login else None)
+                        client_of=login.client if login else None, knowledge=lambda: app.state.collections)
     gr.mount_gradio_app(
         app, blocks, path=UI_PATH, css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
         auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",

@@ -70,7 +70,7 @@ def require_api_key(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Let the request through when no keys are configured or it carries one of them, else 401."""
-    keys = request.app.state.settings.api_keys
+    keys = request.app.state.settings.api_secrets
     if keys and not key_matches(credentials.credentials if credentials else "", keys):
         reason = "invalid API key" if credentials else "missing 'Authorization: Bearer KEY' header"
         raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})

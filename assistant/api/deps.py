@@ -10,13 +10,24 @@ from assistant.core.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.answer.pipeline import Assistant
+    from assistant.api.collections import Registry, Use
     from assistant.api.workers import Workers
     from assistant.questionlog import QuestionLog
 
 
 def get_assistant(request: Request) -> Assistant:
-    """The one :class:`~assistant.answer.pipeline.Assistant`, built in the app's lifespan."""
+    """The assistant of the collection ``default``, built in the app's lifespan."""
     return cast("Assistant", request.app.state.assistant)
+
+
+def get_collections(request: Request) -> Registry:
+    """The server's collections (built in the app's lifespan)."""
+    return cast("Registry", request.app.state.collections)
+
+
+def use_collection(request: Request, name: str | None) -> Use:
+    """A hold on collection ``name`` (None: ``default``) for this request's key: 404 for one it may not see."""
+    return get_collections(request).use(name, get_client(request))
 
 
 def get_settings(request: Request) -> Settings:

@@ -187,12 +187,13 @@ def _add_tools(server: ReportsServer, settings: Settings) -> None:
                              collection: str | None = None) -> SearchResult:
         with tool_errors():
             backend = await server.backend()
-            assistant = backend.collections.assistant(collection, client_of(ctx))
-            job = backend.workers.job()  # the quick pool: a search never waits behind a model
-            try:
-                hits = await job.run(lambda: assistant.search(query, k))
-            finally:
-                job.close()
+            with backend.collections.use(collection, client_of(ctx)) as held:  # a delete waits for it
+                assistant = await run_in_threadpool(lambda: held.assistant)  # opening it may load its index
+                job = backend.workers.job()  # the quick pool: a search never waits behind a model
+                try:
+                    hits = await job.run(lambda: assistant.search(query, k))
+                finally:
+                    job.close()
         return SearchResult(query=query, results=[h.to_source() for h in hits])
 
     async def ask_reports(question: str, ctx: Context, generator: str | None = None,
@@ -201,26 +202,28 @@ def _add_tools(server: ReportsServer, settings: Settings) -> None:
         with tool_errors():
             backend = await server.backend()
 
-        def start(assistant: Assistant, cancel: Cancellation) -> Iterator[Event]:
-            events = assistant.stream(question, generator=generator, cancel=cancel)
-            return backend.question_log.recorded(events, channel="mcp", client=client)
+        with tool_errors(), backend.collections.use(collection, client) as held:  # a delete waits for it
+            def start(assistant: Assistant, cancel: Cancellation) -> Iterator[Event]:
+                events = assistant.stream(question, generator=generator, cancel=cancel)
+                return backend.question_log.recorded(events, channel="mcp", client=client, collection=held.name,
+                                                     index_build=assistant.index_build)
 
-        with tool_errors():
-            assistant = backend.collections.assistant(collection, client)
+            assistant = await run_in_threadpool(lambda: held.assistant)
             answer = await streaming.answer_with(assistant, backend.workers, generator, start)
         return AnswerJSON.model_validate(answer.to_json())
 
     async def list_documents(ctx: Context, collection: str | None = None) -> DocumentList:
         with tool_errors():
             backend = await server.backend()
-            assistant = backend.collections.assistant(collection, client_of(ctx))
-            documents = await run_in_threadpool(lambda: collection_for(assistant).documents())
+            with backend.collections.use(collection, client_of(ctx)) as held:
+                documents = await run_in_threadpool(lambda: held.documents.documents())
         return DocumentList(documents=documents)
 
-    async def get_passage(passage_id: str, ctx: Context) -> PassageText:
+    async def get_passage(passage_id: str, ctx: Context, collection: str | None = None) -> PassageText:
         with tool_errors():
             backend = await server.backend()
-            passage = backend.collections.assistant(None, client_of(ctx)).passage(passage_id)
+            with backend.collections.use(collection, client_of(ctx)) as held:
+                passage = await run_in_threadpool(lambda: held.assistant.passage(passage_id))
         if passage is None:
             raise ToolError(f"not_found: no passage with id {passage_id!r}; ids come from search_reports "
                             "results and ask_reports citations")
@@ -241,7 +244,8 @@ def _add_tools(server: ReportsServer, settings: Settings) -> None:
         collection=collection_arg)
     list_documents.__annotations__.update(collection=collection_arg)
     get_passage.__annotations__.update(
-        passage_id=Annotated[str, Field(min_length=1, description="a passage_id from search_reports or a citation")])
+        passage_id=Annotated[str, Field(min_length=1, description="a passage_id from search_reports or a citation")],
+        collection=collection_arg)
     server.add_tool(search_reports, title="Search the reports", annotations=read_only, description=(
         "Find the passages of the reports most relevant to a query (dense and keyword retrieval, fused), best "
         "first. Use it to explore what the reports say or to gather evidence yourself; it writes no answer "
@@ -287,7 +291,7 @@ def mount(app: FastAPI, settings: Settings) -> ReportsServer:
 
     async def backend() -> Backend:
         state = app.state
-        return Backend(OneCollection(state.assistant), state.question_log, state.workers)
+        return Backend(state.collections, state.question_log, state.workers)
 
     server = build_server(settings, backend)
     http = server.streamable_http_app(
@@ -295,7 +299,7 @@ def mount(app: FastAPI, settings: Settings) -> ReportsServer:
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     # the SDK's app routes PATH itself; served as a route of ours it sits behind the keys like /v1
-    app.router.routes.append(Route(PATH, endpoint=KeyedApp(http, settings.api_keys), include_in_schema=False))
+    app.router.routes.append(Route(PATH, endpoint=KeyedApp(http, settings.api_secrets), include_in_schema=False))
     return server
 
 

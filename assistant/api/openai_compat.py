@@ -29,6 +29,20 @@ def generator_for_model(model: str) -> str | None:
     return None if model == DEFAULT_MODEL else model
 
 
+def collection_and_generator(model: str) -> tuple[str | None, str | None]:
+    """``report-assistant/NAME`` -> (NAME, None): that collection, the server's generator; any other
+    model -> (None, :func:`generator_for_model`): the collection ``default``."""
+    prefix = DEFAULT_MODEL + "/"
+    if model.startswith(prefix):
+        return model[len(prefix):], None
+    return None, generator_for_model(model)
+
+
+def collection_model(name: str) -> str:
+    """The model name of collection ``name`` in ``GET /v1/models``."""
+    return f"{DEFAULT_MODEL}/{name}"
+
+
 def split_messages(messages: list[ChatMessage], settings: Settings) -> tuple[str, list[dict[str, str]]]:
     """The last user message is the question; earlier user/assistant turns are the history,
     bounded like ``/v1/ask``'s (``max_history_turns`` messages, ``max_history_chars`` characters).

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from assistant.core.settings import Settings
@@ -35,12 +36,19 @@ class Turn(BaseModel):
     content: str
 
 
+#: the ``collection`` query parameter of the GET and DELETE routes
+CollectionParam = Annotated[str | None, Query(max_length=64, description="the collection (default: 'default')")]
+
+
 class SearchFields(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, json_schema_extra={"examples": [{"query": "专精特新“小巨人”企业", "k": 3}]}
     )
     query: str
     k: int | None = Field(None, description="passages to return (default: settings.k)")
+    collection: str | None = Field(
+        None, max_length=64, description="the collection to answer from (default: 'default'; GET /v1/collections)"
+    )
 
 
 class AskFields(BaseModel):
@@ -63,6 +71,9 @@ class AskFields(BaseModel):
         "default: the server's generator"
     )
     k: int | None = Field(None, description="passages to retrieve (default: settings.k)")
+    collection: str | None = Field(
+        None, max_length=64, description="the collection to answer from (default: 'default'; GET /v1/collections)"
+    )
     history: list[Turn] = Field(default_factory=list, description="earlier turns, oldest first")
     stream: bool = Field(False, description="answer as server-sent events: sources, token..., answer")
 

@@ -15,7 +15,7 @@ from starlette.types import Receive
 
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.pipeline import Assistant
-from assistant.api.deps import get_assistant, get_workers
+from assistant.api.deps import get_workers
 from assistant.api.errors import assistant_error_body, error_body
 from assistant.api.workers import Job, Workers, close_iterator
 from assistant.core.errors import AssistantError
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 Start = Callable[[Assistant, Cancellation], Iterator[Event]]
 
 
-async def answer(request: Request, generator: str | None, start_events: Start) -> Answer:
-    """The checked answer, computed in the right pool; a disconnect or time-out stops it."""
-    return await answer_with(get_assistant(request), get_workers(request), generator, start_events,
-                             receive=request.receive)
+async def answer(request: Request, assistant: Assistant, generator: str | None, start_events: Start) -> Answer:
+    """The checked answer of ``assistant`` (the request's collection's), computed in the right pool; a
+    disconnect or time-out stops it."""
+    return await answer_with(assistant, get_workers(request), generator, start_events, receive=request.receive)
 
 
 async def answer_with(assistant: Assistant, workers: Workers, generator: str | None, start_events: Start, *,
@@ -44,9 +44,10 @@ async def answer_with(assistant: Assistant, workers: Workers, generator: str | N
         job.close()
 
 
-async def start(request: Request, generator: str | None, start_events: Start) -> tuple[Event, AsyncIterator[Event]]:
+async def start(request: Request, assistant: Assistant, generator: str | None,
+                start_events: Start) -> tuple[Event, AsyncIterator[Event]]:
     """The first event, then the others as an async iterator (closing it stops the work)."""
-    job, events = await _admit(get_assistant(request), get_workers(request), generator, start_events)
+    job, events = await _admit(assistant, get_workers(request), generator, start_events)
     try:
         first = await job.run(lambda: next(events), receive=request.receive)
     except BaseException:

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # closing the log waits for this answer's row: the process must not exit with it queued
     with build_question_log(settings, assistant) as question_log:
         events = question_log.recorded(assistant.stream(args.question, generator=args.generator, k=args.k),
-                                       channel="cli")
+                                       channel="cli", collection=getattr(args, "collection", None) or "default")
         if args.json:
             answer = next(e.answer for e in events if isinstance(e, AnswerEvent))
             print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))

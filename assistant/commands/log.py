@@ -84,7 +84,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 0:
         raise InvalidInputError("--limit must be 0 (all) or more")
     store = open_store(settings)
-    entries = (store.entries(refused=args.refused, down=args.down, since=args.since, limit=args.limit or None)
+    entries = (store.entries(refused=args.refused, down=args.down, since=args.since, limit=args.limit or None,
+                             collection=getattr(args, "collection", None))
                if store else [])
     for e in entries:
         print(json.dumps(_json(e), ensure_ascii=False) if args.json else _line(e))

@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_changes(**overrides)
     base = f"http://{_url_host(settings.host)}:{settings.port}"
     print(f"chat:     {base}/ui\nAPI docs: {base}/docs\nMCP:      {base}/mcp", flush=True)
-    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_secrets:
         print(
             "warning: listening beyond this machine without ASSISTANT_API_KEYS; "
             "/v1 and /mcp are open to anyone who can reach them"

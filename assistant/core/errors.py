@@ -193,3 +193,27 @@ class RequestCancelledError(AssistantError):
 
     exit_code = 130
     http_status = 499
+
+
+class CollectionNotFoundError(NotFoundError):
+    """No collection of this name, or none the caller's key may see: both are answered alike, so
+    that a key cannot learn which collections exist beyond its own."""
+
+
+class EmptyCollectionError(InvalidInputError):
+    """A collection without documents yet: nothing to search or answer from until some are added."""
+
+    http_status = 409
+
+
+class CollectionExistsError(InvalidInputError):
+    """A collection of this name exists already."""
+
+    http_status = 409
+
+
+class CollectionForbiddenError(AssistantError):
+    """Creating or deleting a collection takes an admin key (``KEY:*``); deleting ``default`` is refused."""
+
+    exit_code = 2
+    http_status = 403

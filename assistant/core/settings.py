@@ -11,6 +11,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.core.fusion import FUSIONS
+from assistant.core.keys import ApiKey, parse_key, read_keys_file
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,14 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "corpus", description="folder of the documents (.txt, .md, .pdf, .docx, .html)"
     )
     index_dir: Path = Field(PROJECT_ROOT / "index", description="folder of the FAISS index and its manifest")
+    collections_dir: Path | None = Field(
+        None, description="folder of the named collections (each its documents, index, calibration and settings; "
+        "default: collections/ beside the index folder); the corpus and index above are the collection 'default'",
+    )
+    max_open_collections: int = Field(
+        8, ge=1, le=10_000,
+        description="collections a server keeps loaded at once (the least recently used index is let go first)",
+    )
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="folder of prompt files")
     models_dir: Path = Field(default_factory=_default_models_dir, description="folder for GGUF models (outside git)")
 
@@ -271,7 +280,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="port `assistant serve` listens on")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="comma-separated; when set, /v1 routes and /mcp need 'Authorization: Bearer KEY'",
+        description="comma-separated; when set, /v1 routes and /mcp need 'Authorization: Bearer KEY'. "
+        "An entry may carry the collections it sees: 'KEY:coll1|coll2', 'KEY:*' (an admin key: all, and it creates "
+        "and deletes collections); a key without a scope sees 'default' only",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="a file of more API keys, one entry a line (as in ASSISTANT_API_KEYS; # starts a comment)"
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body the API reads (larger: HTTP 413)")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
@@ -344,17 +358,22 @@ class Settings(BaseSettings):
             return [s.strip() for s in v.split(",") if s.strip()]
         return v
 
-    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", "log_db", "page_cache_dir", mode="after")
+    @field_validator("corpus_dir", "index_dir", "prompts_dir", "models_dir", "log_db", "page_cache_dir",
+                     "collections_dir", "api_keys_file", mode="after")
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None
 
     #: setting name -> value taken from the calibration file beside the index
     _calibrated: dict[str, float] = PrivateAttr(default_factory=dict)
+    #: the API keys with their scopes, parsed once per (entries, keys file): a copy with other keys parses its own
+    _keys: dict[tuple[tuple[str, ...], Path | None], list[ApiKey]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
-        """Take the fitted floors from ``calibration.json`` beside the index, for every floor not
-        set explicitly (an ``ASSISTANT_*`` variable, ``.env`` or a keyword always wins)."""
+        """Read the API keys with their scopes (a bad entry fails at start-up), and take the fitted floors
+        from ``calibration.json`` beside the index, for every floor not set explicitly (an
+        ``ASSISTANT_*`` variable, ``.env`` or a keyword always wins)."""
+        self.keys  # noqa: B018 - parsed now, so that a bad entry or keys file is reported at start-up
         if not self.use_calibration:
             return
         # imported here: the calibration module is downstream of the settings
@@ -388,6 +407,26 @@ class Settings(BaseSettings):
         """These settings for another corpus and its index (whose calibration file, if any, then
         applies instead of this index's)."""
         return self.with_changes(corpus_dir=corpus_dir, index_dir=index_dir)
+
+    @property
+    def collections_root(self) -> Path:
+        """Where the named collections live: ``collections_dir``, or ``collections/`` beside the index folder."""
+        return self.collections_dir if self.collections_dir is not None else self.index_dir.parent / "collections"
+
+    @property
+    def keys(self) -> list[ApiKey]:
+        """Every API key with its scope: ``api_keys``, then the lines of ``api_keys_file``."""
+        given = tuple(k.get_secret_value() for k in self.api_keys)
+        cached = self._keys.get((given, self.api_keys_file))
+        if cached is None:
+            entries = [*given, *(read_keys_file(self.api_keys_file) if self.api_keys_file is not None else [])]
+            cached = self._keys[(given, self.api_keys_file)] = [parse_key(entry) for entry in entries]
+        return list(cached)
+
+    @property
+    def api_secrets(self) -> list[SecretStr]:
+        """The keys' secrets alone (what a client sends as its bearer token); empty: the server is open."""
+        return [key.secret for key in self.keys]
 
     @property
     def page_cache(self) -> Path:

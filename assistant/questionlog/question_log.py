@@ -122,19 +122,21 @@ class QuestionLog:
     # ---- recording answers (never fails, never waits) -----------------------------------------
 
     def record(self, answer: Answer, *, query: str, channel: Channel, client: str | None = None,
-               session: str | None = None) -> Answer:
+               session: str | None = None, collection: str = "default", index_build: str | None = None) -> Answer:
         """``answer`` with a fresh ``answer_id``, its row queued for writing; unchanged when the log is off.
 
         ``client`` (the API key's id) or else ``session`` (the chat's browser session) say who got
-        the answer: only they may rate it. Never raises and never waits: a row that cannot be built
-        or written is reported in the server log by the writer thread."""
+        the answer: only they may rate it. ``collection`` answered it; ``index_build`` names the build
+        that did when it is not the log's own (another collection's). Never raises and never waits: a
+        row that cannot be built or written is reported in the server log by the writer thread."""
         if self._writer is None:
             return answer
         answer_id = new_answer_id()
         # the row is built on the writer thread: here only an id, a time stamp and a queue slot
         self._writer.submit(
             partial(self._entry, answer, answer_id=answer_id, query=query, channel=channel, client=client,
-                    index_build=self._build(), texts=self.texts, created_at=now(), owner=owner_of(client, session)),
+                    index_build=index_build or self._build(), texts=self.texts, created_at=now(),
+                    owner=owner_of(client, session), collection=collection),
             answer_id,
         )
         return answer.model_copy(update={"answer_id": answer_id})
@@ -143,21 +145,25 @@ class QuestionLog:
         return entry_for(answer, hasher=self.hasher, **fields)
 
     def recorded(self, events: Iterator[Event], *, channel: Channel, client: str | None = None,
-                 session: str | None = None) -> Iterator[Event]:
-        """``events`` unchanged, except that the final answer carries its ``answer_id`` and is logged."""
+                 session: str | None = None, collection: str = "default",
+                 index_build: str | None = None) -> Iterator[Event]:
+        """``events`` unchanged, except that the final answer carries its ``answer_id`` and is logged
+        (with the collection that answered, and its index build)."""
         query: str | None = None
         for event in events:
             if isinstance(event, SourcesEvent):
                 query = event.query
             elif isinstance(event, AnswerEvent):
                 event = AnswerEvent(self.record(event.answer, query=query or event.answer.question,
-                                                channel=channel, client=client, session=session))
+                                                channel=channel, client=client, session=session,
+                                                collection=collection, index_build=index_build))
             yield event
 
-    def ask(self, events: Iterator[Event], *, channel: Channel, client: str | None = None) -> Answer:
+    def ask(self, events: Iterator[Event], *, channel: Channel, client: str | None = None,
+            collection: str = "default") -> Answer:
         """The final answer of ``events`` (an ``Assistant.stream()``), logged: ``ask()`` for the edges."""
         answer: Answer | None = None
-        for event in self.recorded(events, channel=channel, client=client):
+        for event in self.recorded(events, channel=channel, client=client, collection=collection):
             if isinstance(event, AnswerEvent):
                 answer = event.answer
         if answer is None:
@@ -175,6 +181,7 @@ class QuestionLog:
         correction: str | None = None,
         client: str | None = None,
         session: str | None = None,
+        sees: Callable[[str], bool] | None = None,
     ) -> FeedbackEntry:
         """Record a thumbs up or down on a logged answer, with an optional comment and corrected answer.
 
@@ -182,8 +189,9 @@ class QuestionLog:
         same chat session (``session``), or (neither) the anonymous API callers who got it.
 
         Raises :class:`InvalidInputError` for a bad rating or an over-long text,
-        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id`` or one given to
-        another client, and :class:`QuestionLogError` when the log is off or unwritable.
+        :class:`~assistant.core.errors.NotFoundError` for an unknown ``answer_id``, one given to
+        another client or (``sees``) one of a collection ``sees`` says no to, and
+        :class:`QuestionLogError` when the log is off or unwritable.
         """
         comment, correction = (comment or "").strip() or None, (correction or "").strip() or None
         limits = (("comment", comment, MAX_COMMENT_CHARS), ("correction", correction, MAX_CORRECTION_CHARS))
@@ -204,7 +212,7 @@ class QuestionLog:
         if self._writer is not None:
             # the answer may have been given a moment ago and still be in the writer's queue
             self._writer.flush(FEEDBACK_FLUSH_SECONDS)
-        store.add_feedback(entry, owner=owner_of(client, session))
+        store.add_feedback(entry, owner=owner_of(client, session), sees=sees)
         return entry
 
     # ---- lifecycle ----------------------------------------------------------------------------

@@ -127,6 +127,8 @@ class LogEntry(BaseModel):
     index_build: str | None = None
     #: who was given the answer (:func:`owner_of`): only they may rate it
     owner: str | None = None
+    #: the collection that answered (``default`` for answers logged before collections)
+    collection: str = "default"
     feedback: list[FeedbackEntry] = Field(default_factory=list)
 
     @property
@@ -158,6 +160,7 @@ def entry_for(
     created_at: str | None = None,
     owner: str | None = None,
     hasher: Hasher = sha256,
+    collection: str = "default",
 ) -> LogEntry:
     """The row logged for ``answer``; with ``texts=False`` no question, query, answer or dropped
     sentence is kept, only their hashes (``hasher``; dropped sentences become hashes too)."""
@@ -191,4 +194,5 @@ def entry_for(
         timings=dict(answer.timings),
         index_build=index_build,
         owner=owner or owner_of(client),
+        collection=collection,
     )

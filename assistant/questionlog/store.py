@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ _JSON_COLUMNS = ("citations", "passages", "dropped", "timings")
 _ANSWER_COLUMNS = (
     "id", "created_at", "channel", "client", "question", "question_sha256", "query", "query_sha256", "language",
     "generator", "model", "prompt_name", "prompt_sha256", "answer", "answer_sha256", "refused", *_JSON_COLUMNS,
-    "total_ms", "index_build", "owner",
+    "total_ms", "index_build", "owner", "collection",
 )
 _INSERT_ANSWER = f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
 _LATEST_RATING = "(SELECT f.rating FROM feedback f WHERE f.answer_id = a.id ORDER BY f.id DESC LIMIT 1)"
@@ -131,12 +131,15 @@ class LogStore:
         with self._transaction("write to", conn) as c:
             c.executemany(_INSERT_ANSWER, [_answer_row(e) for e in entries])
 
-    def add_feedback(self, feedback: FeedbackEntry, owner: str | None = None) -> None:
+    def add_feedback(self, feedback: FeedbackEntry, owner: str | None = None,
+                     sees: Callable[[str], bool] | None = None) -> None:
         """Record a rating; :class:`NotFoundError` when no logged answer has that id or, given an
-        ``owner``, when the answer was given to someone else (the same error: ids are not probed)."""
+        ``owner``, when the answer was given to someone else, or (``sees``) when the answer's
+        collection is not one the rater sees (the same error each time: ids are not probed)."""
         with self._transaction("write feedback to") as conn:
-            row = conn.execute("SELECT owner FROM answers WHERE id = ?", (feedback.answer_id,)).fetchone()
-            if row is None or (owner is not None and row[0] != owner):
+            row = conn.execute("SELECT owner, collection FROM answers WHERE id = ?",
+                               (feedback.answer_id,)).fetchone()
+            if row is None or (owner is not None and row[0] != owner) or (sees is not None and not sees(row[1])):
                 raise NotFoundError(f"no logged answer with id {feedback.answer_id!r} was given to this client")
             conn.execute(
                 "INSERT INTO feedback (answer_id, created_at, rating, comment, correction, client) "
@@ -153,12 +156,17 @@ class LogStore:
     # ---- reading ------------------------------------------------------------------------------
 
     def entries(
-        self, *, refused: bool = False, down: bool = False, since: str | None = None, limit: int | None = None
+        self, *, refused: bool = False, down: bool = False, since: str | None = None, limit: int | None = None,
+        collection: str | None = None,
     ) -> list[LogEntry]:
         """Logged answers, newest first: only refused ones, only those whose latest rating is
-        down, only those logged at or after ``since`` (each filter when given; they combine)."""
+        down, only those logged at or after ``since``, only those of ``collection`` (each filter
+        when given; they combine)."""
         where: list[str] = []
         args: list[str | int] = []
+        if collection is not None:
+            where.append("a.collection = ?")
+            args.append(collection)
         if refused:
             where.append("a.refused = 1")
         if down:
@@ -232,6 +240,7 @@ def _answer_row(e: LogEntry) -> tuple[Any, ...]:
         e.timings.get("total_ms"),
         e.index_build,
         e.owner,
+        e.collection,
     )
 
 

@@ -106,8 +106,9 @@ def test_healthz_reports_index_embedder_and_generator(client: httpx.Client, sett
 def test_models_list_through_the_openai_client(base_url: str) -> None:
     api = openai.OpenAI(base_url=f"{base_url}/v1", api_key="unused")
     ids = [m.id for m in api.models.list()]
-    # exactly the allowed generators: by default the configured one (extractive here) and extractive
-    assert ids == ["report-assistant", "extractive"]
+    # exactly the allowed generators: by default the configured one (extractive here) and extractive; then
+    # each collection the client sees (here only the report's, 'default')
+    assert ids == ["report-assistant", "extractive", "report-assistant/default"]
 
 
 def test_passage_by_id_and_unknown_id(client: httpx.Client) -> None:

@@ -278,7 +278,8 @@ def test_history_is_bounded_in_turns_and_characters(extractive_url: str) -> None
 def test_only_the_allowed_generators_are_listed_and_served(built_index_settings: Settings) -> None:
     s = built_index_settings.model_copy(update={"generator": "extractive", "allowed_generators": ["extractive"]})
     with serve(create_app(s)) as url:
-        assert [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]] == ["report-assistant", "extractive"]
+        models = [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]]
+        assert models == ["report-assistant", "extractive", "report-assistant/default"]  # then the collections
         assert httpx.get(f"{url}/healthz").json()["generators"] == ["extractive"]
         # 'auto' would load the 1.5B, 'openai' spend a paid upstream: neither was allowed
         for generator in ("auto", "local", "openai"):

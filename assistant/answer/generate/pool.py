@@ -268,6 +268,14 @@ class GeneratorPool:
         with self._lock:
             return {q.name: q.snapshot() for q in self._queues.values()}
 
+    # ---- collections ----------------------------------------------------------------------------
+
+    def sharing(self, settings: Settings) -> GeneratorPool:
+        """A pool for another collection's ``settings`` that shares this one's language models (each
+        loaded once, one queue each) and builds its own generators that are not models (the
+        extractive one reads the collection's calibrated floors)."""
+        return _SharedPool(self, settings)
+
     # ---- shutting down --------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -291,6 +299,43 @@ class GeneratorPool:
             return resolve_local_model(self.settings.local_model, self.settings.models_dir).is_file()
         except UnknownNameError:
             return False
+
+
+class _SharedPool(GeneratorPool):
+    """:meth:`GeneratorPool.sharing`: the models, their queues and loading state are the parent's."""
+
+    def __init__(self, parent: GeneratorPool, settings: Settings) -> None:
+        self.settings = settings
+        self.factories = parent.factories
+        self.embedder = parent.embedder
+        self.parent = parent
+        self._built = {}
+        # shared: what is loaded, what failed, the queues and the loaders are the parent's
+        self._loaded, self._failed, self._queues = parent._loaded, parent._failed, parent._queues
+        self._lock, self._load_locks, self._loaders = parent._lock, parent._load_locks, parent._loaders
+        self._background = parent._background
+        allowed = parent._allowed
+        self._allowed = None if allowed is None else allowed | {self.resolve(settings.generator)}
+        self.counter = parent.counter
+
+    def _build(self, key: str) -> Generator:
+        shared = self.parent._build(key)
+        if shared.uses_llm:
+            return shared
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = self.factories[key](self.settings, self.embedder)
+            return self._built[key]
+
+    def _load(self, key: str) -> Generator:
+        generator = self._build(key)
+        if generator.uses_llm:
+            return self.parent._load(key)
+        generator.load()  # not a model: nothing heavy to load
+        return generator
+
+    def _local_model_present(self) -> bool:
+        return self.parent._local_model_present()
 
 
 __all__ = ["GeneratorPool", "Lease"]

@@ -18,12 +18,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from assistant.api.deps import get_assistant, get_settings, get_workers
-from assistant.api.schemas import COMMON_ERRORS, error_responses
+from assistant.api.deps import get_settings, get_workers, use_collection
+from assistant.api.schemas import COMMON_ERRORS, CollectionParam, error_responses
 from assistant.api.workers import Job
-from assistant.assemble import collection_for
 from assistant.core.errors import ChangeTimeoutError, DocumentTooLargeError, InvalidInputError, PageNotFoundError
-from assistant.storage.documents import MEDIA_TYPES, DocumentCollection, DocumentInfo, NewDocument
+from assistant.storage.documents import MEDIA_TYPES, DocumentInfo, NewDocument
 from assistant.storage.pageimages import MAX_WIDTH, MIN_WIDTH, PageImages
 
 PATH = "/v1/documents"
@@ -57,6 +56,7 @@ UPLOAD_SCHEMA = {
                     "properties": {
                         "file": {"type": "array", "items": {"type": "string", "format": "binary"},
                                  "description": "the document(s) to add"},
+                        "collection": {"type": "string", "description": "the collection (default: 'default')"},
                     },
                 }
             }
@@ -102,10 +102,6 @@ class DocumentChange(BaseModel):
     index: IndexChange
 
 
-def _collection(request: Request) -> DocumentCollection:
-    return collection_for(get_assistant(request))
-
-
 def _change_job(request: Request) -> Job:
     """A change's work: stopped when its client disconnects, or after ``ASSISTANT_CHANGE_TIMEOUT``
     (before its commit point: the documents and the index stay as they were)."""
@@ -134,39 +130,44 @@ def router() -> APIRouter:
     api = APIRouter(tags=["documents"])
 
     @api.get(PATH, response_model=DocumentList, summary="The documents the assistant answers from",
-             responses=error_responses(*COMMON_ERRORS))
-    def list_documents(request: Request) -> dict[str, Any]:
+             responses=error_responses(*COMMON_ERRORS, 404, 422))
+    def list_documents(request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Each document: id, source file, type, passages in the index, pages (PDF), date added, sha256.
         The same JSON as `assistant docs --json`."""
-        return {"documents": [d.model_dump() for d in _collection(request).documents()]}
+        with use_collection(request, collection) as use:
+            return {"documents": [d.model_dump() for d in use.documents.documents()]}
 
     @api.get(PATH + "/{doc_id}", response_model=DocumentInfo, summary="One document by id",
-             responses=error_responses(*COMMON_ERRORS, 404))
-    def get_document(doc_id: str, request: Request) -> dict[str, Any]:
-        return _collection(request).get(doc_id).model_dump()
+             responses=error_responses(*COMMON_ERRORS, 404, 422))
+    def get_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
+        with use_collection(request, collection) as use:
+            return use.documents.get(doc_id).model_dump()
 
     @api.get(PATH + "/{doc_id}/file", response_class=FileResponse, summary="The document's file, byte for byte",
              description=FILE_DOC, responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))},
                                                     "description": "the file"},
-                                              **error_responses(*COMMON_ERRORS, 404)})
-    def document_file(doc_id: str, request: Request) -> FileResponse:
-        found = _collection(request).file(doc_id)
+                                              **error_responses(*COMMON_ERRORS, 404, 409, 422, 503)})
+    def document_file(doc_id: str, request: Request, collection: CollectionParam = None) -> FileResponse:
+        with use_collection(request, collection) as use:
+            found = use.documents.file(doc_id)
         inline = found.media_type == "application/pdf"
         return FileResponse(found.path, media_type=found.media_type, filename=FilePath(found.info.source).name,
                             content_disposition_type="inline" if inline else "attachment", headers=FILE_HEADERS)
 
     @api.get(PATH + "/{doc_id}/pages/{page}", response_class=FileResponse, summary="A page as a PNG image",
              description=PAGE_DOC, responses={200: {"content": {"image/png": {}}, "description": "the page"},
-                                              **error_responses(*COMMON_ERRORS, 404, 422)})
+                                              **error_responses(*COMMON_ERRORS, 404, 422, 503)})
     def page_image(doc_id: str, page: int, request: Request,
                    width: Annotated[int | None, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = None,
-                   highlight: Annotated[str | None, Query(max_length=400)] = None) -> FileResponse:
-        assistant = get_assistant(request)
-        document = collection_for(assistant).get(doc_id)
-        passage = assistant.passage(highlight) if highlight else None
-        if highlight and passage is None:
-            raise PageNotFoundError(f"no passage {highlight!r} in the index (to mark on {doc_id!r})")
-        image = PageImages(get_settings(request)).render(document, page, width=width, passage=passage)
+                   highlight: Annotated[str | None, Query(max_length=400)] = None,
+                   collection: CollectionParam = None) -> FileResponse:
+        with use_collection(request, collection) as use:
+            document = use.documents.get(doc_id)
+            assistant = use.assistant
+            passage = assistant.passage(highlight) if highlight else None
+            if highlight and passage is None:
+                raise PageNotFoundError(f"no passage {highlight!r} in the index (to mark on {doc_id!r})")
+            image = PageImages(assistant.settings).render(document, page, width=width, passage=passage)
         return FileResponse(image.path, media_type="image/png",
                             headers={"X-Page-Count": str(image.pages), "X-Marked-Boxes": str(image.marked)})
 
@@ -175,7 +176,7 @@ def router() -> APIRouter:
               responses={200: {"model": DocumentChange,
                                "description": "every file held the bytes of a document of the collection already: "
                                "nothing changed, `duplicates` names those documents"},
-                         **error_responses(*COMMON_ERRORS, 409, 413, 415, 422, 499, 503, 504)})
+                         **error_responses(*COMMON_ERRORS, 404, 409, 413, 415, 422, 499, 503, 504)})
     async def add_documents(request: Request, replace: bool = False) -> JSONResponse:
         limit = get_settings(request).max_upload_bytes
         files, form = await _uploads(request)
@@ -188,28 +189,32 @@ def router() -> APIRouter:
                         "(ASSISTANT_MAX_UPLOAD_BYTES)"
                     )
             documents = [NewDocument(upload.file, upload.filename or "upload") for upload in files]
-            collection = _collection(request)
-            job = _change_job(request)
-            try:
-                report = await job.run(lambda: collection.add(documents, replace=replace, check=job.cancel.check),
-                                       receive=request.receive)
-            finally:
-                job.close()
+            name = form.get("collection")
+            with use_collection(request, name if isinstance(name, str) else None) as use:
+                collection = use.documents
+                job = _change_job(request)
+                try:
+                    report = await job.run(lambda: collection.add(documents, replace=replace, check=job.cancel.check),
+                                           receive=request.receive)
+                finally:
+                    job.close()
         finally:
             await form.close()
         return JSONResponse(report.to_json(), status_code=201 if report.changed else 200)
 
     @api.delete(PATH + "/{doc_id}", response_model=DocumentChange, summary="Remove a document",
-                responses=error_responses(*COMMON_ERRORS, 404, 409, 499, 503, 504))
-    async def remove_document(doc_id: str, request: Request) -> dict[str, Any]:
+                responses=error_responses(*COMMON_ERRORS, 404, 409, 422, 499, 503, 504))
+    async def remove_document(doc_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Its file and its passages go in one change (nothing is re-embedded). **404** no such document;
         **409** it is the last one (an index needs passages)."""
-        collection = _collection(request)
-        job = _change_job(request)
-        try:
-            report = await job.run(lambda: collection.remove(doc_id, check=job.cancel.check), receive=request.receive)
-        finally:
-            job.close()
+        with use_collection(request, collection) as use:
+            documents = use.documents
+            job = _change_job(request)
+            try:
+                report = await job.run(lambda: documents.remove(doc_id, check=job.cancel.check),
+                                       receive=request.receive)
+            finally:
+                job.close()
         return report.to_json()
 
     return api

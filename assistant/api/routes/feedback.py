@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from assistant.api.deps import get_client, get_question_log
+from assistant.api.deps import get_client, get_collections, get_question_log
 from assistant.api.schemas import COMMON_ERRORS, error_responses
 from assistant.questionlog.question_log import MAX_COMMENT_CHARS, MAX_CORRECTION_CHARS
 
@@ -45,12 +45,14 @@ def router() -> APIRouter:
               responses=error_responses(*COMMON_ERRORS, 404, 413, 422, 503))
     async def feedback(body: FeedbackFields, request: Request) -> FeedbackOut:
         """The newest rating of an answer counts. 404 for an `answer_id` the log does not hold (or has
-        pruned); 503 when the question log is off. With `ASSISTANT_LOG_TEXTS=false` the comment and
-        correction are not kept."""
+        pruned), or of a collection the key does not see; 503 when the question log is off. With
+        `ASSISTANT_LOG_TEXTS=false` the comment and correction are not kept."""
         question_log, client = get_question_log(request), get_client(request)
+        collections = get_collections(request)
         entry = await run_in_threadpool(
             lambda: question_log.feedback(body.answer_id, body.rating, comment=body.comment,
-                                          correction=body.correction, client=client)
+                                          correction=body.correction, client=client,
+                                          sees=lambda name: collections.sees(name, client))
         )
         return FeedbackOut(**entry.model_dump(exclude={"client"}))
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 
 from assistant import __version__
-from assistant.api.deps import get_assistant
-from assistant.api.openai_compat import DEFAULT_MODEL
-from assistant.api.schemas import COMMON_ERRORS, Health, PassageOut, error_responses
+from assistant.api.deps import get_assistant, get_client, get_collections, use_collection
+from assistant.api.openai_compat import DEFAULT_MODEL, collection_model
+from assistant.api.schemas import COMMON_ERRORS, CollectionParam, Health, PassageOut, error_responses
 
 
 def router() -> APIRouter:
@@ -19,17 +19,21 @@ def router() -> APIRouter:
 
     @api.get("/v1/models", summary="Generators, as an OpenAI model list", responses=error_responses(*COMMON_ERRORS))
     async def list_models(request: Request) -> dict[str, Any]:
-        """`report-assistant` is the server's default generator; the others are the generators this
-        server allows (ASSISTANT_ALLOWED_GENERATORS), the default one first."""
-        names = [DEFAULT_MODEL, *get_assistant(request).generators.names()]
+        """`report-assistant` is the server's default generator; then the generators this server allows
+        (ASSISTANT_ALLOWED_GENERATORS), the default one first; then `report-assistant/NAME` for each
+        collection the key sees (the collection NAME with the server's generator)."""
+        collections = get_collections(request).names(get_client(request))
+        names = [DEFAULT_MODEL, *get_assistant(request).generators.names(), *map(collection_model, collections)]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "report-assistant"} for n in names]
         return {"object": "list", "data": data}
 
     @api.get("/v1/passages/{passage_id}", response_model=PassageOut, summary="One report passage by id",
-             responses=error_responses(*COMMON_ERRORS, 404))
-    async def get_passage(passage_id: str, request: Request) -> dict[str, Any]:
+             responses=error_responses(*COMMON_ERRORS, 404, 409, 422, 503))
+    def get_passage(passage_id: str, request: Request, collection: CollectionParam = None) -> dict[str, Any]:
         """Ids contain `#`: URL-encode them (`#` -> `%23`), or the `#` part never reaches the server."""
-        passage = get_assistant(request).passage(passage_id)
+        with use_collection(request, collection) as use:
+            assistant = use.assistant
+            passage = assistant.passage(passage_id)
         if passage is None:
             raise HTTPException(404, f"no passage with id {passage_id!r}")
         return passage.to_dict()
