@@ -170,7 +170,7 @@ class Judge:
         measures ("保有量是多少" not by "产量8.7万辆"); an English sentence holds at least half of an
         English question's content words; the passage speaks of the year asked about and names the
         acronyms asked about."""
-        if other_year(question, f"{passage.section} {passage.text}", passage.title):
+        if other_year(question, f"{passage.section} {passage.text}", passage.title, passage.source):
             return False  # a passage on other years than the one asked about
         if language == "en":
             if any(a not in passage.text for a in acronyms(question)):
@@ -191,7 +191,8 @@ class Judge:
             return False
         kind = asked_kind(question)
         act = _WHO_ACT.search(question)
-        if act and act.group(1) not in sentence:
+        # the act is the verb after 谁, without the particle that may follow it ("谁作的": 作)
+        if act and act.group(1).rstrip("的了过着") not in sentence:
             return False  # "维保费用由谁承担" is not answered by who issues a guideline
         if kind not in ("figure", "date", "rank"):
             return True  # a what/which question is answered in other words more often than not

@@ -42,7 +42,7 @@ from assistant.text.numbers import (
     ordinals,
 )
 from assistant.text.sentences import split_sentences
-from assistant.text.statements import years
+from assistant.text.statements import document_years
 from assistant.text.subject import named_entities, said
 from assistant.text.words import bigrams, keywords, named_items, normalize
 
@@ -139,9 +139,9 @@ class CitationChecker:
     def facts_match(self, claim: str, unit: Evidence) -> bool:
         """Every figure and named item of ``claim`` occurs in ``unit`` (its section included)."""
         text = normalize(unit.passage.section + unit.text)
-        # the year its document's title names is said by every passage of it ("全年全州生产总值…" of
+        # the year its document's title (or file name) names is said by every passage of it ("全年全州生产总值…" of
         # the 2023 bulletin states 2023's figure)
-        if not numbers(claim) <= numbers(text, expand=True) | years(unit.passage.title):
+        if not numbers(claim) <= numbers(text, expand=True) | document_years(unit.passage.title, unit.passage.source):
             return False
         english = detect_language(claim) == "en"
         if not english and any(not said(name, text, unit.passage.title) for name in named_entities(claim)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import PurePath
 
 from assistant.text.cjk import IDEOGRAPHS
 from assistant.text.questions import EN_WORD, english_content_words
@@ -91,11 +92,17 @@ def years(text: str) -> set[str]:
     return set(_YEAR.findall(unicodedata.normalize("NFKC", text)))
 
 
-def other_year(question: str, passage_text: str, title: str = "") -> bool:
+def document_years(title: str, source: str = "") -> set[str]:
+    """The years a document is about: those its title names, else those its file name names
+    ("2023_bulletin.pdf" whose first line is only the issuer's name)."""
+    return years(title) or years(PurePath(source).stem)
+
+
+def other_year(question: str, passage_text: str, title: str = "", source: str = "") -> bool:
     """Whether a passage speaks of other years than the one(s) the question asks about: "2024年全年
     集装箱吞吐量" is not answered by a passage on the first half of 2025. A passage that names no
-    year speaks of its document's: the year its ``title`` names, and the year before it (a report
+    year speaks of its document's: the year its ``title`` (or file name) names, and the year before it (a report
     of a year reviews the one before: a 2025 work report's "新开工改造老旧小区8523个" is 2024's)."""
     asked = years(question)
-    named = years(passage_text) or {str(int(y) + d) for y in years(title) for d in (0, -1)}
+    named = years(passage_text) or {str(int(y) + d) for y in document_years(title, source) for d in (0, -1)}
     return bool(asked and named and not asked & named)

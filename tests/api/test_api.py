@@ -140,7 +140,7 @@ def test_search_returns_k_scored_passages(client: httpx.Client) -> None:
     assert body["query"] == "专精特新“小巨人”企业"
     assert len(body["results"]) == 3
     first = body["results"][0]
-    assert set(first) == {"passage_id", "title", "section", "source", "text", "score"}
+    assert set(first) == {"passage_id", "title", "section", "source", "text", "score", "location"}
     assert "小巨人" in first["text"]
     scores = [r["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True)
