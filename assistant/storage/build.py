@@ -46,7 +46,7 @@ from assistant.storage.index import (
     read_manifest,
     short_error,
 )
-from assistant.storage.sentence_index import SENTENCE_TEXT, SentenceVectors
+from assistant.storage.sentence_index import SENTENCE_ALONE, SENTENCE_IN_PASSAGE, SentenceVectors
 from assistant.storage.stores import StoreRecord, store_backend
 
 
@@ -93,16 +93,27 @@ def build_index(
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
     with change_lock(index_dir, notify):
-        reusable, reusable_sentences = ({}, {}) if rebuild else _reusable_vectors(settings, embedder, notify)
+        reusable, reusable_sentences, made = ({}, {}, None) if rebuild else _reusable_vectors(settings, embedder,
+                                                                                                 notify)
         batch = embed_batch_size or settings.embedding_batch_size
-        vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
-        sentences, _ = SentenceVectors.build(embedder, passages, reusable_sentences, batch, progress)
+        # one pass for a passage and its sentences where the embedder can; else the sentences after
+        sentence_text = SENTENCE_IN_PASSAGE
+        both = SentenceVectors.build_in_passages(embedder, passages, [passage_text(p) for p in passages], reusable,
+                                                 reusable_sentences if made == SENTENCE_IN_PASSAGE else {}, batch,
+                                                 progress)
+        if both is not None:
+            vectors, sentences, embedded = both
+        else:
+            sentence_text = SENTENCE_ALONE
+            vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
+            sentences, _ = SentenceVectors.build(embedder, passages,
+                                                 reusable_sentences if made == SENTENCE_ALONE else {}, batch, progress)
         tmp = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         previous = _live_name(index_dir)
         try:
-            _write_build(tmp, final.name, settings, embedder, passages, vectors, sentences, fingerprint, embedded,
-                         started)
+            _write_build(tmp, final.name, settings, embedder, passages, vectors, (sentences, sentence_text),
+                         fingerprint, embedded, started)
             os.replace(tmp, final)
             _publish(index_dir, final.name)
         except BaseException:
@@ -125,7 +136,8 @@ def _live_name(index_dir: Path) -> str | None:
         return None
 
 
-Reusable = tuple[dict[str, np.ndarray], dict[str, tuple[list[str], np.ndarray]]]
+#: passage vectors and sentences (with their vectors) by passage hash, and how those sentence vectors were made
+Reusable = tuple[dict[str, np.ndarray], dict[str, tuple[list[str], np.ndarray]], str | None]
 
 
 def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> Reusable:
@@ -140,18 +152,20 @@ def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) ->
         problems = mismatch_problems(manifest, settings, embedder.model_id, store=False)
         if problems:
             notify(f"not reusing the existing index ({'; '.join(problems)}); embedding every passage")
-            return {}, {}
+            return {}, {}, None
         folder = live_folder(settings.index_dir)
         vectors = _read_vectors(folder, manifest)
         sentences = load_sentences(folder, manifest)
     except IndexMissingError:
-        return {}, {}
+        return {}, {}, None
     except IndexCorruptError as exc:
         damage = str(exc).replace(f"; {REBUILD_HINT}", "")
         notify(f"not reusing the existing index, it is damaged ({damage}); embedding every passage")
-        return {}, {}
+        return {}, {}, None
     hashes = [entry.hash for entry in manifest.passages]
-    return dict(zip(hashes, vectors, strict=True)), (sentences.reusable(hashes) if sentences is not None else {})
+    if sentences is None:
+        return dict(zip(hashes, vectors, strict=True)), {}, None
+    return dict(zip(hashes, vectors, strict=True)), sentences.reusable(hashes), manifest.sentence_text
 
 
 def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
@@ -199,11 +213,12 @@ def _write_build(
     embedder: Embedder,
     passages: list[Passage],
     vectors: np.ndarray,
-    sentences: SentenceVectors,
+    made: tuple[SentenceVectors, str],
     fingerprint: dict[str, str],
     embedded: int,
     started: float,
 ) -> Manifest:
+    sentences, sentence_text = made
     folder.mkdir()
     with (folder / VECTORS_FILE).open("wb") as f:
         np.save(f, vectors, allow_pickle=False)
@@ -228,7 +243,7 @@ def _write_build(
         build_seconds=round(time.perf_counter() - started, 3),
         embedded=embedded,
         reused=len(passages) - embedded,
-        sentence_text=SENTENCE_TEXT,
+        sentence_text=sentence_text,
         sentences=len(sentences),
     )
     # the manifest goes last: a folder without one is never mistaken for a finished build

@@ -22,7 +22,7 @@ from assistant.assemble import open_retriever
 from assistant.core.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.core.settings import PROJECT_ROOT, Settings
 from assistant.core.types import Passage
-from assistant.embed import Embedder
+from assistant.embed import Embedder, SpanEmbedder
 from assistant.ingest.passages import passage_sentences
 from assistant.storage.build import build_index
 from assistant.storage.index import (
@@ -40,7 +40,13 @@ from assistant.storage.index import (
     stale_reason,
 )
 from assistant.storage.lifecycle import ensure_index
-from assistant.storage.sentence_index import SENTENCE_TEXT, SENTENCES_FILE, sentence_embed_text
+from assistant.storage.sentence_index import (
+    SENTENCE_ALONE,
+    SENTENCE_IN_PASSAGE,
+    SENTENCES_FILE,
+    sentence_embed_text,
+    sentence_spans,
+)
 from tests.support import CORPUS_DIR, CountingEmbedder, make_settings
 
 
@@ -187,11 +193,8 @@ def test_only_changed_and_new_passages_are_embedded(
     report = build_index(index_copy, counting, passages, progress=False)
 
     expected_texts = [passage_text(passages[r]) for r in changed_rows] + [passage_text(new)]
-    assert sorted(_passage_texts(counting, passages)) == sorted(expected_texts)
-    # sentences too: only those of the changed and new passages are embedded again
-    expected_sentences = [sentence_embed_text(passages[r], t) for r in [*changed_rows, len(passages) - 1]
-                          for t in passage_sentences(passages[r])]
-    assert sorted(t for t in counting.passages if t not in expected_texts) == sorted(expected_sentences)
+    # their sentences come in the same pass: nothing else is embedded
+    assert sorted(counting.passages) == sorted(expected_texts)
     assert (report.embedded, report.reused) == (3, len(passages) - 3)
     after = load_index(index_copy)
     assert after.passages == passages
@@ -381,7 +384,7 @@ def test_changed_corpus_is_refreshed_incrementally(
     changed = _passage_texts(counting, index.passages)
     assert len(changed) == 1 and "1600家" in changed[0]
     edited = next(p for p in index.passages if passage_text(p) == changed[0])
-    assert len(counting.passages) == 1 + len(passage_sentences(edited))
+    assert counting.passages == [passage_text(edited)]  # its sentences in the same pass
     assert any("corpus changed" in n and report.name in n for n in notes)
     assert any("1600家" in p.text for p in index.passages)
 
@@ -421,18 +424,52 @@ def _passage_texts(counting: CountingEmbedder, passages: list[Passage]) -> list[
 def test_every_passage_sentence_has_its_vector(built_index_settings: Settings, default_embedder: Embedder) -> None:
     index = load_index(built_index_settings)
     sentences = index.sentences
-    assert sentences is not None and index.manifest.sentence_text == SENTENCE_TEXT
+    assert sentences is not None and index.manifest.sentence_text == SENTENCE_IN_PASSAGE
     for row, p in enumerate(index.passages):
         assert [sentences.texts[i] for i in sentences.of(row)] == passage_sentences(p)
     row = next(r for r, p in enumerate(index.passages) if "1557" in p.text)
-    i = next(i for i in sentences.of(row) if "1557" in sentences.texts[i])
-    expected = default_embedder.embed_passages([sentence_embed_text(index.passages[row], sentences.texts[i])])[0]
-    np.testing.assert_allclose(sentences.vectors[i], expected, atol=1e-5)
+    own = [sentences.texts[i] for i in sentences.of(row)]
+    at = next(k for k, t in enumerate(own) if "1557" in t)
+    # the sentence read in its passage: the mean of its tokens in the pass that embeds the passage
+    text = passage_text(index.passages[row])
+    spans = sentence_spans(text, index.passages[row], own)
+    assert text[slice(*spans[at])] == own[at]
+    assert isinstance(default_embedder, SpanEmbedder)
+    done = default_embedder.embed_passage_spans([text], [spans])
+    assert done is not None
+    np.testing.assert_allclose(index.vectors[row], done[0][0], atol=1e-5)
+    np.testing.assert_allclose(index.vectors[row], default_embedder.embed_passages([text])[0], atol=1e-5)
+    np.testing.assert_allclose(sentences.vectors[sentences.of(row)[at]], done[1][0][at], atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(sentences.vectors, axis=1), 1.0, atol=1e-4)
+    # in context, yet still about the sentence: nearer its own alone vector than a neighbour's
+    alone = default_embedder.embed_passages([sentence_embed_text(index.passages[row], t) for t in own])
+    cosines = alone @ sentences.vectors[sentences.of(row)[at]]
+    assert int(np.argmax(cosines)) == at
+
+
+def test_an_embedder_without_spans_embeds_sentences_alone(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
+    before = load_index(index_copy)
+    assert before.manifest.sentence_text == SENTENCE_IN_PASSAGE
+    counting = CountingEmbedder(default_embedder, spans=False)
+    build_index(index_copy, counting, _edited(report_passages, [3]), progress=False)
+    after = load_index(index_copy)
+    assert after.manifest.sentence_text == SENTENCE_ALONE and after.sentences is not None
+    # sentence vectors are made one way per index: every sentence is embedded alone, after its heading
+    alone = [sentence_embed_text(after.passages[r], t) for r in range(len(after.passages))
+             for t in passage_sentences(after.passages[r])]
+    assert sorted(counting.passages) == sorted([passage_text(after.passages[3]), *alone])
+    np.testing.assert_allclose(after.sentences.vectors[0], default_embedder.embed_passages(alone[:1])[0], atol=1e-5)
+    # and a span-capable embedder then reads them in their passages again
+    counting = CountingEmbedder(default_embedder)
+    build_index(index_copy, counting, _edited(report_passages, [3]), progress=False)
+    assert load_index(index_copy).manifest.sentence_text == SENTENCE_IN_PASSAGE
+    assert sorted(counting.passages) == sorted(passage_text(p) for p in after.passages)
 
 
 def test_an_index_without_sentence_vectors_gets_them_on_open(
-    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+    index_copy: Settings, built_index_settings: Settings, default_embedder: Embedder, report_passages: list[Passage]
 ) -> None:
     folder = _live_folder(index_copy)
     manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -443,8 +480,9 @@ def test_an_index_without_sentence_vectors_gets_them_on_open(
     counting, notes = CountingEmbedder(default_embedder), list[str]()
     index = ensure_index(index_copy, counting, progress=False, notify=notes.append)
     assert index.sentences is not None and len(index.sentences) > len(index.passages)
-    assert _passage_texts(counting, report_passages) == []  # passage vectors reused
-    assert len(counting.passages) == len(index.sentences)
+    # one pass per passage gives both: the passages again (same vectors), no sentence alone
+    assert sorted(counting.passages) == sorted(passage_text(p) for p in report_passages)
+    np.testing.assert_allclose(index.vectors, load_index(built_index_settings).vectors, atol=1e-5)
     assert any("sentence vectors" in n for n in notes)
 
 
