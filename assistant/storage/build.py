@@ -46,7 +46,13 @@ from assistant.storage.index import (
     read_manifest,
     short_error,
 )
-from assistant.storage.sentence_index import SENTENCE_ALONE, SENTENCE_IN_PASSAGE, SentenceVectors
+from assistant.storage.sentence_index import (
+    PASSAGE_FROM_SENTENCES,
+    SENTENCE_ALONE,
+    SENTENCE_IN_PASSAGE,
+    SENTENCE_MODES,
+    SentenceVectors,
+)
 from assistant.storage.stores import StoreRecord, store_backend
 
 
@@ -96,18 +102,8 @@ def build_index(
         reusable, reusable_sentences, made = ({}, {}, None) if rebuild else _reusable_vectors(settings, embedder,
                                                                                                  notify)
         batch = embed_batch_size or settings.embedding_batch_size
-        # one pass for a passage and its sentences where the embedder can; else the sentences after
-        sentence_text = SENTENCE_IN_PASSAGE
-        both = SentenceVectors.build_in_passages(embedder, passages, [passage_text(p) for p in passages], reusable,
-                                                 reusable_sentences if made == SENTENCE_IN_PASSAGE else {}, batch,
-                                                 progress)
-        if both is not None:
-            vectors, sentences, embedded = both
-        else:
-            sentence_text = SENTENCE_ALONE
-            vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress)
-            sentences, _ = SentenceVectors.build(embedder, passages,
-                                                 reusable_sentences if made == SENTENCE_ALONE else {}, batch, progress)
+        vectors, sentences, embedded, sentence_text = _embed(settings, embedder, passages, (reusable,
+                                                             reusable_sentences, made), batch, progress)
         tmp = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         previous = _live_name(index_dir)
@@ -181,6 +177,34 @@ def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
             f"{path} holds {vectors.shape} vectors, the manifest {len(manifest.passages)}; {REBUILD_HINT}"
         )
     return vectors
+
+
+def _embed(
+    settings: Settings, embedder: Embedder, passages: list[Passage], reusable: Reusable, batch: int, progress: bool
+) -> tuple[np.ndarray, SentenceVectors, int, str]:
+    """Passage and sentence vectors as ``settings.sentence_vectors`` says, reusing what an earlier
+    build made the same way; also the number of passages embedded and what the manifest records."""
+    vectors, old_sentences, made = reusable
+    mode = SENTENCE_MODES[settings.sentence_vectors]
+    texts = [passage_text(p) for p in passages]
+    if mode == SENTENCE_IN_PASSAGE:  # one pass for a passage and its sentences, where the embedder can
+        both = SentenceVectors.build_in_passages(embedder, passages, texts, vectors,
+                                                 old_sentences if made == mode else {}, batch, progress)
+        if both is not None:
+            return *both, mode
+        mode = SENTENCE_ALONE
+    if mode == PASSAGE_FROM_SENTENCES:
+        # sentence vectors are the same as alone ones; passage vectors only from a build made this way
+        return (*SentenceVectors.build_with_passages(
+            embedder, passages, texts, vectors if made == mode else {},
+            old_sentences if made in (mode, SENTENCE_ALONE) else {}, batch, progress), mode)
+    # passage vectors are whole-passage ones in every mode but passage-from-sentences
+    passage_vectors, embedded = _embed_missing(embedder, passages, vectors if made != PASSAGE_FROM_SENTENCES else {},
+                                               batch, progress)
+    sentences, _ = SentenceVectors.build(embedder, passages,
+                                         old_sentences if made in (mode, PASSAGE_FROM_SENTENCES) else {}, batch,
+                                         progress)
+    return passage_vectors, sentences, embedded, mode
 
 
 def _embed_missing(
