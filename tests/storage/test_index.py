@@ -523,3 +523,18 @@ def test_a_damaged_sentence_file_is_reported(index_copy: Settings) -> None:
         f.write('{"passage": 0, "text": "多出来的一句。"}\n')
     with pytest.raises(IndexCorruptError, match="checksum"):
         load_index(index_copy)
+
+
+def test_an_alone_index_becomes_a_default_one_by_embedding_its_headers(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
+    alone = index_copy.model_copy(update={"sentence_vectors": "alone"})
+    build_index(alone, default_embedder, report_passages, rebuild=True, progress=False)
+    counting = CountingEmbedder(default_embedder)
+    report = build_index(index_copy, counting, report_passages, progress=False)
+    # the sentence vectors are the same in both ways: reused; the passage vectors are made again
+    assert sorted(counting.passages) == sorted({_header(p) for p in report_passages if passage_sentences(p)}
+                                               | {passage_text(p) for p in report_passages if not passage_sentences(p)})
+    assert report.embedded == len(report_passages)
+    index = load_index(index_copy)
+    assert index.manifest.sentence_text == PASSAGE_FROM_SENTENCES
