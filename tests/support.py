@@ -15,7 +15,7 @@ from assistant.answer.pipeline import Assistant
 from assistant.answer.retrieve import Retriever
 from assistant.assemble import assistant_for
 from assistant.core.settings import PROJECT_ROOT, Settings
-from assistant.embed import Embedder
+from assistant.embed import Embedder, SpanEmbedder
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 QUESTIONS_FILE = PROJECT_ROOT / "evals" / "questions.jsonl"
@@ -44,22 +44,35 @@ class CountingEmbedder:
     """Delegates to a real embedder and counts what it is asked to embed.
 
     ``fail_after`` makes ``embed_passages`` raise once that many passages were embedded,
-    to simulate a crash in the middle of a build.
+    to simulate a crash in the middle of a build. Passages embedded with their sentences in one
+    pass (:class:`~assistant.embed.SpanEmbedder`) count as passages; ``spans=False`` makes it an
+    embedder that cannot (its sentences are then embedded alone).
     """
 
-    def __init__(self, inner: Embedder, fail_after: int | None = None) -> None:
+    def __init__(self, inner: Embedder, fail_after: int | None = None, spans: bool = True) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.fail_after = fail_after
+        self.spans = spans
         self.passages: list[str] = []
         self.queries: list[str] = []
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self._count(texts)
+        return self.inner.embed_passages(texts)
+
+    def embed_passage_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                            ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        if not self.spans or not isinstance(self.inner, SpanEmbedder):
+            return None
+        self._count(texts)
+        return self.inner.embed_passage_spans(texts, spans)
+
+    def _count(self, texts: list[str]) -> None:
         if self.fail_after is not None and len(self.passages) + len(texts) > self.fail_after:
             raise RuntimeError("simulated crash while embedding")
         self.passages.extend(texts)
-        return self.inner.embed_passages(texts)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         self.queries.extend(texts)

@@ -47,6 +47,19 @@ class Embedder(Protocol):
         ...
 
 
+@runtime_checkable
+class SpanEmbedder(Protocol):
+    """An embedder that also gives, in the same pass as a passage's vector, vectors of spans of
+    the passage (its sentences, read in their passage): one pass instead of two at index time."""
+
+    def embed_passage_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                            ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """Unit vectors of ``texts`` as :meth:`Embedder.embed_passages` gives them, and per text one
+        unit vector per character span ``(start, end)`` of it (a zero row for a span without a token
+        of its own); None when this embedder cannot do it after all (then embed the spans alone)."""
+        ...
+
+
 #: a loader takes the model part of the name (after the backend prefix) and a batch size
 EmbedderLoader = Callable[[str, int], Embedder]
 
@@ -130,6 +143,7 @@ __all__ = [
     "EMBEDDERS",
     "Embedder",
     "EmbedderLoader",
+    "SpanEmbedder",
     "canonical_model_id",
     "check_vectors",
     "load_embedder",

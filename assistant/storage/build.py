@@ -47,7 +47,13 @@ from assistant.storage.index import (
     read_manifest,
     short_error,
 )
-from assistant.storage.sentence_index import SENTENCE_TEXT, SentenceVectors
+from assistant.storage.sentence_index import (
+    PASSAGE_FROM_SENTENCES,
+    SENTENCE_ALONE,
+    SENTENCE_IN_PASSAGE,
+    SENTENCE_MODES,
+    SentenceVectors,
+)
 from assistant.storage.stores import StoreRecord, store_backend
 
 
@@ -97,18 +103,19 @@ def build_index(
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
     with change_lock(index_dir, notify, check=check):
-        reusable, reusable_sentences = ({}, {}) if rebuild else _reusable_vectors(settings, embedder, notify)
+        reusable, reusable_sentences, made = ({}, {}, None) if rebuild else _reusable_vectors(settings, embedder,
+                                                                                                 notify)
         batch = embed_batch_size or settings.embedding_batch_size
-        vectors, embedded = _embed_missing(embedder, passages, reusable, batch, progress, check)
-        sentences, _ = SentenceVectors.build(embedder, passages, reusable_sentences, batch, progress, check)
+        vectors, sentences, embedded, sentence_text = _embed(settings, embedder, passages, (reusable,
+                                                             reusable_sentences, made), batch, progress, check)
         if check is not None:
             check()  # the last moment to stop: after this, the build is published
         tmp = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}"
         final = index_dir / f"{BUILD_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         previous = _live_name(index_dir)
         try:
-            _write_build(tmp, final.name, settings, embedder, passages, vectors, sentences, fingerprint, embedded,
-                         started)
+            _write_build(tmp, final.name, settings, embedder, passages, vectors, (sentences, sentence_text),
+                         fingerprint, embedded, started)
             os.replace(tmp, final)
             _publish(index_dir, final.name)
         except BaseException:
@@ -131,7 +138,8 @@ def _live_name(index_dir: Path) -> str | None:
         return None
 
 
-Reusable = tuple[dict[str, np.ndarray], dict[str, tuple[list[str], np.ndarray]]]
+#: passage vectors and sentences (with their vectors) by passage hash, and how those sentence vectors were made
+Reusable = tuple[dict[str, np.ndarray], dict[str, tuple[list[str], np.ndarray]], str | None]
 
 
 def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) -> Reusable:
@@ -146,18 +154,20 @@ def _reusable_vectors(settings: Settings, embedder: Embedder, notify: Notify) ->
         problems = mismatch_problems(manifest, settings, embedder.model_id, store=False)
         if problems:
             notify(f"not reusing the existing index ({'; '.join(problems)}); embedding every passage")
-            return {}, {}
+            return {}, {}, None
         folder = live_folder(settings.index_dir)
         vectors = _read_vectors(folder, manifest)
         sentences = load_sentences(folder, manifest)
     except IndexMissingError:
-        return {}, {}
+        return {}, {}, None
     except IndexCorruptError as exc:
         damage = str(exc).replace(f"; {REBUILD_HINT}", "")
         notify(f"not reusing the existing index, it is damaged ({damage}); embedding every passage")
-        return {}, {}
+        return {}, {}, None
     hashes = [entry.hash for entry in manifest.passages]
-    return dict(zip(hashes, vectors, strict=True)), (sentences.reusable(hashes) if sentences is not None else {})
+    if sentences is None:
+        return dict(zip(hashes, vectors, strict=True)), {}, None
+    return dict(zip(hashes, vectors, strict=True)), sentences.reusable(hashes), manifest.sentence_text
 
 
 def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
@@ -173,6 +183,38 @@ def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
             f"{path} holds {vectors.shape} vectors, the manifest {len(manifest.passages)}; {REBUILD_HINT}"
         )
     return vectors
+
+
+def _embed(
+    settings: Settings, embedder: Embedder, passages: list[Passage], reusable: Reusable, batch: int, progress: bool,
+    check: Callable[[], None] | None = None,
+) -> tuple[np.ndarray, SentenceVectors, int, str]:
+    """Passage and sentence vectors as ``settings.sentence_vectors`` says, reusing what an earlier
+    build made the same way; also the number of passages embedded and what the manifest records.
+    ``check`` is called between batches (it raises to stop the build)."""
+    vectors, old_sentences, made = reusable
+    mode = SENTENCE_MODES[settings.sentence_vectors]
+    texts = [passage_text(p) for p in passages]
+    if mode == SENTENCE_IN_PASSAGE:  # one pass for a passage and its sentences, where the embedder can
+        if check is not None:
+            check()
+        both = SentenceVectors.build_in_passages(embedder, passages, texts, vectors,
+                                                 old_sentences if made == mode else {}, batch, progress)
+        if both is not None:
+            return *both, mode
+        mode = SENTENCE_ALONE
+    if mode == PASSAGE_FROM_SENTENCES:
+        # sentence vectors are the same as alone ones; passage vectors only from a build made this way
+        return (*SentenceVectors.build_with_passages(
+            embedder, passages, texts, vectors if made == mode else {},
+            old_sentences if made in (mode, SENTENCE_ALONE) else {}, batch, progress, check), mode)
+    # passage vectors are whole-passage ones in every mode but passage-from-sentences
+    passage_vectors, embedded = _embed_missing(embedder, passages, vectors if made != PASSAGE_FROM_SENTENCES else {},
+                                               batch, progress, check)
+    sentences, _ = SentenceVectors.build(embedder, passages,
+                                         old_sentences if made in (mode, PASSAGE_FROM_SENTENCES) else {}, batch,
+                                         progress, check)
+    return passage_vectors, sentences, embedded, mode
 
 
 def _embed_missing(
@@ -208,11 +250,12 @@ def _write_build(
     embedder: Embedder,
     passages: list[Passage],
     vectors: np.ndarray,
-    sentences: SentenceVectors,
+    made: tuple[SentenceVectors, str],
     fingerprint: dict[str, str],
     embedded: int,
     started: float,
 ) -> Manifest:
+    sentences, sentence_text = made
     folder.mkdir()
     with (folder / VECTORS_FILE).open("wb") as f:
         np.save(f, vectors, allow_pickle=False)
@@ -237,7 +280,7 @@ def _write_build(
         build_seconds=round(time.perf_counter() - started, 3),
         embedded=embedded,
         reused=len(passages) - embedded,
-        sentence_text=SENTENCE_TEXT,
+        sentence_text=sentence_text,
         sentences=len(sentences),
     )
     # the manifest goes last: a folder without one is never mistaken for a finished build

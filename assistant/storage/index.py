@@ -34,7 +34,7 @@ from assistant.core.fsio import sha256_file
 from assistant.core.settings import Settings
 from assistant.core.types import Passage
 from assistant.embed import canonical_model_id
-from assistant.storage.sentence_index import SENTENCE_TEXT, SENTENCE_VECTORS_FILE, SENTENCES_FILE, SentenceVectors
+from assistant.storage.sentence_index import SENTENCE_TEXTS, SENTENCE_VECTORS_FILE, SENTENCES_FILE, SentenceVectors
 from assistant.storage.stores import VectorStore, store_backend
 
 FORMAT_VERSION = 3  # 2: passages carry their document title; 3: and their location (pages and boxes, lines…)
@@ -279,7 +279,7 @@ def _load(folder: Path, settings: Settings, embedder_model_id: str | None) -> In
 
 def load_sentences(folder: Path, manifest: Manifest) -> SentenceVectors | None:
     """The build's sentence vectors, checked; None when it was built without (or with other) ones."""
-    if manifest.sentence_text != SENTENCE_TEXT:
+    if manifest.sentence_text not in SENTENCE_TEXTS:
         return None
     for name in SENTENCE_FILES:
         expected = manifest.files.get(name)

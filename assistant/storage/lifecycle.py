@@ -18,7 +18,7 @@ from assistant.ingest import ReadOptions, load_corpus
 from assistant.storage.build import BuildReport, build_index
 from assistant.storage.documents import settle_pending
 from assistant.storage.index import Index, check_compatible, corpus_fingerprint, load_index, read_manifest, stale_reason
-from assistant.storage.sentence_index import SENTENCE_TEXT
+from assistant.storage.sentence_index import SENTENCE_TEXTS
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def ensure_index(settings: Settings, embedder: Embedder, *, build_if_missing: bo
     check_compatible(manifest, settings, embedder.model_id)
     changed = stale_reason(manifest, corpus_fingerprint(settings.corpus_dir)) if settings.corpus_dir.is_dir() else None
     why = f"the corpus changed since the index was built ({changed})" if changed else None
-    if why is None and manifest.sentence_text != SENTENCE_TEXT:
+    if why is None and manifest.sentence_text not in SENTENCE_TEXTS:
         # an index from before sentence vectors (or with other ones): a refresh adds them, reusing the passages'
         why = "the index has no sentence vectors of this version yet"
     if why and refresh_if_stale:

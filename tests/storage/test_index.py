@@ -22,7 +22,7 @@ from assistant.assemble import open_retriever
 from assistant.core.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from assistant.core.settings import PROJECT_ROOT, Settings
 from assistant.core.types import Passage
-from assistant.embed import Embedder
+from assistant.embed import Embedder, SpanEmbedder
 from assistant.ingest.passages import passage_sentences
 from assistant.storage.build import build_index
 from assistant.storage.index import (
@@ -40,7 +40,14 @@ from assistant.storage.index import (
     stale_reason,
 )
 from assistant.storage.lifecycle import ensure_index
-from assistant.storage.sentence_index import SENTENCE_TEXT, SENTENCES_FILE, sentence_embed_text
+from assistant.storage.sentence_index import (
+    PASSAGE_FROM_SENTENCES,
+    SENTENCE_ALONE,
+    SENTENCE_IN_PASSAGE,
+    SENTENCES_FILE,
+    sentence_embed_text,
+    sentence_spans,
+)
 from tests.support import CORPUS_DIR, CountingEmbedder, make_settings
 
 
@@ -92,10 +99,13 @@ def test_faiss_finds_each_passage_by_its_own_vector(built_index_settings: Settin
 
 
 def test_vectors_are_the_embedders_vectors_of_the_passage_text(
-    built_index_settings: Settings, report_passages: list[Passage], default_embedder: Embedder
+    index_copy: Settings, report_passages: list[Passage], default_embedder: Embedder
 ) -> None:
-    """What is embedded is the document's title, the section path and the text (passage_text)."""
-    index = load_index(built_index_settings)
+    """What is embedded for a whole passage (sentence_vectors 'alone' or 'in-passage') is the
+    document's title, the section path and the text (passage_text)."""
+    settings = index_copy.model_copy(update={"sentence_vectors": "alone"})
+    build_index(settings, default_embedder, report_passages[:3], rebuild=True, progress=False)
+    index = load_index(settings)
     embedded = [f"{p.title}\n{p.section}\n{p.text}" for p in report_passages[:3]]
     assert [passage_text(p) for p in report_passages[:3]] == embedded
     fresh = default_embedder.embed_passages(embedded)
@@ -177,7 +187,7 @@ def test_rebuild_after_a_model_change_replaces_the_index(
     notes: list[str] = []
     settings = index_copy.model_copy(update={"embedding_model": minilm_embedder.model_id})
     report = build_index(settings, counting, report_passages, progress=False, notify=notes.append)
-    assert report.embedded == len(report_passages) == len(_passage_texts(counting, report_passages))
+    assert report.embedded == len(report_passages) == len(_embedded(counting, report_passages))
     assert any("not reusing" in n for n in notes)
     assert load_index(settings).manifest.embedding_model == minilm_embedder.model_id
 
@@ -209,22 +219,18 @@ def test_only_changed_and_new_passages_are_embedded(
     counting = CountingEmbedder(default_embedder)
     report = build_index(index_copy, counting, passages, progress=False)
 
-    expected_texts = [passage_text(passages[r]) for r in changed_rows] + [passage_text(new)]
-    assert sorted(_passage_texts(counting, passages)) == sorted(expected_texts)
-    # sentences too: only those of the changed and new passages are embedded again
-    expected_sentences = [sentence_embed_text(passages[r], t) for r in [*changed_rows, len(passages) - 1]
-                          for t in passage_sentences(passages[r])]
-    assert sorted(t for t in counting.passages if t not in expected_texts) == sorted(expected_sentences)
+    fresh = [passages[r] for r in changed_rows] + [new]
+    assert sorted(p.id for p in _embedded(counting, passages)) == sorted(p.id for p in fresh)
+    # only their sentences and headers are embedded (a passage's vector is made from them)
+    assert sorted(set(counting.passages)) == sorted({*(sentence_embed_text(p, t) for p in fresh
+                                                      for t in passage_sentences(p)), *(_header(p) for p in fresh)})
     assert (report.embedded, report.reused) == (3, len(passages) - 3)
     after = load_index(index_copy)
     assert after.passages == passages
     unchanged = [r for r in range(len(passages) - 1) if r not in changed_rows]
     np.testing.assert_array_equal(after.vectors[unchanged], before.vectors[unchanged])
-    np.testing.assert_allclose(
-        after.vectors[changed_rows],
-        default_embedder.embed_passages([passage_text(passages[r]) for r in changed_rows]),
-        atol=1e-5,
-    )
+    whole = default_embedder.embed_passages([passage_text(passages[r]) for r in changed_rows])
+    assert all(float(a @ b) > 0.9 for a, b in zip(after.vectors[changed_rows], whole, strict=True))
     assert after.manifest.embedded == 3
 
 
@@ -234,7 +240,7 @@ def test_rebuild_embeds_everything(
     passages = report_passages[:4]  # all held by the live index, unchanged (a subset keeps the test fast)
     counting = CountingEmbedder(default_embedder)
     report = build_index(index_copy, counting, passages, rebuild=True, progress=False)
-    assert report.embedded == len(_passage_texts(counting, passages)) == 4
+    assert report.embedded == len(_embedded(counting, passages)) == 4
 
 
 def test_old_builds_are_cleaned_up(
@@ -401,10 +407,11 @@ def test_changed_corpus_is_refreshed_incrementally(
 
     counting, notes = CountingEmbedder(default_embedder), list[str]()
     index = ensure_index(settings, counting, progress=False, notify=notes.append)
-    changed = _passage_texts(counting, index.passages)
-    assert len(changed) == 1 and "1600家" in changed[0]
-    edited = next(p for p in index.passages if passage_text(p) == changed[0])
-    assert len(counting.passages) == 1 + len(passage_sentences(edited))
+    changed = _embedded(counting, index.passages)
+    assert len(changed) == 1 and "1600家" in changed[0].text
+    edited = changed[0]
+    assert sorted(counting.passages) == sorted([*(sentence_embed_text(edited, t) for t in passage_sentences(edited)),
+                                                _header(edited)])
     assert any("corpus changed" in n and report.name in n for n in notes)
     assert any("1600家" in p.text for p in index.passages)
 
@@ -432,10 +439,16 @@ def test_open_retriever_refuses_a_mismatch_before_loading_a_model(built_index_se
         open_retriever(settings)
 
 
-def _passage_texts(counting: CountingEmbedder, passages: list[Passage]) -> list[str]:
-    """What ``counting`` embedded as passages (the rest were sentences)."""
-    texts = {passage_text(p) for p in passages}
-    return [t for t in counting.passages if t in texts]
+def _embedded(counting: CountingEmbedder, passages: list[Passage]) -> list[Passage]:
+    """The passages ``counting`` embedded (whole, or some of their sentences)."""
+    texts = set(counting.passages)
+    return [p for p in passages
+            if passage_text(p) in texts or any(sentence_embed_text(p, t) in texts for t in passage_sentences(p))]
+
+
+def _header(p: Passage) -> str:
+    """What is embedded of a passage besides its sentences, for its vector: its title and section."""
+    return f"{p.title}\n{p.section}"
 
 
 # ---- sentence vectors -----------------------------------------------------------------------------
@@ -444,7 +457,7 @@ def _passage_texts(counting: CountingEmbedder, passages: list[Passage]) -> list[
 def test_every_passage_sentence_has_its_vector(built_index_settings: Settings, default_embedder: Embedder) -> None:
     index = load_index(built_index_settings)
     sentences = index.sentences
-    assert sentences is not None and index.manifest.sentence_text == SENTENCE_TEXT
+    assert sentences is not None and index.manifest.sentence_text == PASSAGE_FROM_SENTENCES
     for row, p in enumerate(index.passages):
         assert [sentences.texts[i] for i in sentences.of(row)] == passage_sentences(p)
     row = next(r for r, p in enumerate(index.passages) if "1557" in p.text)
@@ -454,8 +467,60 @@ def test_every_passage_sentence_has_its_vector(built_index_settings: Settings, d
     np.testing.assert_allclose(np.linalg.norm(sentences.vectors, axis=1), 1.0, atol=1e-4)
 
 
-def test_an_index_without_sentence_vectors_gets_them_on_open(
+def test_a_passage_vector_is_made_from_its_sentences(built_index_settings: Settings,
+                                                     default_embedder: Embedder) -> None:
+    index = load_index(built_index_settings)
+    sentences = index.sentences
+    assert sentences is not None
+    row = next(r for r, p in enumerate(index.passages) if "1557" in p.text)
+    p, own = index.passages[row], list(sentences.of(row))
+    # its sentences' and its header's vectors, weighted by their characters (as a mean of tokens is)
+    weights = np.asarray([len(sentences.texts[i]) for i in own] + [len(_header(p))], dtype=np.float64)
+    parts = np.vstack([sentences.vectors[own], default_embedder.embed_passages([_header(p)])])
+    mean = weights @ parts
+    np.testing.assert_allclose(index.vectors[row], mean / np.linalg.norm(mean), atol=1e-5)
+    # close to the vector of the whole passage, which no build needs to compute any more
+    whole = default_embedder.embed_passages([passage_text(p) for p in index.passages])
+    cosines = np.sum(whole * index.vectors, axis=1)
+    assert float(np.min(cosines)) > 0.85 and int(np.argmax(whole @ index.vectors[row])) == row
+
+
+def test_sentences_read_in_their_passage(
     index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
+    settings = index_copy.model_copy(update={"sentence_vectors": "in-passage"})
+    counting = CountingEmbedder(default_embedder)
+    build_index(settings, counting, report_passages, progress=False)
+    # one pass per passage gives both: the whole passages, no sentence alone
+    assert sorted(counting.passages) == sorted(passage_text(p) for p in report_passages)
+    index = load_index(settings)
+    sentences = index.sentences
+    assert sentences is not None and index.manifest.sentence_text == SENTENCE_IN_PASSAGE
+    row = next(r for r, p in enumerate(index.passages) if "1557" in p.text)
+    own = [sentences.texts[i] for i in sentences.of(row)]
+    at = next(k for k, t in enumerate(own) if "1557" in t)
+    # the sentence read in its passage: the mean of its tokens in the pass that embeds the passage
+    text = passage_text(index.passages[row])
+    spans = sentence_spans(text, index.passages[row], own)
+    assert text[slice(*spans[at])] == own[at]
+    assert isinstance(default_embedder, SpanEmbedder)
+    done = default_embedder.embed_passage_spans([text], [spans])
+    assert done is not None
+    np.testing.assert_allclose(index.vectors[row], default_embedder.embed_passages([text])[0], atol=1e-5)
+    np.testing.assert_allclose(sentences.vectors[sentences.of(row)[at]], done[1][0][at], atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(sentences.vectors, axis=1), 1.0, atol=1e-4)
+    # an embedder that cannot: sentences embedded alone, after their heading, reusing the passage vectors
+    counting = CountingEmbedder(default_embedder, spans=False)
+    build_index(settings, counting, _edited(report_passages, [3]), progress=False)
+    after = load_index(settings)
+    assert after.manifest.sentence_text == SENTENCE_ALONE and after.sentences is not None
+    alone = [sentence_embed_text(q, t) for q in after.passages for t in passage_sentences(q)]
+    assert sorted(counting.passages) == sorted([passage_text(after.passages[3]), *alone])
+    np.testing.assert_allclose(after.sentences.vectors[0], default_embedder.embed_passages(alone[:1])[0], atol=1e-5)
+
+
+def test_an_index_without_sentence_vectors_gets_them_on_open(
+    index_copy: Settings, built_index_settings: Settings, default_embedder: Embedder, report_passages: list[Passage]
 ) -> None:
     folder = _live_folder(index_copy)
     manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -466,8 +531,12 @@ def test_an_index_without_sentence_vectors_gets_them_on_open(
     counting, notes = CountingEmbedder(default_embedder), list[str]()
     index = ensure_index(index_copy, counting, progress=False, notify=notes.append)
     assert index.sentences is not None and len(index.sentences) > len(index.passages)
-    assert _passage_texts(counting, report_passages) == []  # passage vectors reused
-    assert len(counting.passages) == len(index.sentences)
+    # every sentence embedded, no whole passage: the passage vectors are made from them again
+    assert not {passage_text(p) for p in report_passages if passage_sentences(p)} & set(counting.passages)
+    headers = {_header(p) for p in report_passages}
+    alone = [sentence_embed_text(p, t) for p in report_passages for t in passage_sentences(p)]
+    assert sorted(t for t in counting.passages if t not in headers) == sorted(alone)
+    np.testing.assert_allclose(index.vectors, load_index(built_index_settings).vectors, atol=1e-5)
     assert any("sentence vectors" in n for n in notes)
 
 
@@ -477,3 +546,18 @@ def test_a_damaged_sentence_file_is_reported(index_copy: Settings) -> None:
         f.write('{"passage": 0, "text": "多出来的一句。"}\n')
     with pytest.raises(IndexCorruptError, match="checksum"):
         load_index(index_copy)
+
+
+def test_an_alone_index_becomes_a_default_one_by_embedding_its_headers(
+    index_copy: Settings, default_embedder: Embedder, report_passages: list[Passage]
+) -> None:
+    alone = index_copy.model_copy(update={"sentence_vectors": "alone"})
+    build_index(alone, default_embedder, report_passages, rebuild=True, progress=False)
+    counting = CountingEmbedder(default_embedder)
+    report = build_index(index_copy, counting, report_passages, progress=False)
+    # the sentence vectors are the same in both ways: reused; the passage vectors are made again
+    assert sorted(counting.passages) == sorted({_header(p) for p in report_passages if passage_sentences(p)}
+                                               | {passage_text(p) for p in report_passages if not passage_sentences(p)})
+    assert report.embedded == len(report_passages)
+    index = load_index(index_copy)
+    assert index.manifest.sentence_text == PASSAGE_FROM_SENTENCES
