@@ -151,7 +151,7 @@ def asks_for_figure(question: str) -> bool:
 
 def wording(question: str) -> set[str]:
     """The character pairs of what a question asks, without its framing words, dates and digits
-    ("2023年末周口市65周岁及以上常住人口占比是多少" → pairs of 周口市, 周岁及以上, 常住人口, 占比)."""
+    ("2023年末安阳市65周岁及以上常住人口占比是多少" → pairs of 安阳市, 周岁及以上, 常住人口, 占比)."""
     return {b for b in bigrams(DATES.sub("", strip_framing(question))) if not any(c.isdigit() for c in b)}
 
 

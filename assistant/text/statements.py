@@ -70,8 +70,8 @@ _STATEMENT_PUNCTUATION = re.compile(r"[。！；，,：:!;|]|[.!?]\s|[.!?]$")
 def is_label(sentence: str) -> bool:
     """Whether ``sentence`` is a title, heading, question line or signature rather than a
     statement: it asks something, or it is a short line without a full stop or comma (a table row's
-    cells count as clauses) ("澄州市2025年汽车和家电以旧换新补贴政策问答", "三、关于青石片区城市更新
-    项目", "澄州市公安局2025年11月28日")."""
+    cells count as clauses) ("甲州市2025年汽车和家电以旧换新补贴政策问答", "三、关于某片区城市更新
+    项目", "甲州市公安局2025年11月28日")."""
     s = sentence.strip()
     if _QUESTION_LINE.search(s):
         return True

@@ -63,14 +63,14 @@ class Subject:
             return False
         if t in self.forms:
             return True
-        # "周口" / "周口市" / "河南省周口市": the name with or without its suffix or a parent place before
-        # it ("澄州大学" is a university of 澄州, not 澄州)
+        # "安阳" / "安阳市" / "河南省安阳市": the name with or without its suffix or a parent place before
+        # it ("甲州大学" is a university of 甲州, not 甲州)
         return any(len(f) >= 2 and (t.endswith(f) or f.startswith(t)) and _close(t, f)
                    for f in self.forms if f not in self._generic)
 
     @property
     def latin(self) -> frozenset[str]:
-        """The subject's names in pinyin (周口市 → zhoukou, zhoukoushi) and its English self-references
+        """The subject's names in pinyin (安阳市 → anyang, anyangshi) and its English self-references
         (a nation's "china"): how an English question names it."""
         names = {f for f in self.forms if f not in self._generic and cjk_count(f)}
         out = {"".join(lazy_pinyin(f)) for f in names}
@@ -149,7 +149,7 @@ def subject_of(title: str) -> Subject:
     return Subject(found.name, found.forms | forms, found.kind)
 
 
-#: a year or date a title opens with ("2024年澄州市…"): the period, not part of a name
+#: a year or date a title opens with ("2024年甲州市…"): the period, not part of a name
 _LEADING_DATE = re.compile(r"^\s*(?:\d{4}\s*(?:年度|年)?\s*(?:\d{1,2}\s*月)?)")
 
 
@@ -161,7 +161,7 @@ def _named_subject(title: str) -> Subject:
         if len(word) >= 2 and (_PLACE.fullmatch(word) or tag == "ns"):
             return _place(word)
         if tag == "nt" or any(word.endswith(s) for s in lexicon.words("organisation_suffixes", "zh")):
-            # "四川省政府", "澄州市/人民政府": an authority of a place speaks for the place
+            # "湖南省政府", "甲州市/人民政府": an authority of a place speaks for the place
             before = "".join(w for w, _ in words[:i])
             inside = _PLACE.match(word)
             if _PLACE.fullmatch(before):
@@ -190,9 +190,9 @@ def _place(name: str) -> Subject:
     register_name(n, "ns")
     suffix = next((s for s in ADMIN_SUFFIXES if n.endswith(s)), "")
     if not suffix or len(n) - len(suffix) < 2:
-        return Subject(n, frozenset({n}), "place")  # "澄州": a name whose suffix may be part of it
+        return Subject(n, frozenset({n}), "place")  # "甲州": a name whose suffix may be part of it
     short = n[: len(n) - len(suffix)]
-    # an autonomous area lists its ethnic groups before its suffix ("黔东南/苗族/侗族/自治州")
+    # an autonomous area lists its ethnic groups before its suffix ("甲地/苗族/侗族/自治州")
     words = [w for w, _ in pos_tags(short)]
     while len(words) > 1 and words[-1].endswith("族"):
         words.pop()
@@ -232,7 +232,7 @@ def _is_name(word: str, tag: str) -> bool:
 
 
 def organisations(tags: list[tuple[str, str]]) -> list[str]:
-    """Organisations named by a place or a name and an organisation's word ("澄州/大学", "周口市/
+    """Organisations named by a place or a name and an organisation's word ("甲州/大学", "安阳市/
     统计局" is not: 统计局 is no organisation word of the lexicon)."""
     suffixes = lexicon.words("organisation_suffixes", "zh")
     out = []
@@ -243,7 +243,7 @@ def organisations(tags: list[tuple[str, str]]) -> list[str]:
 
 
 def places(tags: list[tuple[str, str]]) -> list[str]:
-    """Place names among tagged words: a word that is a place's official name ("周口市": a name of
+    """Place names among tagged words: a word that is a place's official name ("安阳市": a name of
     two or more characters and an administrative suffix; "上市" is no place), or a country ("德国")."""
     out = []
     for word, tag in tags:
@@ -257,7 +257,7 @@ def places(tags: list[tuple[str, str]]) -> list[str]:
 
 def said(term: str, text: str, title: str = "") -> bool:
     """Whether a passage (``text``: its section and text) of a document titled ``title`` says
-    ``term``: in so many words, or as its document's subject ("周口市" is said by every passage of
+    ``term``: in so many words, or as its document's subject ("安阳市" is said by every passage of
     X's bulletin that says 全市, and by every one that says nothing of a place)."""
     t = normalize(term).lower()
     return t in normalize(text).lower() or subject_of(title).named_by(t)

@@ -84,7 +84,7 @@ def word_frequency(word: str) -> int | None:
 
 
 def register_name(name: str, tag: str) -> None:
-    """Teach jieba a name a document's title gives ("澄州市" is one word, a place), so questions and
+    """Teach jieba a name a document's title gives ("甲州市" is one word, a place), so questions and
     passages segment it whole. Cached segmentations are dropped."""
     import jieba
 

@@ -120,7 +120,7 @@ def store_backend(name: str) -> StoreBackend:
 
 def bm25_text(passage: Passage) -> str:
     """What BM25 indexes: the document's title and the section path too, so a question naming the
-    document's subject ("周口市…") or a heading's words (``未来产业``) matches the item."""
+    document's subject ("安阳市…") or a heading's words (``未来产业``) matches the item."""
     return f"{passage.title}\n{passage.section}\n{passage.text}"
 
 
