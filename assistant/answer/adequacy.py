@@ -179,7 +179,13 @@ class Judge:
                 return False  # "Zhoukou's" output is not in Qiandongnan's bulletin
             if script_language(sentence) != "en":
                 return True
-            return english_coverage(question, sentence) >= self.min_english_coverage
+            own = english_coverage(question, sentence)
+            if own >= self.min_english_coverage:
+                return True
+            # a sentence that goes on about what the one before it named ("The project … will enter
+            # service in 2026") is read with that sentence, if it says a good part of the question itself
+            return own >= self.min_english_coverage / 2 and english_coverage(
+                question, f"{_before(sentence, passage)} {sentence}") >= self.min_english_coverage
         where_said = f"{passage.section} {sentence}"
         if any(not said(name, where_said, passage.title) for name in named_entities(without_instructions(question))):
             return False  # asked about A, the sentence speaks of B
@@ -271,3 +277,10 @@ class Judge:
             if ok:
                 out.append(c)
         return out
+
+
+def _before(sentence: str, passage: Passage) -> str:
+    """The sentence of ``passage`` just before ``sentence`` ('' for its first, or one not in it)."""
+    sentences = passage_sentences(passage)
+    at = sentences.index(sentence) if sentence in sentences else 0
+    return sentences[at - 1] if at > 0 else ""
