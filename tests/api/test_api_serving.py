@@ -413,12 +413,18 @@ def test_real_model_after_a_disconnect_the_next_first_token_comes_in_normal_time
 
 @pytest.mark.slow
 def test_real_model_full_queue_is_refused_within_a_second(real_model_url: str) -> None:
+    before_kb = _rss_kb()
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: timed_post(f"{real_model_url}/v1/ask", {"question": QUESTION}, 300),
                                 range(6)))
     statuses = sorted(r.status_code for _, r in results)
     assert statuses == [200, 200, 429, 429, 429, 429]  # one answering, one waiting (queue size 1)
     assert all(took < 1.0 for took, r in results if r.status_code == 429)
-    rss_kb = int(next(line.split()[1] for line in Path("/proc/self/status").read_text().splitlines()
-                      if line.startswith("VmHWM")))
-    assert rss_kb < 3 * 2**20  # one 0.5B copy (~0.5 GB) beside the test process, not six
+    # the server (in this process) keeps the one 0.5B copy (~0.5 GB) it loaded before: six requests
+    # load no other (the process's lifetime peak depends on the tests run before this one)
+    assert _rss_kb() - before_kb < 2**20
+
+
+def _rss_kb() -> int:
+    return int(next(line.split()[1] for line in Path("/proc/self/status").read_text().splitlines()
+                    if line.startswith("VmRSS")))
