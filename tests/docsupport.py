@@ -7,8 +7,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import httpx
+import pytest
 
 from assistant.answer.pipeline import Assistant
 from assistant.answer.retrieve import Retriever
@@ -17,6 +20,7 @@ from assistant.core.types import Answer
 from assistant.embed import Embedder
 from assistant.ingest import corpus_files
 from assistant.storage.index import load_index
+from tests import docgen
 from tests.support import CORPUS_DIR, make_assistant
 
 
@@ -75,3 +79,24 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout
         if time.monotonic() > deadline:
             raise TimeoutError("the condition did not come true")
         time.sleep(0.02)
+
+
+@pytest.fixture(name="settings")
+def cli_settings(index_copy: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private corpus and index that the ``assistant`` command sees through its environment."""
+    own = private_corpus(index_copy, tmp_path)
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(own.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(own.index_dir))
+    monkeypatch.chdir(tmp_path)  # no .env of the repository
+    return own
+
+
+@pytest.fixture(autouse=True)
+def only_the_report_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from the report alone and leaves it so (tests share one server and corpus)."""
+    yield
+    if "client" in request.fixturenames:
+        c: httpx.Client = request.getfixturevalue("client")
+        for doc in c.get("/v1/documents").json()["documents"]:
+            if doc["id"] != docgen.STEM:
+                c.delete(f"/v1/documents/{doc['id']}")

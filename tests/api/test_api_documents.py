@@ -13,7 +13,6 @@ import signal
 import socket
 import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from assistant.storage.documents import CHANGE_FILE, STAGING_DIR
 from assistant.storage.index import live_build_name
 from tests import docgen, docsamples
 from tests.docsupport import assistant_command, corpus_names, private_corpus, wait_for
+from tests.docsupport import only_the_report_afterwards as only_the_report_afterwards  # autouse
 from tests.servers import serve
 
 KEY = "docs-key-1"
@@ -42,16 +42,6 @@ def settings(built_index_settings: Settings, tmp_path_factory: pytest.TempPathFa
     own = private_corpus(built_index_settings.model_copy(update={"index_dir": folder / "index"}), folder)
     return own.model_copy(update={"max_upload_bytes": UPLOAD_LIMIT, "max_unpacked_bytes": 1024 * 1024})
 
-
-@pytest.fixture(autouse=True)
-def only_the_report_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts from the report alone and leaves it so (tests share one server and corpus)."""
-    yield
-    if "client" in request.fixturenames:
-        c: httpx.Client = request.getfixturevalue("client")
-        for doc in c.get("/v1/documents").json()["documents"]:
-            if doc["id"] != docgen.STEM:
-                c.delete(f"/v1/documents/{doc['id']}")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from assistant.storage.documents import STAGING_DIR
 from assistant.storage.index import live_build_name
 from tests import bombs, docgen, docsamples
 from tests.docsupport import corpus_names, private_corpus
+from tests.docsupport import only_the_report_afterwards as only_the_report_afterwards  # autouse
 from tests.servers import serve
 
 MB = 1024 * 1024
@@ -32,15 +32,6 @@ def settings(built_index_settings: Settings, tmp_path_factory: pytest.TempPathFa
     shutil.copytree(built_index_settings.index_dir, folder / "index", ignore=shutil.ignore_patterns(".lock"))
     return private_corpus(built_index_settings.model_copy(update={"index_dir": folder / "index"}), folder)
 
-
-@pytest.fixture(autouse=True)
-def only_the_report_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "client" in request.fixturenames:
-        c: httpx.Client = request.getfixturevalue("client")
-        for doc in c.get("/v1/documents").json()["documents"]:
-            if doc["id"] != docgen.STEM:
-                c.delete(f"/v1/documents/{doc['id']}")
 
 
 def upload(client: httpx.Client, *files: tuple[str, bytes], **kwargs: Any) -> httpx.Response:

@@ -10,16 +10,8 @@ import pytest
 from assistant.cli import main
 from assistant.core.settings import Settings
 from tests import docgen, docsamples
-from tests.docsupport import corpus_names, private_corpus
-
-
-@pytest.fixture
-def settings(index_copy: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    own = private_corpus(index_copy, tmp_path)
-    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(own.corpus_dir))
-    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(own.index_dir))
-    monkeypatch.chdir(tmp_path)  # no .env of the repository
-    return own
+from tests.docsupport import cli_settings as cli_settings  # the `settings` fixture
+from tests.docsupport import corpus_names
 
 
 @pytest.fixture

@@ -12,17 +12,9 @@ import pytest
 from assistant.cli import main
 from assistant.core.settings import Settings
 from tests import docgen
-from tests.docsupport import cli_env, private_corpus
+from tests.docsupport import cli_env
+from tests.docsupport import cli_settings as cli_settings  # the `settings` fixture
 from tests.pagecheck import png
-
-
-@pytest.fixture
-def settings(index_copy: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    own = private_corpus(index_copy, tmp_path)
-    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(own.corpus_dir))
-    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(own.index_dir))
-    monkeypatch.chdir(tmp_path)  # no .env of the repository
-    return own
 
 
 @pytest.fixture
