@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -82,12 +83,18 @@ class Table:
     def column_names(self, index: int) -> tuple[str, ...]:
         """The names of the columns of body row ``index``: the last row above it that names them
         (:meth:`names_columns`), else the table's header."""
-        header = self.header
-        for above in range(index - 1, -1, -1):
-            if self.names_columns(above):
-                row = self.body[above]
-                return tuple(row[c] if c < len(row) and row[c] else name for c, name in enumerate(header))
-        return header
+        return self._column_names[index]
+
+    @functools.cached_property
+    def _column_names(self) -> tuple[tuple[str, ...], ...]:
+        """:meth:`column_names` of every body row, found in one pass down the table."""
+        header = current = self.header
+        names = []
+        for index, row in enumerate(self.body):
+            names.append(current)
+            if self.names_columns(index):
+                current = tuple(row[c] if c < len(row) and row[c] else name for c, name in enumerate(header))
+        return tuple(names)
 
     def record(self, index: int) -> str:
         """Body row ``index`` written out: ``label：column value unit；column value unit`` ('' without values)."""
