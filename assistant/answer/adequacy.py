@@ -190,10 +190,10 @@ class Judge:
         if any(not said(name, where_said, passage.title) for name in named_entities(without_instructions(question))):
             return False  # asked about A, the sentence speaks of B
         subject = subject_of(passage.title)
-        if subject.kind == "thing" and not subject.named_in(question) and not shares_a_phrase(question, passage.text):
-            # an article about one thing (its short title names it) answers questions that name it,
-            # or that repeat a phrase of it (another spelling of its name): a question doing neither
-            # is about something the article only resembles
+        if subject.named_title and not subject.named_in(question) and not shares_a_phrase(question, passage.text):
+            # an article about one thing (its short title names it: "南京云锦", not 南京) answers
+            # questions that name it, or that repeat a phrase of it (another spelling of its name): a
+            # question doing neither is about something the article only resembles
             return False
         kind = asked_kind(question)
         act = _WHO_ACT.search(question)

@@ -55,6 +55,9 @@ class Subject:
     forms: frozenset[str]
     #: place, organisation, nation, thing (a short title names it) or none
     kind: str
+    #: the title is the name of what the document is about ("南京云锦", "林海峰"), whatever place or
+    #: organisation it contains: a question about the document names it
+    named_title: bool = False
 
     def named_by(self, term: str) -> bool:
         """Whether ``term`` (a name a question or claim uses) refers to this subject."""
@@ -145,8 +148,8 @@ def subject_of(title: str) -> Subject:
     # a transliterated name is also called by its last part ("雅各布·克伦贝格尔" is 克伦贝格尔)
     forms = frozenset({whole, *(p for p in whole.split("·")[1:] if len(p) >= 2)})
     if found is NOBODY:
-        return Subject(whole, forms, "thing")
-    return Subject(found.name, found.forms | forms, found.kind)
+        return Subject(whole, forms, "thing", named_title=True)
+    return Subject(found.name, found.forms | forms, found.kind, named_title=True)
 
 
 #: a year or date a title opens with ("2024年甲州市…"): the period, not part of a name
