@@ -22,7 +22,7 @@ from typing import Literal
 from assistant.text import lexicon
 from assistant.text.cjk import IDEOGRAPHS
 from assistant.text.numbers import asks_for_figure
-from assistant.text.words import QUESTION_WORDS, STOPWORDS, cut_for_search, cut_words, normalize
+from assistant.text.words import QUESTION_WORDS, STOPWORDS, cut_for_search, cut_words, normalize, pos_tags
 
 Kind = Literal["figure", "rank", "date", "who", "where", "alias", "name", "other"]
 
@@ -113,6 +113,15 @@ _MEASURE = set(lexicon.chars("measure_words"))
 _PHRASE_END = re.compile(r"[？?，,。！!：:；;“”\"《》（）()、]|的|是|呢|吗|了")
 
 
+#: a date or "共/一共/总共" before the thing a "X有多少" question counts
+_LEADING_TIME = re.compile(r"^(?:\d{4}年(?:末|底|初)?|年[末底初]|目前|现在|共|一共|总共)+")
+
+#: "一共有多少人": the adverb before 有 is not part of the thing counted
+_TRAILING_ADVERB = re.compile(r"(?:一共|总共|共|都|还|已经|已|累计)+$")
+#: the shortest "X" of "X有多少" held as the thing counted: a name (全国重点实验室), not a plain
+#: noun a reworded question uses for what the text calls otherwise ("日子" for 天数)
+_MIN_NAMED_HOLDER = 4
+
 #: the longest counted phrase kept (a longer one runs on into the rest of the question)
 _MAX_PHRASE = 8
 
@@ -139,6 +148,13 @@ def counted_thing(question: str) -> str:
         rest = rest[1:]
     end = _PHRASE_END.search(rest)
     phrase = rest[: end.start()] if end else rest
+    if len(phrase) < 2 and q[: m.start()].endswith("有"):
+        # "X有多少家": nothing named after the measure word, the thing counted is X
+        before = q[: m.start() - 1]
+        starts = [e.end() for e in _PHRASE_END.finditer(before)]
+        phrase = _TRAILING_ADVERB.sub("", _LEADING_TIME.sub("", before[starts[-1] if starts else 0:]))[-_MAX_PHRASE:]
+        if len(phrase) < _MIN_NAMED_HOLDER or all(tag.startswith(("ns", "nr", "nt", "r")) for _, tag in pos_tags(phrase)):
+            phrase = ""  # "中国有多少人", "他们有几个": a place, a name or a pronoun holds the things, it is not one
     if len(phrase) < 2 or "钱" in phrase:
         return ""
     return phrase[:_MAX_PHRASE]
