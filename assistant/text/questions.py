@@ -153,7 +153,8 @@ def counted_thing(question: str) -> str:
         before = q[: m.start() - 1]
         starts = [e.end() for e in _PHRASE_END.finditer(before)]
         phrase = _TRAILING_ADVERB.sub("", _LEADING_TIME.sub("", before[starts[-1] if starts else 0:]))[-_MAX_PHRASE:]
-        if len(phrase) < _MIN_NAMED_HOLDER or all(tag.startswith(("ns", "nr", "nt", "r")) for _, tag in pos_tags(phrase)):
+        holder = all(tag.startswith(("ns", "nr", "nt", "r")) for _, tag in pos_tags(phrase))
+        if len(phrase) < _MIN_NAMED_HOLDER or holder:
             phrase = ""  # "中国有多少人", "他们有几个": a place, a name or a pronoun holds the things, it is not one
     if len(phrase) < 2 or "钱" in phrase:
         return ""
