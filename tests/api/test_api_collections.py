@@ -391,3 +391,29 @@ def test_only_the_most_recently_used_collections_stay_loaded(client: httpx.Clien
     assert app.state.collections.open_names() == ["default", "lru-3", "lru-1"]
     for name in names:
         assert client.delete(f"/v1/collections/{name}", headers=bearer(ADMIN)).status_code == 200
+
+
+# ---- page images: one cache, each page served only to a key that sees its document ------------------------
+
+
+def test_a_cached_page_of_another_collection_is_not_served_to_a_scoped_key(
+        client: httpx.Client, settings: Settings, tmp_path: Path) -> None:
+    from tests.docgen import write_text_pdf
+
+    assert client.post("/v1/collections", json={"name": "paged"}, headers=bearer(ADMIN)).status_code == 201
+    pdf = write_text_pdf(tmp_path / "night-bus.pdf", ["澄州市夜间公交N3路末班车23时发车。"])
+    assert client.post("/v1/documents", files=[("file", (pdf.name, pdf.read_bytes(), "application/pdf"))],
+                       data={"collection": "paged"}, headers=bearer(ADMIN)).status_code == 201
+    drawn = client.get("/v1/documents/night-bus/pages/1", params={"collection": "paged"}, headers=bearer(ADMIN))
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/png"
+    cached = [p for p in settings.page_cache.rglob("*.png") if p.read_bytes() == drawn.content]
+    assert cached, "the page was not drawn into the shared cache"
+    # KEY_A sees default only: not through the API ...
+    assert client.get("/v1/documents/night-bus/pages/1", params={"collection": "paged"},
+                      headers=bearer(KEY_A)).status_code == 404
+    # ... nor through the chat it logs into with its key (gradio serves files by path)
+    with httpx.Client(base_url=str(client.base_url), timeout=60) as chat:
+        assert chat.post("/ui/login", data={"username": "a", "password": KEY_A}).json() == {"success": True}
+        for path in cached:
+            assert chat.get(f"/ui/gradio_api/file={path}").status_code in (403, 404)
+    assert client.delete("/v1/collections/paged", headers=bearer(ADMIN)).status_code == 200
