@@ -36,8 +36,11 @@ REPLACE = "替换同名文档 · Replace the document with the same name"
 REMOVE = "删除 · Remove"
 EMPTY = "没有文档 · No documents"
 ALREADY = "已有相同内容的文档 · Already there (same content)"
-#: how often a running change lets gradio notice that its page went away
+#: how often a running change lets gradio notice that its page went away (and its progress is shown)
 POLL_SECONDS = 0.5
+#: what the steps of a stage of a change count
+_UNITS = {"embedding sentences": "sentences", "embedding passages": "passages",
+          "embedding passages and their sentences": "passages"}
 Row = dict[str, Any]
 
 
@@ -158,12 +161,20 @@ def panel(blocks: gr.Blocks, use: Callable[[str, gr.Request], Held], collection:
         # a bar with what is happening (reading, OCR and embedding take seconds to minutes); not
         # track_tqdm: gradio would then patch tqdm for the whole process and leak a file per bar
         progress(0.0, desc=f"读取并索引 · Reading and indexing {file.name}…")
+        stage: dict[str, tuple[str, int, int]] = {}  # the change's last word on how far it is
+
+        def watch(what: str, done: int, total: int) -> None:
+            stage["now"] = (what, done, total)
+
         try:
             with use(name, request) as held:  # uploads go to the collection selected
                 documents = held.documents
-                change = partial(documents.add, [NewDocument.of(file)], replace=replace)
+                change = partial(documents.add, [NewDocument.of(file)], replace=replace, watch=watch)
                 for report in run_change(change, documents.settings.change_timeout):
-                    # while it runs, nothing changes on the page; a closed page stops the change
+                    if report is None and "now" in stage:  # how far the document is: read, then embedded
+                        what, done, total = stage["now"]
+                        progress((done, total), desc=f"{file.name}: {what}", unit=_UNITS.get(what, "documents"))
+                    # otherwise nothing changes on the page while it runs; a closed page stops the change
                     yield ((gr.skip(), gr.skip(), gr.skip()) if report is None
                            else (rows(name, request), _status(report), None))
         except Exception as exc:

@@ -3,8 +3,8 @@
 A card's page link (``ui/render.py``) points at ``GET /v1/documents/{id}/pages/{n}?highlight=…``. The page's script
 (:data:`HEAD`) turns a click on it into a request the server answers with the page image, drawn
 by :class:`~assistant.storage.pageimages.PageImages` as ``GET /v1/documents/{id}/pages/{n}`` draws
-it (the same cached PNG), and the panel opens beside the chat. With API keys set, the page sits
-behind the chat's login like the rest of it.
+it (the same cached PNG, handed to gradio as a copy), and the panel opens beside the chat. With API
+keys set, the page sits behind the chat's login like the rest of it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.processing_utils import save_bytes_to_cache
 
 from assistant.core.errors import AssistantError
 from assistant.core.redact import public_message
@@ -82,7 +83,11 @@ def add_page_viewer(use: Callable[[str, gr.Request], Held], collection: gr.Dropd
                 drawn = PageImages(assistant.settings).render(document, page, passage=passage)
         except AssistantError as exc:
             return gr.Sidebar(open=True), _error(public_message(exc)), None
-        return gr.Sidebar(open=True), caption(passage.id, passage.source, drawn.page, drawn.pages), str(drawn.path)
+        # a copy in gradio's own cache (a seeded hash of the bytes names it), not the path in the page
+        # cache: that cache is shared by every collection, and a folder gradio serves by path would
+        # hand any signed-in key a page of any collection's document whose path it can work out
+        shown = save_bytes_to_cache(drawn.path.read_bytes(), "page.png", cache_dir=image.GRADIO_CACHE)
+        return gr.Sidebar(open=True), caption(passage.id, passage.source, drawn.page, drawn.pages), shown
 
     open_page.click(show, inputs=[request, collection], outputs=[panel, note, image], js=_READ_REQUEST)
     close.click(lambda: gr.Sidebar(open=False), outputs=[panel])

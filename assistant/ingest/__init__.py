@@ -9,7 +9,17 @@ passages with stable ids and section paths.
 """
 
 from assistant.core.types import SECTION_SEP
-from assistant.ingest.corpus import IngestedDocument, check_unique, chunk_report, corpus_files, ingest_file, load_corpus
+from assistant.ingest.corpus import (
+    IngestedDocument,
+    OnRead,
+    check_unique,
+    chunk_report,
+    corpus_files,
+    ingest_file,
+    load_corpus,
+    read_all,
+    readers_for,
+)
 from assistant.ingest.document import ReadOptions
 from assistant.ingest.markers import cn_to_int
 from assistant.ingest.read import SUFFIXES, read_document
@@ -21,6 +31,7 @@ __all__ = [
     "SUFFIXES",
     "IngestedDocument",
     "Layout",
+    "OnRead",
     "ReadOptions",
     "check_unique",
     "chunk_report",
@@ -28,6 +39,8 @@ __all__ = [
     "corpus_files",
     "ingest_file",
     "load_corpus",
+    "read_all",
     "read_document",
+    "readers_for",
     "repair_text",
 ]

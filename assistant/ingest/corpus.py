@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,11 @@ class IngestedDocument:
             "passages": [p.to_dict() for p in self.passages],
             "instruction_passages": self.instruction_passages(),
         }
+
+    def describe_read(self, seconds: float) -> str:
+        """One line saying that it was read: ``read report.pdf: 34 passages, 21 pages (2.3 s)``."""
+        pages = f", {self.pages} page{'s' * (self.pages != 1)}" if self.pages else ""
+        return f"read {self.source}: {len(self.passages)} passages{pages} ({seconds:.1f} s)"
 
     def instruction_passages(self) -> list[str]:
         """The ids of the passages that are mostly orders to a reader or a model (never evidence)."""
@@ -160,12 +168,67 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def load_corpus(corpus_dir: Path, max_chars: int = 700, options: ReadOptions | None = None) -> list[Passage]:
-    """All passages of all documents in ``corpus_dir`` (file order, then document order)."""
-    passages: list[Passage] = []
-    for path in corpus_files(corpus_dir):
-        source = path.relative_to(corpus_dir).as_posix()
-        passages.extend(ingest_file(path, source=source, max_chars=max_chars, options=options).passages)
+#: the most documents read at once (each in its own worker process)
+MAX_READERS = 4
+#: told of each document once it is read: the document, and the seconds reading it took
+OnRead = Callable[[IngestedDocument, float], None]
+
+
+def readers_for(options: ReadOptions | None, documents: int) -> int:
+    """How many documents to read at once: one per core when each is read in a worker process (the
+    reading is then truly parallel); one when they are read in this process (the readers are mostly
+    Python: threads would only take turns)."""
+    if options is None or options.max_seconds is None:
+        return 1
+    return max(1, min(documents, os.cpu_count() or 1, MAX_READERS))
+
+
+def read_all(
+    files: Sequence[tuple[Path, str]],
+    read: Callable[[Path, str], IngestedDocument],
+    *,
+    readers: int = 1,
+    on_read: OnRead | None = None,
+) -> list[IngestedDocument]:
+    """``read(path, source)`` for each of ``files``, ``readers`` at a time; the documents in the order
+    of ``files``. ``on_read`` is told of each as it is done, in the calling thread. The first failure
+    is raised once the documents being read are done (none not started yet is read)."""
+
+    def timed(path: Path, source: str) -> tuple[IngestedDocument, float]:
+        started = time.perf_counter()
+        return read(path, source), time.perf_counter() - started
+
+    if readers <= 1 or len(files) <= 1:
+        documents = []
+        for path, source in files:
+            document, seconds = timed(path, source)
+            if on_read is not None:
+                on_read(document, seconds)
+            documents.append(document)
+        return documents
+    with ThreadPoolExecutor(readers, thread_name_prefix="read") as pool:
+        futures = [pool.submit(timed, path, source) for path, source in files]
+        try:
+            for future in as_completed(futures):
+                document, seconds = future.result()
+                if on_read is not None:
+                    on_read(document, seconds)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return [future.result()[0] for future in futures]
+
+
+def load_corpus(corpus_dir: Path, max_chars: int = 700, options: ReadOptions | None = None,
+                on_read: OnRead | None = None) -> list[Passage]:
+    """All passages of all documents in ``corpus_dir`` (file order, then document order); documents
+    read in worker processes are read several at once (:func:`readers_for`)."""
+    files = [(path, path.relative_to(corpus_dir).as_posix()) for path in corpus_files(corpus_dir)]
+    documents = read_all(
+        files, lambda path, source: ingest_file(path, source=source, max_chars=max_chars, options=options),
+        readers=readers_for(options, len(files)), on_read=on_read)
+    passages = [p for document in documents for p in document.passages]
     check_unique(passages)
     return passages
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from assistant.core.errors import CorpusError, IndexCorruptError, IndexMissingError
 from assistant.core.fsio import Notify, change_lock, fsync_path, quiet, sha256_file, write_atomically
+from assistant.core.progress import Watch, steps
 from assistant.core.settings import Settings
 from assistant.core.types import Passage
 from assistant.embed import Embedder
@@ -79,6 +79,7 @@ def build_index(
     notify: Notify = quiet,
     embed_batch_size: int | None = None,
     check: Callable[[], None] | None = None,
+    watch: Watch | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index for ``passages`` and publish it atomically.
 
@@ -89,7 +90,7 @@ def build_index(
     passages go to the embedder per call (default ``settings.embedding_batch_size``; a
     distributed embedder wants them all at once). ``check`` is called while the build waits for
     the change lock and before each batch it embeds, up to publishing: when it raises, the build
-    stops and the live index stays.
+    stops and the live index stays. ``watch`` is told how far embedding is, batch by batch.
     """
     started = time.perf_counter()
     if not passages:
@@ -107,7 +108,8 @@ def build_index(
                                                                                                  notify)
         batch = embed_batch_size or settings.embedding_batch_size
         vectors, sentences, embedded, sentence_text = _embed(settings, embedder, passages, (reusable,
-                                                             reusable_sentences, made), batch, progress, check)
+                                                             reusable_sentences, made), batch, progress, check,
+                                                             watch)
         if check is not None:
             check()  # the last moment to stop: after this, the build is published
         tmp = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}"
@@ -187,7 +189,7 @@ def _read_vectors(folder: Path, manifest: Manifest) -> np.ndarray:
 
 def _embed(
     settings: Settings, embedder: Embedder, passages: list[Passage], reusable: Reusable, batch: int, progress: bool,
-    check: Callable[[], None] | None = None,
+    check: Callable[[], None] | None = None, watch: Watch | None = None,
 ) -> tuple[np.ndarray, SentenceVectors, int, str]:
     """Passage and sentence vectors as ``settings.sentence_vectors`` says, reusing what an earlier
     build made the same way; also the number of passages embedded and what the manifest records.
@@ -199,7 +201,7 @@ def _embed(
         if check is not None:
             check()
         both = SentenceVectors.build_in_passages(embedder, passages, texts, vectors,
-                                                 old_sentences if made == mode else {}, batch, progress)
+                                                 old_sentences if made == mode else {}, batch, progress, watch)
         if both is not None:
             return *both, mode
         mode = SENTENCE_ALONE
@@ -207,13 +209,13 @@ def _embed(
         # sentence vectors are the same as alone ones; passage vectors only from a build made this way
         return (*SentenceVectors.build_with_passages(
             embedder, passages, texts, vectors if made == mode else {},
-            old_sentences if made in (mode, SENTENCE_ALONE) else {}, batch, progress, check), mode)
+            old_sentences if made in (mode, SENTENCE_ALONE) else {}, batch, progress, check, watch), mode)
     # passage vectors are whole-passage ones in every mode but passage-from-sentences
     passage_vectors, embedded = _embed_missing(embedder, passages, vectors if made != PASSAGE_FROM_SENTENCES else {},
-                                               batch, progress, check)
+                                               batch, progress, check, watch)
     sentences, _ = SentenceVectors.build(embedder, passages,
                                          old_sentences if made in (mode, PASSAGE_FROM_SENTENCES) else {}, batch,
-                                         progress, check)
+                                         progress, check, watch)
     return passage_vectors, sentences, embedded, mode
 
 
@@ -224,6 +226,7 @@ def _embed_missing(
     batch_size: int,
     progress: bool,
     check: Callable[[], None] | None = None,
+    watch: Watch | None = None,
 ) -> tuple[np.ndarray, int]:
     vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
     todo = []
@@ -233,13 +236,13 @@ def _embed_missing(
             vectors[row] = old
         else:
             todo.append(row)
-    with tqdm(total=len(todo), desc="embedding passages", unit="passage", disable=not progress or not todo) as bar:
+    with steps(len(todo), "embedding passages", "passage", bar=progress, watch=watch) as step:
         for start in range(0, len(todo), batch_size):
             if check is not None:
                 check()
             rows = todo[start : start + batch_size]
             vectors[rows] = embedder.embed_passages([passage_text(passages[r]) for r in rows])
-            bar.update(len(rows))
+            step(len(rows))
     return vectors, len(todo)
 
 

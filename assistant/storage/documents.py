@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from tqdm import tqdm
 
 from assistant.core.errors import (
     CorpusError,
@@ -59,10 +58,20 @@ from assistant.core.errors import (
     UnreadableDocumentError,
 )
 from assistant.core.fsio import change_lock, fsync_path, sha256_file, write_atomically
+from assistant.core.progress import Watch
 from assistant.core.settings import Settings
 from assistant.core.types import Passage
 from assistant.embed import Embedder
-from assistant.ingest import SUFFIXES, IngestedDocument, ReadOptions, check_unique, corpus_files, ingest_file
+from assistant.ingest import (
+    SUFFIXES,
+    IngestedDocument,
+    ReadOptions,
+    check_unique,
+    corpus_files,
+    ingest_file,
+    read_all,
+    readers_for,
+)
 from assistant.ingest.read import detect_kind
 from assistant.storage.build import BuildReport, build_index
 from assistant.storage.index import (
@@ -268,14 +277,15 @@ class DocumentCollection:
 
     # ---- changing -----------------------------------------------------------------------------
 
-    def add(self, documents: Sequence[NewDocument], *, replace: bool = False, check: Check | None = None
-            ) -> ChangeReport:
+    def add(self, documents: Sequence[NewDocument], *, replace: bool = False, check: Check | None = None,
+            watch: Watch | None = None) -> ChangeReport:
         """Add documents in one change: all of them are indexed, or none (see the module docstring).
 
         A file whose bytes a document of the collection holds already is not added again: the
         report names that document among its ``duplicates``. ``check`` is called while the change
         waits, reads and embeds, up to its commit point: when it raises (the client went away, the
-        request timed out), the change stops there and the collection stays as it was.
+        request timed out), the change stops there and the collection stays as it was. ``watch`` is
+        told how far it is: each document as it is read, then embedding batch by batch.
 
         Raises UnreadableDocumentError (or its UnsupportedDocumentError / DocumentTooLargeError) for
         a file that cannot be read, DocumentConflictError for an id that exists (unless ``replace``)
@@ -287,7 +297,7 @@ class DocumentCollection:
             settle_pending(self.settings, self.notify)
             staging = _new_staging(self.corpus_dir)
             try:
-                report = self._add(staging, documents, replace, check)
+                report = self._add(staging, documents, replace, check, watch)
             finally:
                 # forward when the build was published, else back: the corpus never holds half a change
                 settle(self.settings, staging)
@@ -318,8 +328,8 @@ class DocumentCollection:
 
     # ---- the steps of a change --------------------------------------------------------------------
 
-    def _add(self, staging: Path, documents: Sequence[NewDocument], replace: bool, check: Check | None
-             ) -> ChangeReport:
+    def _add(self, staging: Path, documents: Sequence[NewDocument], replace: bool, check: Check | None,
+             watch: Watch | None = None) -> ChangeReport:
         staged = [self._stage(staging, doc) for doc in documents]
         held = {d.sha256: d for d in self.documents()}
         fresh: dict[str, Path] = {}  # sha256 -> the first staged file with those bytes
@@ -345,16 +355,9 @@ class DocumentCollection:
         if not staged:  # nothing new: no change, no build
             return ChangeReport(added=[], removed=[], build=self._unchanged(), duplicates=[held[d] for d in repeated])
         removed = [self.get(doc_id) for doc_id in ids if doc_id in existing]
-        options = ReadOptions.from_settings(self.settings, progress=self.progress)
-        entries: list[_Entry] = []
-        new: list[Passage] = []
-        with tqdm(total=len(staged), desc="reading documents", unit="doc",
-                  disable=not self.progress or len(staged) < 2) as bar:
-            for path in staged:
-                document = _ingest(path, path.name, self.settings.chunk_max_chars, options, check)
-                entries.append(_entry(path, document))
-                new += document.passages
-                bar.update(1)
+        read = self._read([(path, path.name) for path in staged], check, watch)
+        entries = [_entry(path, document) for path, document in zip(staged, read, strict=True)]
+        new = [p for document in read for p in document.passages]
         passages, fingerprint = self._live(check)
         gone = {d.source for d in removed}
         passages = [p for p in passages if p.source not in gone] + new
@@ -362,18 +365,39 @@ class DocumentCollection:
         for source in gone:
             fingerprint.pop(source, None)
         fingerprint.update({e.source: e.sha256 for e in entries})
-        build = self._publish(staging, _Change(add=entries, remove=sorted(gone)), passages, fingerprint, check)
+        build = self._publish(staging, _Change(add=entries, remove=sorted(gone)), passages, fingerprint, check, watch)
         added = [_info_of(e, indexed=True) for e in entries]
         known = {**held, **{d.sha256: d for d in added}}
         return ChangeReport(added=added, removed=removed, build=build, duplicates=[known[d] for d in repeated])
 
     def _publish(self, staging: Path, change: _Change, passages: list[Passage], fingerprint: dict[str, str],
-                 check: Check | None) -> BuildReport:
+                 check: Check | None, watch: Watch | None = None) -> BuildReport:
         """Record the change, then build and publish its index: the commit point."""
         change = change.model_copy(update={"before": live_build_name(self.settings.index_dir)})
         write_atomically(staging / CHANGE_FILE, change.model_dump_json(indent=1))
         return build_index(self.settings, self.embedder, passages, progress=self.progress,
-                           fingerprint=fingerprint, notify=self.notify, check=check)
+                           fingerprint=fingerprint, notify=self.notify, check=check, watch=watch)
+
+    def _read(self, files: list[tuple[Path, str]], check: Check | None, watch: Watch | None = None
+              ) -> list[IngestedDocument]:
+        """Read and cut ``files`` ((path, source) pairs), several at once, each in its worker process;
+        each document read is announced (``notify``, ``watch``) as it is done."""
+        options = ReadOptions.from_settings(self.settings, progress=self.progress)
+        done = 0
+        if watch is not None:
+            watch("reading " + ", ".join(source for _, source in files), 0, len(files))
+
+        def on_read(document: IngestedDocument, seconds: float) -> None:
+            nonlocal done
+            done += 1
+            line = document.describe_read(seconds)
+            if self.progress:
+                self.notify(line)
+            if watch is not None:
+                watch(line, done, len(files))
+
+        read = functools.partial(_ingest, max_chars=self.settings.chunk_max_chars, options=options, check=check)
+        return read_all(files, read, readers=readers_for(options, len(files)), on_read=on_read)
 
     def _stage(self, staging: Path, doc: NewDocument) -> Path:
         """Copy one new file into the staging folder under its final name."""
@@ -415,14 +439,8 @@ class DocumentCollection:
             files = _files(self.corpus_dir)
             if not files:
                 return [], {}
-            options = ReadOptions.from_settings(self.settings, progress=self.progress)
-            passages = [
-                p
-                for path in files
-                for p in _ingest(path, _source(self.corpus_dir, path), self.settings.chunk_max_chars, options,
-                                 check).passages
-            ]
-            return passages, corpus_fingerprint(self.corpus_dir)
+            documents = self._read([(path, _source(self.corpus_dir, path)) for path in files], check)
+            return [p for document in documents for p in document.passages], corpus_fingerprint(self.corpus_dir)
         return list(index.passages), dict(index.manifest.corpus_files)
 
     # ---- helpers ----------------------------------------------------------------------------------
@@ -589,7 +607,7 @@ def _read_catalog(corpus_dir: Path) -> _Catalog:
 # ---- module helpers --------------------------------------------------------------------------------
 
 
-def _ingest(path: Path, source: str, max_chars: int, options: ReadOptions, check: Check | None
+def _ingest(path: Path, source: str, *, max_chars: int, options: ReadOptions, check: Check | None
             ) -> IngestedDocument:
     try:
         return ingest_file(path, source=source, max_chars=max_chars, options=options, check=check)

@@ -49,7 +49,8 @@ def build_from_corpus(
         # fingerprint first: if a report changes while we read it, the next search sees it as stale
         fingerprint = corpus_fingerprint(settings.corpus_dir)
         options = ReadOptions.from_settings(settings, progress=progress)
-        passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars, options)
+        passages = load_corpus(settings.corpus_dir, settings.chunk_max_chars, options,
+                               on_read=(lambda doc, seconds: notify(doc.describe_read(seconds))) if progress else None)
         return build_index(
             settings, embedder, passages, rebuild=rebuild, progress=progress, fingerprint=fingerprint, notify=notify,
             embed_batch_size=embed_batch_size,

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from assistant.core.progress import Watch, steps
 from assistant.core.types import Passage
 from assistant.embed import Embedder, SpanEmbedder
 from assistant.ingest.passages import passage_sentences
@@ -108,9 +108,10 @@ class SentenceVectors:
         batch_size: int,
         progress: bool,
         check: Callable[[], None] | None = None,
+        watch: Watch | None = None,
     ) -> tuple[SentenceVectors, int]:
         """Sentence vectors for ``passages``, reusing ``reusable`` ones; also the number embedded.
-        ``check`` is called before each batch (it raises to stop the build)."""
+        ``check`` is called before each batch (it raises to stop the build); ``watch`` after it."""
         texts: list[str] = []
         rows: list[int] = []
         vectors: list[np.ndarray | None] = []
@@ -127,15 +128,14 @@ class SentenceVectors:
         for i, v in enumerate(vectors):
             if v is not None:
                 out[i] = v
-        with tqdm(total=len(todo), desc="embedding sentences", unit="sentence",
-                  disable=not progress or not todo) as bar:
+        with steps(len(todo), "embedding sentences", "sentence", bar=progress, watch=watch) as step:
             for start in range(0, len(todo), batch_size):
                 if check is not None:
                     check()
                 batch = todo[start : start + batch_size]
                 out[batch] = embedder.embed_passages(
                     [sentence_embed_text(passages[rows[i]], texts[i]) for i in batch])
-                bar.update(len(batch))
+                step(len(batch))
         passage_rows = np.asarray(rows, dtype=np.int64)
         starts = np.searchsorted(passage_rows, np.arange(len(passages) + 1), side="left").astype(np.int64)
         return cls(passage_rows, texts, out, starts), len(todo)
@@ -150,6 +150,7 @@ class SentenceVectors:
         reusable_sentences: dict[str, tuple[list[str], np.ndarray]],
         batch_size: int,
         progress: bool,
+        watch: Watch | None = None,
     ) -> tuple[np.ndarray, SentenceVectors, int] | None:
         """Passage vectors (of the embedding inputs ``texts``) and sentence vectors in one pass per
         passage: a passage whose vector and sentences are both reusable is not embedded again.
@@ -168,8 +169,8 @@ class SentenceVectors:
             vectors.append(old if fits else None)
             sentence_vectors.append(old_sentences[1] if fits and old_sentences is not None else None)
         todo = [row for row, v in enumerate(vectors) if v is None]
-        with tqdm(total=len(todo), desc="embedding passages and their sentences", unit="passage",
-                  disable=not progress or not todo) as bar:
+        with steps(len(todo), "embedding passages and their sentences", "passage", bar=progress,
+                   watch=watch) as step:
             for start in range(0, len(todo), batch_size):
                 rows = todo[start : start + batch_size]
                 spans = [sentence_spans(texts[r], passages[r], sentences[r]) for r in rows]
@@ -178,7 +179,7 @@ class SentenceVectors:
                     return None
                 for r, vector, of_passage in zip(rows, done[0], done[1], strict=True):
                     vectors[r], sentence_vectors[r] = vector, of_passage
-                bar.update(len(rows))
+                step(len(rows))
         matrix = np.stack([v for v in vectors if v is not None]) if passages else np.zeros((0, dim), np.float32)
         parts = [v for v in sentence_vectors if v is not None]
         rows_of = [row for row, own in enumerate(sentences) for _ in own]
@@ -203,6 +204,7 @@ class SentenceVectors:
         batch_size: int,
         progress: bool,
         check: Callable[[], None] | None = None,
+        watch: Watch | None = None,
     ) -> tuple[np.ndarray, SentenceVectors, int]:
         """Sentence vectors (alone, after their heading, as :meth:`build`), and each passage's vector
         made from them: the unit mean of its sentences' vectors and its header's (title and section,
@@ -211,7 +213,7 @@ class SentenceVectors:
         the passages' whole embedding inputs). ``reusable``/``reusable_sentences`` must come from a
         build made this way. Returns the passage vectors, the sentences and the number of passages
         embedded (some of their sentences or themselves)."""
-        sentences, _ = cls.build(embedder, passages, reusable_sentences, batch_size, progress, check)
+        sentences, _ = cls.build(embedder, passages, reusable_sentences, batch_size, progress, check, watch)
         dim = embedder.dim
         fresh = [row for row, p in enumerate(passages)
                  if p.hash not in reusable or p.hash not in reusable_sentences

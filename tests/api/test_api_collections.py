@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
 from pydantic import SecretStr
 
 from assistant.api import create_app
@@ -29,6 +34,7 @@ from tests.docsupport import private_corpus
 from tests.servers import serve
 
 ADMIN, KEY_A, KEY_B = "admin-key-0123", "key-a-0123", "key-b-0123"
+KEY_C = "key-c-0123"  # sees HIDDEN only, not default
 HIDDEN = "secretb"  # the collection KEY_A may not see: its name must never reach KEY_A
 #: a document only the collection HIDDEN holds, about nothing the report says
 NOTICE = (
@@ -50,7 +56,8 @@ def settings(built_index_settings: Settings, tmp_path_factory: pytest.TempPathFa
     folder = tmp_path_factory.mktemp("api-collections")
     shutil.copytree(built_index_settings.index_dir, folder / "index", ignore=shutil.ignore_patterns(".lock"))
     own = private_corpus(built_index_settings.model_copy(update={"index_dir": folder / "index"}), folder)
-    keys = [SecretStr(f"{ADMIN}:*"), SecretStr(f"{KEY_A}:default"), SecretStr(f"{KEY_B}:{HIDDEN}|default")]
+    keys = [SecretStr(f"{ADMIN}:*"), SecretStr(f"{KEY_A}:default"), SecretStr(f"{KEY_B}:{HIDDEN}|default"),
+            SecretStr(f"{KEY_C}:{HIDDEN}")]
     return own.with_changes(api_keys=keys, log_db=folder / "questions.db", collections_dir=folder / "collections",
                             max_open_collections=2)
 
@@ -210,6 +217,91 @@ def test_a_scoped_key_cannot_reach_or_learn_of_another_collection(client: httpx.
     assert client.get("/v1/documents", params={"collection": HIDDEN}, headers=bearer(KEY_B)).status_code == 200
 
 
+# ---- the same probes through MCP (/mcp: tools and resources) -------------------------------------------
+
+#: every MCP tool, with the arguments that aim it at a collection
+MCP_PROBES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "search_reports": lambda h, n: {"query": "图书馆", "collection": n},
+    "ask_reports": lambda h, n: {"question": NOTICE_QUESTION, "collection": n, "generator": "extractive"},
+    "list_documents": lambda h, n: {"collection": n},
+    "get_passage": lambda h, n: {"passage_id": h["passage"], "collection": n},
+}
+
+
+def mcp_session(base_url: str, key: str, work: Callable[[Client], Any]) -> Any:
+    """Run ``work`` with the official SDK's client connected to ``/mcp``, sending ``key``."""
+
+    async def main() -> Any:
+        async with httpx2.AsyncClient(headers=bearer(key), timeout=120) as http:
+            async with Client(streamable_http_client(f"{base_url}/mcp", http_client=http)) as client:
+                return await work(client)
+
+    return anyio.run(main)
+
+
+def mcp_call(base_url: str, key: str, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+    async def work(client: Client) -> CallToolResult:
+        result = await client.call_tool(tool, arguments)
+        assert isinstance(result, CallToolResult)
+        return result
+
+    result: CallToolResult = mcp_session(base_url, key, work)
+    return result
+
+
+def _text(result: CallToolResult) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def test_every_mcp_tool_is_probed(app: FastAPI, base_url: str) -> None:
+    """/mcp is served beside /v1 (not in the OpenAPI schema), and a new tool must join MCP_PROBES."""
+    assert "/mcp" in {getattr(route, "path", None) for route in app.routes}
+
+    async def work(client: Client) -> list[str]:
+        return [tool.name for tool in (await client.list_tools()).tools]
+
+    assert sorted(mcp_session(base_url, KEY_A, work)) == sorted(MCP_PROBES)
+
+
+@pytest.mark.parametrize("tool", sorted(MCP_PROBES))
+def test_a_scoped_key_cannot_reach_or_learn_of_another_collection_through_mcp(
+        base_url: str, hidden: dict[str, Any], tool: str) -> None:
+    result = mcp_call(base_url, KEY_A, tool, MCP_PROBES[tool](hidden, HIDDEN))
+    assert result.is_error and result.structured_content is None
+    text = _text(result)
+    assert HIDDEN not in text and hidden["doc"] not in text and "图书馆" not in text
+    # word for word the answer for a collection that does not exist
+    missing = mcp_call(base_url, KEY_A, tool, MCP_PROBES[tool](hidden, "nosuchcollection"))
+    assert missing.is_error and _text(missing) == text
+    # the key that sees it reaches it
+    assert not mcp_call(base_url, KEY_B, tool, MCP_PROBES[tool](hidden, HIDDEN)).is_error
+
+
+def test_mcp_resources_are_the_documents_of_a_collection_the_key_sees(base_url: str, hidden: dict[str, Any]) -> None:
+    async def resources(client: Client) -> list[str]:
+        return [str(r.uri) for r in (await client.list_resources()).resources]
+
+    # KEY_A sees default: its documents are the resources (the report), nothing of HIDDEN
+    seen = mcp_session(base_url, KEY_A, resources)
+    assert seen and not any(hidden["doc"] in uri for uri in seen)
+    # KEY_C sees HIDDEN only: default's documents are neither listed nor readable, as if not there
+    assert mcp_session(base_url, KEY_C, resources) == []
+    refused = mcp_session(base_url, KEY_C, _reader(seen[0]))
+    made_up = mcp_session(base_url, KEY_C, _reader("report://documents/no-such-document"))
+    assert refused.startswith("error:") and "国务院" not in refused
+    assert refused.replace(seen[0].rsplit("/", 1)[1], "<id>") == made_up.replace("no-such-document", "<id>")
+    assert "国务院" in mcp_session(base_url, KEY_A, _reader(seen[0]))
+
+
+def _reader(uri: str) -> Callable[[Client], Any]:
+    async def work(client: Client) -> str:
+        try:
+            return str(await client.read_resource(uri))
+        except Exception as exc:  # the SDK raises the server's error response
+            return f"error: {exc}"
+    return work
+
+
 def test_the_key_that_sees_it_reaches_it(client: httpx.Client, hidden: dict[str, Any]) -> None:
     listed = client.get("/v1/collections", headers=bearer(KEY_B)).json()["collections"]
     assert [c["name"] for c in listed] == ["default", HIDDEN]
@@ -299,3 +391,29 @@ def test_only_the_most_recently_used_collections_stay_loaded(client: httpx.Clien
     assert app.state.collections.open_names() == ["default", "lru-3", "lru-1"]
     for name in names:
         assert client.delete(f"/v1/collections/{name}", headers=bearer(ADMIN)).status_code == 200
+
+
+# ---- page images: one cache, each page served only to a key that sees its document ------------------------
+
+
+def test_a_cached_page_of_another_collection_is_not_served_to_a_scoped_key(
+        client: httpx.Client, settings: Settings, tmp_path: Path) -> None:
+    from tests.docgen import write_text_pdf
+
+    assert client.post("/v1/collections", json={"name": "paged"}, headers=bearer(ADMIN)).status_code == 201
+    pdf = write_text_pdf(tmp_path / "night-bus.pdf", ["澄州市夜间公交N3路末班车23时发车。"])
+    assert client.post("/v1/documents", files=[("file", (pdf.name, pdf.read_bytes(), "application/pdf"))],
+                       data={"collection": "paged"}, headers=bearer(ADMIN)).status_code == 201
+    drawn = client.get("/v1/documents/night-bus/pages/1", params={"collection": "paged"}, headers=bearer(ADMIN))
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/png"
+    cached = [p for p in settings.page_cache.rglob("*.png") if p.read_bytes() == drawn.content]
+    assert cached, "the page was not drawn into the shared cache"
+    # KEY_A sees default only: not through the API ...
+    assert client.get("/v1/documents/night-bus/pages/1", params={"collection": "paged"},
+                      headers=bearer(KEY_A)).status_code == 404
+    # ... nor through the chat it logs into with its key (gradio serves files by path)
+    with httpx.Client(base_url=str(client.base_url), timeout=60) as chat:
+        assert chat.post("/ui/login", data={"username": "a", "password": KEY_A}).json() == {"success": True}
+        for path in cached:
+            assert chat.get(f"/ui/gradio_api/file={path}").status_code in (403, 404)
+    assert client.delete("/v1/collections/paged", headers=bearer(ADMIN)).status_code == 200

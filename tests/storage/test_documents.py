@@ -14,6 +14,7 @@ import textwrap
 import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +94,50 @@ def test_an_added_document_is_searchable_and_answered_with_a_citation(
     # the report is still answered from, next to the new document
     report_answer = assistant.ask("制造业单项冠军企业有多少家？", generator="extractive")
     assert "1557" in report_answer.answer
+
+
+def test_the_documents_of_one_change_are_read_side_by_side_and_each_is_reported(
+    settings: Settings, default_embedder: Embedder, samples: dict[str, Path], tmp_path: Path
+) -> None:
+    blue = tmp_path / "blue.docx"  # the sample's text as a second document, under its own id
+    blue.write_bytes(samples["docx"].read_bytes())
+    lines: list[str] = []
+    steps: list[tuple[str, int, int]] = []
+    collection = DocumentCollection(settings, default_embedder, progress=True, notify=lines.append)
+    report = collection.add([NewDocument.of(samples["pdf"]), NewDocument.of(blue)],
+                            watch=lambda what, done, total: steps.append((what, done, total)))
+
+    assert [(d.id, d.passages) for d in report.added] == [("green", SAMPLE_PASSAGES), ("blue", SAMPLE_PASSAGES)]
+    # a line per document as it is read (in whichever order they finish), for `assistant add` on a terminal
+    assert sorted(line.split(" (")[0] for line in lines if line.startswith("read ")) == [
+        f"read blue.docx: {SAMPLE_PASSAGES} passages", f"read green.pdf: {SAMPLE_PASSAGES} passages, 1 page"]
+    # and the same for the chat's upload bar: reading, each document read, then embedding to its end
+    assert steps[0] == ("reading green.pdf, blue.docx", 0, 2)
+    assert sorted(done for what, done, total in steps if what.startswith("read ")) == [1, 2]
+    embedding = [(done, total) for what, done, total in steps if what.startswith("embedding")]
+    assert embedding and embedding[-1][0] == embedding[-1][1] > 0
+
+
+def test_read_all_reads_several_documents_at_once_and_keeps_their_order(tmp_path: Path) -> None:
+    from assistant.ingest import read_all
+
+    files = [(tmp_path / name, name) for name in ("a.md", "b.md")]
+    for path, _ in files:
+        path.write_text(f"# {path.stem}\n\n{path.stem} 的一段文字。\n", encoding="utf-8")
+    second_read = threading.Event()
+
+    def read(path: Path, source: str) -> Any:
+        if source == "a.md":  # finishes only once b.md was read: one reader at a time would wait forever
+            assert second_read.wait(60), "the documents were not read side by side"
+        document = ingest_file(path, source=source)
+        if source == "b.md":
+            second_read.set()
+        return document
+
+    finished: list[str] = []
+    documents = read_all(files, read, readers=2, on_read=lambda doc, seconds: finished.append(doc.source))
+    assert finished == ["b.md", "a.md"]
+    assert [d.source for d in documents] == ["a.md", "b.md"]
 
 
 def test_a_removed_document_is_gone_from_search_answers_and_corpus(

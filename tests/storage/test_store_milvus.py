@@ -158,6 +158,20 @@ def test_bm25_and_hybrid_find_exact_chinese_terms(milvus_retriever: Retriever, t
     assert all(0 < h.scores["dense"] <= 1.0001 for h in hybrid)
 
 
+def test_milvus_own_rankers_stay_available(milvus_settings: Settings, default_embedder: Embedder) -> None:
+    """``ASSISTANT_MILVUS_FUSION=rrf`` is Milvus's hybrid search with its RRFRanker, as before the default
+    fused Milvus's candidates here (by best sentence, as on FAISS)."""
+    settings = milvus_settings.model_copy(update={"milvus_fusion": "rrf"})
+    own = Retriever(load_index(settings, default_embedder.model_id), default_embedder, settings)
+    try:
+        for term, phrase in EXACT_TERMS.items():
+            hits = own.search(term, 3)
+            assert phrase in hits[0].passage.text
+            assert "bm25_rank" not in hits[0].scores  # the store's fused score, not ours
+    finally:
+        own.index.close()
+
+
 def test_filter_by_document(milvus_retriever: Retriever) -> None:
     source = milvus_retriever.index.passages[0].source
     assert all(h.passage.source == source for h in milvus_retriever.search("企业", 5, documents=[source]))

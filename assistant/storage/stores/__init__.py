@@ -58,7 +58,8 @@ class TextStore(VectorStore, Protocol):
     """A store that also searches the passages' text (BM25) and fuses both lists itself."""
 
     def search_text(self, query: str, k: int, documents: Collection[str] | None = None) -> list[RowScore]:
-        """The ``k`` best passages by BM25, best first (scores are the backend's; rank by order)."""
+        """The ``k`` best passages by BM25, best first (scores are the backend's: Milvus Lite's are
+        negated BM25 scores, a server's the scores themselves)."""
         ...
 
     def search_hybrid(

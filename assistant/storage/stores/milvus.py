@@ -16,8 +16,8 @@ Milvus's ``jieba`` tokenizer with the retriever's stop words), ``dense`` (the un
 product = cosine) and ``sparse``, filled by Milvus's BM25 function from ``text``.
 
 Milvus Lite quirks (measured with milvus-lite 3.2): the ``{"type": "chinese"}`` analyzer is
-rejected, hence the jieba tokenizer; BM25 distances come back negative (best first all the
-same), so BM25 results are ranked by order; a query costs tens of milliseconds even on small
+rejected, hence the jieba tokenizer; BM25 distances come back negated (best first all the same:
+the retriever fuses their magnitudes); a query costs tens of milliseconds even on small
 collections. Lite is for tests and small corpora.
 """
 
@@ -172,8 +172,9 @@ class MilvusStore:
     ) -> list[RowScore]:
         """Dense and BM25 requests fused by Milvus (``rrf``: RRFRanker, ``weighted``: WeightedRanker).
 
-        The retriever passes ``settings.milvus_fusion`` (RRF by default: Lite's negative BM25
-        distances defeat the weighted ranker's score normalisation).
+        The retriever calls it when ``settings.milvus_fusion`` is ``rrf`` or ``weighted`` (Lite's
+        negative BM25 distances defeat the weighted ranker's score normalisation); by default it
+        fuses :meth:`search` and :meth:`search_text` itself, as on FAISS.
         """
         from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
