@@ -1,4 +1,5 @@
-"""Rewriting a follow-up question into a standalone one before retrieval.
+"""Rewriting a follow-up question into a standalone one before retrieval, and putting a question
+into the reports' language for the search when the two differ.
 
 Only a question that looks context-dependent is rewritten (:func:`needs_context`): with an LLM
 generator the model rewrites it (prompt ``condense``); otherwise, or when the model's output is
@@ -10,6 +11,12 @@ The rule: "那农业方面呢？" after "报告对工业方面提出了哪些举
 topic replaces the previous question's topic word (the one sharing a character with the core,
 e.g. 工业/农业, or for English the last topic word); with no such word, the core is prefixed to
 the previous question. Any other question is already standalone.
+
+Across languages (an English question over Chinese reports) the embedder matches a term poorly
+("non-performing loan ratio" / 不良贷款率); an LLM generator knows it, so with one the question
+is translated for the search (prompt ``translate``) and the answer is still written in the
+question's language. Without an LLM, or when the model's output is not in the reports' language,
+the search uses the question as asked.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from assistant.answer.generate import GenerationRequest, Generator
 from assistant.answer.generate.usage import UsageMeter
 from assistant.answer.prompts import Prompt
 from assistant.text.cjk import content_chars
-from assistant.text.language import detect_language
+from assistant.text.language import Language, detect_language
 from assistant.text.words import keywords
 
 log = logging.getLogger(__name__)
@@ -110,11 +117,38 @@ def condense_rule(question: str, history: list[dict[str, str]]) -> str:
 _MAX_CONDENSED_CHARS = 300
 
 
-class Condenser:
-    """Rewrites follow-ups with an LLM generator (prompt ``condense``), else with the rule."""
+#: how the translate prompt names each language
+_LANGUAGE_NAMES: dict[str, str] = {"zh": "Chinese (简体中文)", "en": "English"}
 
-    def __init__(self, prompt: Prompt) -> None:
+
+class Condenser:
+    """Rewrites follow-ups with an LLM generator (prompt ``condense``), else with the rule; with
+    ``translate``, puts a question into the reports' language for the search."""
+
+    def __init__(self, prompt: Prompt, translate: Prompt | None = None) -> None:
         self.prompt = prompt
+        self.translate = translate
+
+    def for_search(self, query: str, reports: Language | None, generator: Generator | None = None,
+                   usage: UsageMeter | None = None) -> str | None:
+        """``query`` in the reports' language ``reports``, translated by an LLM generator, when it is
+        asked in another; None when it is not translated (same language, no LLM, unusable output)."""
+        if self.translate is None or reports is None or generator is None or not generator.uses_llm:
+            return None
+        if detect_language(query) == reports:
+            return None
+        messages = self.translate.render(language=_LANGUAGE_NAMES[reports], question=query)
+        request = GenerationRequest(messages=messages, question=query, passages=[], max_tokens=64, temperature=0.0,
+                                    usage=usage)
+        try:
+            lines = generator.generate(request).strip().splitlines()
+        except Exception as exc:  # a failed translation must not fail the answer: the question is searched as asked
+            log.warning("translating the question with %s failed (%s); searching it as asked", generator.name, exc)
+            return None
+        first = lines[0].strip().strip("<>") if lines else ""
+        if not 0 < len(first) <= _MAX_CONDENSED_CHARS or detect_language(first) != reports:
+            return None
+        return first
 
     def condense(self, question: str, history: list[dict[str, str]], generator: Generator | None = None,
                  usage: UsageMeter | None = None) -> str:

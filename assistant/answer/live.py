@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 from assistant.answer.evidence import SentenceSpace
 from assistant.answer.retrieve import Retriever
@@ -25,8 +27,12 @@ from assistant.core.settings import Settings
 from assistant.core.types import Passage
 from assistant.embed import Embedder
 from assistant.storage.index import Index, live_build_name, load_index
+from assistant.text.language import Language, detect_language
 
 log = logging.getLogger(__name__)
+
+#: the share of a build's passages in one language that makes it that language's
+_ONE_LANGUAGE = 0.9
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,16 @@ class Snapshot:
     @property
     def settings(self) -> Settings:
         return self.retriever.settings
+
+    @cached_property
+    def language(self) -> Language | None:
+        """The language nearly all its passages are written in (None for a mixed or empty build):
+        a question asked in another is translated for the search."""
+        if not self.passages:
+            return None
+        counts = Counter(detect_language(p.text) for p in self.passages)
+        language, n = counts.most_common(1)[0]
+        return language if n >= _ONE_LANGUAGE * len(self.passages) else None
 
 
 class LiveIndex:

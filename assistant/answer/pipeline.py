@@ -114,6 +114,11 @@ class Assistant:
         query = self.condenser.condense(question, history, gen, usage)
         timings["condense_ms"] = _ms(t0)
         snap = self.source.snapshot()  # one index build from here to the answer
+        # a question in another language than the reports' is searched for in theirs (by the LLM's translation)
+        asked, translated = query, self.condenser.for_search(query, snap.language, gen, usage)
+        if translated is not None:
+            timings["translate_ms"] = round(_ms(t0) - timings["condense_ms"], 1)
+            query = translated
         t = time.perf_counter()
         hits = snap.retriever.search(query, k)  # 1. retrieve
         timings["retrieve_ms"] = _ms(t)
@@ -123,10 +128,11 @@ class Assistant:
             yield AnswerEvent(Answer.refusal(meta, REFUSALS[language], timings=timings,
                                              passages=[h.to_source() for h in hits], usage=usage.usage()))
             return
-        parts = split_parts(query)
+        parts = split_parts(asked)  # what the answer must address, in the question's language
         noisy = noise_passages(snap.passages, query, hits, noise, s.noise_seed)
         t = time.perf_counter()
-        evidence, passages = gather(snap.retriever.search, snap.sentences, s, parts, hits, noisy, for_llm=gen.uses_llm)
+        evidence, passages = gather(snap.retriever.search, snap.sentences, s, split_parts(query), hits, noisy,
+                                    for_llm=gen.uses_llm)
         timings["evidence_ms"] = _ms(t)
         grammar = answer_grammar(REFUSALS.values(), len(evidence), min_sentences=len(parts)) if s.llm_grammar else None
         request = GenerationRequest(  # 2. prompt

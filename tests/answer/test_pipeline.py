@@ -183,7 +183,8 @@ def test_irrelevant_question_is_refused_before_generation(settings: Settings, re
         settings, retriever, gen, generator="scripted", min_relevance=0.99, min_relevance_crosslingual=0.99
     )
     events = list(assistant.stream("What is the capital of France?"))
-    assert not any(isinstance(e, TokenEvent) for e in events) and gen.requests == []
+    # the question was only put into the reports' language for the search: no answer was generated
+    assert not any(isinstance(e, TokenEvent) for e in events) and not any(r.passages for r in gen.requests)
     assert isinstance(events[-1], AnswerEvent)
     answer = events[-1].answer
     assert answer.refused and answer.answer == "The reports do not say." and answer.language == "en"
@@ -315,3 +316,31 @@ def test_ask_bad_input_exit_code(cli_env: None, capsys: pytest.CaptureFixture[st
 
     assert main(["ask", "   "]) == 2
     assert "error: the question is empty" in capsys.readouterr().err
+
+
+def test_an_english_question_is_searched_for_in_the_reports_language(settings: Settings, retriever: Retriever) -> None:
+    """Over Chinese reports an LLM generator's translation is what retrieval and evidence use; the
+    answer still follows the question's language, and the question's own words are judged."""
+    gen = ScriptedGenerator("The industrial internet covers 41 major industrial categories [1].",
+                            rewrite="工业互联网覆盖了多少个工业大类？")
+    events = list(_with(settings, retriever, gen, generator="scripted")
+                  .stream("How many industrial categories does the industrial internet cover?"))
+    sources, answer = events[0], events[-1]
+    assert isinstance(sources, SourcesEvent) and sources.query == "工业互联网覆盖了多少个工业大类？"
+    assert any("41个工业大类" in h.passage.text for h in sources.hits[:3])
+    assert isinstance(answer, AnswerEvent) and answer.answer.language == "en"
+    assert "translate_ms" in answer.answer.timings
+    assert [r.passages for r in gen.requests][0] == []  # one translation request, then the answer
+
+
+@pytest.mark.parametrize(("question", "rewrite"), [
+    ("工业互联网覆盖了多少个工业大类？", "How many?"),  # asked in the reports' language: nothing to translate
+    ("How many industrial categories does the industrial internet cover?", "How many categories?"),  # not Chinese
+    ("How many industrial categories does the industrial internet cover?", ""),  # nothing
+])
+def test_no_usable_translation_searches_the_question_as_asked(settings: Settings, retriever: Retriever,
+                                                              question: str, rewrite: str) -> None:
+    gen = ScriptedGenerator("工业互联网实现41个工业大类全覆盖[1]。", rewrite=rewrite)
+    events = list(_with(settings, retriever, gen, generator="scripted").stream(question))
+    assert isinstance(events[0], SourcesEvent) and events[0].query == question
+    assert isinstance(events[-1], AnswerEvent) and "translate_ms" not in events[-1].answer.timings

@@ -28,7 +28,7 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", [ANSWER_PROMPT, "condense"])
+@pytest.mark.parametrize("name", [ANSWER_PROMPT, "condense", "translate"])
 def test_shipped_prompts_load(name: str) -> None:
     prompt = load_prompt(name, PROMPTS)
     assert prompt.info() == {
