@@ -213,6 +213,11 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, le=131072, description="context window of the local LLM, in tokens")
     max_tokens: int = Field(384, ge=16, le=8192, description="longest draft an LLM may write, in tokens")
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature")
+    llm_prompt_lookup: int = Field(
+        0, ge=0, le=64,
+        description="tokens a local LLM drafts by copying what follows the last words it wrote where they occur in "
+        "its prompt (prompt-lookup decoding), checked in one batch; 0 (default): one token at a time",
+    )
     llm_grammar: bool = Field(
         True, description="constrain a local LLM's answer to sentences that each end with a marker [n] (GBNF)"
     )
