@@ -40,12 +40,9 @@ def open_retriever(
     """
     if embedder is None:
         refuse_mismatch_early(settings)
-        # concurrent searches (a server) embed their queries in small batches; a lone query is not
-        # delayed. Small: the e5 engine gains little from batching, and batches of 16 padded to
-        # their longest query were slower than single calls (16 threads, cold queries: 9-12 vs
-        # 16-17 searches/s; batches of 4: 11.6-12.1 vs 10.4-11.8)
+        # concurrent searches (a server) embed their queries together; a lone query is not delayed
         embedder = BatchingEmbedder(load_embedder(settings.embedding_model, settings.embedding_batch_size),
-                                    max_batch=4)
+                                    max_batch=settings.query_batch_size, window=settings.query_batch_window_ms / 1000)
     index = ensure_index(settings, embedder, build_if_missing=build_if_missing, refresh_if_stale=refresh_if_stale,
                          progress=progress, notify=notify)
     return Retriever(index, embedder, settings, cache=cache)

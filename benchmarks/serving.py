@@ -33,8 +33,8 @@ def report_texts() -> tuple[list[str], list[str]]:
     clauses = [s.strip() for s in re.split(r"(?<=[。！？；，])", corpus) if 8 <= len(s.strip()) <= 120]
     questions = list(dict.fromkeys(r["question"] for r in rows))
     single = [c for c in dict.fromkeys(clauses) if c not in questions]
-    # neighbouring clauses joined: a few hundred more distinct texts, still report-like queries
-    joined = [a + b for gap in (1, 2, 3) for a, b in zip(single, single[gap:], strict=False)]
+    # neighbouring clauses joined: a few thousand more distinct texts, still report-like queries
+    joined = [a + b for gap in (1, 2, 3, 4, 5, 6) for a, b in zip(single, single[gap:], strict=False)]
     return questions, single + joined
 
 

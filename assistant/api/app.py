@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         pool = app.state.assistant.generators
         pool.allow(allowed_generators(settings))
         pool.start_loading()
+        _warm_embedder(app.state.assistant)
         app.state.workers = Workers.create(model_threads=pool.capacity(), timeout=settings.request_timeout)
         try:
             async with mcp_server.session_manager.run():
@@ -118,6 +120,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     mcp_server = mcp.mount(app, settings)
     _mount_ui(app, settings)
     return app
+
+
+def _warm_embedder(assistant: Assistant) -> None:
+    """Load what the embedder loads on first use, in the background: the first search does not wait
+    for it (a search that comes sooner waits for the load under way)."""
+    from assistant.embed import WarmEmbedder
+
+    embedder = assistant.source.snapshot().embedder
+    if isinstance(embedder, WarmEmbedder):
+        threading.Thread(target=embedder.warm, name="warm-embedder", daemon=True).start()
 
 
 def begin_shutdown(app: FastAPI) -> None:

