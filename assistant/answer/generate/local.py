@@ -172,7 +172,8 @@ class LocalGenerator(Generator):
                         if text:
                             yield text
                         tally.finish_reason = choice.get("finish_reason") or tally.finish_reason
-                tally.record(request.usage)
+                # drafted tokens past max_tokens are in the context, not the answer
+                tally.record(request.usage, limit=request.max_tokens if self.prompt_lookup else None)
             except RuntimeError as exc:  # llama_decode returned 2: the abort switch stopped it
                 if cancel is not None and cancel.cancelled:
                     raise cancel.error from exc
@@ -273,9 +274,11 @@ class TokenTally:
         finally:
             del llm.create_completion
 
-    def record(self, meter: UsageMeter | None) -> None:
-        """Add the counts to ``meter`` (nothing is recorded when no token was sampled)."""
+    def record(self, meter: UsageMeter | None, limit: int | None = None) -> None:
+        """Add the counts to ``meter`` (nothing is recorded when no token was sampled). ``limit``:
+        the completion's ``max_tokens``; drafted tokens accepted past it (prompt-lookup decoding
+        checks a whole draft at once) are in the context but not in the answer."""
         if meter is None or self.prompt is None:
             return
-        sampled = self.longest - self.prompt + 1
-        meter.record(self.prompt, sampled - (1 if self.finish_reason == "stop" else 0), "model")
+        sampled = self.longest - self.prompt + 1 - (1 if self.finish_reason == "stop" else 0)
+        meter.record(self.prompt, sampled if limit is None else min(sampled, limit), "model")
