@@ -16,6 +16,9 @@ from assistant.answer.retrieve import Retriever
 from assistant.assemble import assistant_for
 from assistant.core.settings import PROJECT_ROOT, Settings
 from assistant.embed import Embedder, SpanEmbedder
+from assistant.ingest import load_corpus
+from assistant.storage.build import build_index
+from assistant.storage.index import load_index
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 QUESTIONS_FILE = PROJECT_ROOT / "evals" / "questions.jsonl"
@@ -38,6 +41,20 @@ def make_assistant(settings: Settings, retriever: Retriever,
                    factories: Mapping[str, GeneratorFactory] | None = None) -> Assistant:
     """A real assistant over ``retriever`` whose generators are ``factories`` (default: the registry)."""
     return assistant_for(settings, retriever, GeneratorPool(settings, factories, embedder=retriever.embedder))
+
+
+def indexed_retriever(documents: Mapping[str, str], folder: Path, embedder: Embedder,
+                      **overrides: Any) -> tuple[Settings, Retriever]:
+    """A real index of ``documents`` (file name -> text) built in ``folder`` (its corpus/ and index/)
+    with ``embedder``, and its retriever; the settings answer extractively unless ``overrides`` say."""
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for name, text in documents.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    overrides.setdefault("generator", "extractive")
+    settings = make_settings(corpus_dir=corpus, index_dir=folder / "index", **overrides)
+    build_index(settings, embedder, load_corpus(corpus, settings.chunk_max_chars), progress=False)
+    return settings, Retriever(load_index(settings, embedder.model_id), embedder, settings)
 
 
 class CountingEmbedder:

@@ -8,13 +8,9 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.pipeline import Assistant
-from assistant.answer.retrieve import Retriever
 from assistant.embed import Embedder
-from assistant.ingest import load_corpus
-from assistant.storage.build import build_index
-from assistant.storage.index import load_index
 from assistant.text.subject import subject_of
-from tests.support import make_assistant, make_settings
+from tests.support import indexed_retriever, make_assistant
 
 ARTICLES = {
     "silk.txt": "南京云锦\n\n南京云锦是一种传统丝织品，始于元代，因色彩绚丽如天上云霞而得名。"
@@ -28,13 +24,7 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder) -> Assistant:
-    corpus = tmp_path_factory.mktemp("articles")
-    for name, text in ARTICLES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("index"), generator="extractive")
-    build_index(settings, default_embedder, load_corpus(corpus, settings.chunk_max_chars), progress=False)
-    retriever = Retriever(load_index(settings, default_embedder.model_id), default_embedder, settings)
-    return make_assistant(settings, retriever)
+    return make_assistant(*indexed_retriever(ARTICLES, tmp_path_factory.mktemp("articles"), default_embedder))
 
 
 def test_a_short_title_names_its_article_whatever_place_it_holds() -> None:

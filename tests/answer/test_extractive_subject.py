@@ -7,15 +7,11 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.pipeline import Assistant
-from assistant.answer.retrieve import Retriever
 from assistant.embed import Embedder
-from assistant.ingest import load_corpus
-from assistant.storage.build import build_index
-from assistant.storage.index import load_index
 from assistant.text.numbers import english_unit_matches, states_asked_figure
 from assistant.text.questions import asked_kind, counted_thing, measured_attribute, specific_terms
 from assistant.text.statements import english_coverage, is_label, mentions, other_year
-from tests.support import make_assistant, make_settings
+from tests.support import indexed_retriever, make_assistant
 
 BULLETIN = """澄河市2024年国民经济和社会发展统计公报
 
@@ -39,12 +35,8 @@ BULLETIN = """澄河市2024年国民经济和社会发展统计公报
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder) -> Assistant:
-    corpus = tmp_path_factory.mktemp("bulletin")
-    (corpus / "2024_bulletin.txt").write_text(BULLETIN, encoding="utf-8")
-    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("index"), generator="extractive")
-    build_index(settings, default_embedder, load_corpus(corpus, settings.chunk_max_chars), progress=False)
-    retriever = Retriever(load_index(settings, default_embedder.model_id), default_embedder, settings)
-    return make_assistant(settings, retriever)
+    folder = tmp_path_factory.mktemp("bulletin")
+    return make_assistant(*indexed_retriever({"2024_bulletin.txt": BULLETIN}, folder, default_embedder))
 
 
 @pytest.mark.parametrize(("question", "fact"), [

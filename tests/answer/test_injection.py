@@ -17,10 +17,7 @@ from assistant.answer.pipeline import Assistant
 from assistant.answer.retrieve import Retriever
 from assistant.core.settings import Settings
 from assistant.embed import Embedder
-from assistant.ingest import load_corpus
-from assistant.storage.build import build_index
-from assistant.storage.index import load_index
-from tests.support import make_assistant, make_settings
+from tests.support import indexed_retriever, make_assistant
 
 HOSTILE = """滨海市海洋渔业发展情况通报
 
@@ -51,13 +48,7 @@ class Obeying(Generator):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder) -> tuple[Settings, Retriever]:
-    folder = tmp_path_factory.mktemp("hostile")
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    (corpus / "fisheries.txt").write_text(HOSTILE, encoding="utf-8")
-    settings = make_settings(corpus_dir=corpus, index_dir=folder / "index", generator="extractive")
-    build_index(settings, default_embedder, load_corpus(corpus, settings.chunk_max_chars), progress=False)
-    return settings, Retriever(load_index(settings, default_embedder.model_id), default_embedder, settings)
+    return indexed_retriever({"fisheries.txt": HOSTILE}, tmp_path_factory.mktemp("hostile"), default_embedder)
 
 
 def _assistant(hostile: tuple[Settings, Retriever], gen: Generator) -> Assistant:
