@@ -269,15 +269,13 @@ class Judge:
                 ok = bool(ordinals(c.body) & {o for s, _, _ in sources for o in ordinals(s)})
             elif kind == "date":
                 ok = bool(numbers(c.body) - numbers(question))
-            elif language == "zh":
-                # about what was asked: the names the question gives are said where the claim rests
-                ok = any(self.about_subject(question, language, s, p) for s, p, _ in sources)
             else:
                 ok = True
-            if ok and language == "en":
-                # an English claim's names are not checked against Chinese evidence word for word:
-                # the place, year and acronym the question gives must be the evidence's ("Yunnan's
-                # target" is not stated by another province's report)
+            if ok and (language == "en" or kind not in ("figure", "rank", "date")):
+                # about what was asked: the names the question gives are said where the claim rests
+                # (an English claim's names are not checked against Chinese evidence word for word,
+                # so every kind of it is held to this: "Yunnan's target" is not stated by another
+                # province's report)
                 ok = any(self.about_subject(question, language, s, p) for s, p, _ in sources)
             if ok:
                 out.append(c)

@@ -138,17 +138,9 @@ class Condenser:
         if detect_language(query) == reports:
             return None
         messages = self.translate.render(language=_LANGUAGE_NAMES[reports], question=query)
-        request = GenerationRequest(messages=messages, question=query, passages=[], max_tokens=64, temperature=0.0,
-                                    usage=usage)
-        try:
-            lines = generator.generate(request).strip().splitlines()
-        except Exception as exc:  # a failed translation must not fail the answer: the question is searched as asked
-            log.warning("translating the question with %s failed (%s); searching it as asked", generator.name, exc)
-            return None
-        first = lines[0].strip().strip("<>") if lines else ""
-        if not 0 < len(first) <= _MAX_CONDENSED_CHARS or detect_language(first) != reports:
-            return None
-        return first
+        first = _first_line(generator, messages, query, 64, usage, "translating the question", "searching it as asked")
+        text = first.strip("<>") if first is not None else ""
+        return text if text and detect_language(text) == reports else None
 
     def condense(self, question: str, history: list[dict[str, str]], generator: Generator | None = None,
                  usage: UsageMeter | None = None) -> str:
@@ -165,12 +157,20 @@ class Condenser:
     def _rewrite(self, question: str, history: list[dict[str, str]], generator: Generator,
                  usage: UsageMeter | None) -> str | None:
         messages = self.prompt.render(history=history_text(history), question=question)
-        request = GenerationRequest(messages=messages, question=question, passages=[], max_tokens=96, temperature=0.0,
-                                    usage=usage)
-        try:
-            lines = generator.generate(request).strip().splitlines()
-        except Exception as exc:  # a failed rewrite must not fail the answer: the rule takes over
-            log.warning("condensing with %s failed (%s); using the rule", generator.name, exc)
-            return None
-        first = lines[0].strip() if lines else ""
-        return first if 0 < len(first) <= _MAX_CONDENSED_CHARS else None
+        return _first_line(generator, messages, question, 96, usage, "condensing", "using the rule")
+
+
+def _first_line(generator: Generator, messages: list[dict[str, str]], question: str, max_tokens: int,
+                usage: UsageMeter | None, doing: str, instead: str) -> str | None:
+    """The first line the model writes for ``messages`` (greedy), if it is a question's length; None
+    when it writes nothing usable or fails (a failed rewrite must not fail the answer: the caller
+    goes on with the question as it has it)."""
+    request = GenerationRequest(messages=messages, question=question, passages=[], max_tokens=max_tokens,
+                                temperature=0.0, usage=usage)
+    try:
+        lines = generator.generate(request).strip().splitlines()
+    except Exception as exc:
+        log.warning("%s with %s failed (%s); %s", doing, generator.name, exc, instead)
+        return None
+    first = lines[0].strip() if lines else ""
+    return first if 0 < len(first) <= _MAX_CONDENSED_CHARS else None

@@ -131,7 +131,8 @@ class Assistant:
         parts = split_parts(asked)  # what the answer must address, in the question's language
         noisy = noise_passages(snap.passages, query, hits, noise, s.noise_seed)
         t = time.perf_counter()
-        evidence, passages = gather(snap.retriever.search, snap.sentences, s, split_parts(query), hits, noisy,
+        searched = parts if translated is None else split_parts(query)
+        evidence, passages = gather(snap.retriever.search, snap.sentences, s, searched, hits, noisy,
                                     for_llm=gen.uses_llm)
         timings["evidence_ms"] = _ms(t)
         grammar = answer_grammar(REFUSALS.values(), len(evidence), min_sentences=len(parts)) if s.llm_grammar else None
