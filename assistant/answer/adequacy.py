@@ -274,7 +274,7 @@ class Judge:
             if ok and (language == "en" or kind not in ("figure", "rank", "date")):
                 # about what was asked: the names the question gives are said where the claim rests
                 # (an English claim's names are not checked against Chinese evidence word for word,
-                # so every kind of it is held to this: "Yunnan's target" is not stated by another
+                # so every kind of it is held to this: one province's target is not stated by another
                 # province's report)
                 ok = any(self.about_subject(question, language, s, p) for s, p, _ in sources)
             if ok:

@@ -13,7 +13,7 @@ e.g. 工业/农业, or for English the last topic word); with no such word, the 
 the previous question. Any other question is already standalone.
 
 Across languages (an English question over Chinese reports) the embedder matches a term poorly
-("non-performing loan ratio" / 不良贷款率); an LLM generator knows it, so with one the question
+("tidal power station" / 潮汐电站); an LLM generator knows it, so with one the question
 is translated for the search (prompt ``translate``) and the answer is still written in the
 question's language. Without an LLM, or when the model's output is not in the reports' language,
 the search uses the question as asked.
